@@ -1,0 +1,47 @@
+"""The gunicorn configuration every project runs with, under manage_all.py and in containers.
+
+    gunicorn -c common/gunicorn_conf.py product_service.wsgi:application
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+_service = os.environ.get("SERVICE_NAME", "service")
+
+bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+proc_name = _service
+accesslog = None  # the JSON access log comes from common.middleware.AccessLogMiddleware
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+control_socket_disable = True
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# prometheus_client in multiprocess mode: every worker writes its samples to files in
+# this directory and /metrics sums them. It must be set before any worker imports it,
+# and be emptied when the server starts, or old workers' counters would be summed in.
+_metrics_dir = Path(
+    os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR",
+        str(Path(os.environ.get("VAR_DIR", "var")) / "prometheus" / _service),
+    )
+)
+
+
+def on_starting(server):
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

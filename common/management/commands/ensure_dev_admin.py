@@ -1,0 +1,34 @@
+"""Create the development admin once: from DJANGO_SUPERUSER_USERNAME/PASSWORD, else generated.
+
+A generated password is printed the first time only and kept under var/secrets.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from common.config import dev_file, env, is_development
+
+
+class Command(BaseCommand):
+    help = "Create the development superuser if it does not exist (APP_ENV=development only)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        if not is_development():
+            raise CommandError("ensure_dev_admin runs with APP_ENV=development only")
+        username = env.str("DJANGO_SUPERUSER_USERNAME", default="admin")
+        password = env.str("DJANGO_SUPERUSER_PASSWORD", default="")
+        generated = not password
+        if generated:
+            password = dev_file("admin_password", lambda: secrets.token_urlsafe(12))
+        user_model = get_user_model()
+        if user_model.objects.filter(username=username).exists():
+            return
+        user_model.objects.create_superuser(
+            username=username, email=env.str("DJANGO_SUPERUSER_EMAIL", default=None), password=password
+        )
+        source = "generated, kept in var/secrets/admin_password" if generated else "from env"
+        self.stdout.write(f"admin user {username!r} created, password {password!r} ({source})")

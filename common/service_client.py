@@ -1,0 +1,130 @@
+"""Calls from one service to another: one pooled session per process, bounded in time.
+
+Every call carries the request id and traceparent of the request being served, and the
+service token; failures surface as DRF exceptions (503 with Retry-After, 504) that the
+caller may catch to compensate.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import cache
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.signals import setting_changed
+from requests.adapters import HTTPAdapter
+from rest_framework.exceptions import APIException
+
+from common.auth import SERVICE_TOKEN_HEADER
+from common.context import request_id_var, traceparent_var
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(APIException):
+    status_code = 503
+    default_detail = "A service this request depends on is unavailable; try again shortly."
+    default_code = "service_unavailable"
+    wait = 5  # seconds; DRF sends it as Retry-After
+
+    def __init__(self, detail: str | None = None, *, service: str = "") -> None:
+        super().__init__(detail)
+        self.service = service
+
+
+class ServiceTimeout(ServiceUnavailable):
+    status_code = 504
+    default_detail = "A service this request depends on did not answer in time."
+    default_code = "service_timeout"
+
+
+class ServiceClient:
+    """A `requests.Session` bound to one service's base URL, with sane timeouts."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        service_token: str,
+        connect_timeout: float = 1.0,
+        read_timeout: float = 5.0,
+        pool_size: int = 16,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        # Proxy settings from the environment are re-read on every call otherwise.
+        self.session.trust_env = False
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers[SERVICE_TOKEN_HEADER] = service_token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """Send the call; connection failures → ServiceUnavailable, timeouts → ServiceTimeout."""
+        outgoing = {"X-Request-ID": request_id_var.get()}
+        if traceparent := traceparent_var.get():
+            outgoing["traceparent"] = traceparent
+        outgoing.update(headers or {})
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                method, url, json=json, params=params, headers=outgoing, timeout=timeout or self.timeout
+            )
+        except requests.Timeout as error:
+            logger.warning("%s %s %s timed out: %s", self.name, method, path, error)
+            raise ServiceTimeout(service=self.name) from error
+        except requests.RequestException as error:
+            logger.warning("%s %s %s failed: %s", self.name, method, path, error)
+            raise ServiceUnavailable(service=self.name) from error
+        logger.debug(
+            "%s %s %s -> %s",
+            self.name,
+            method,
+            path,
+            response.status_code,
+            extra={"upstream_ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+
+@cache
+def client_for(name: str) -> ServiceClient:
+    """The process-wide client for a service named in common.services."""
+    common = settings.COMMON
+    return ServiceClient(
+        name,
+        common["SERVICE_URLS"][name],
+        service_token=common["SERVICE_TOKEN"],
+        connect_timeout=common["HTTP_CONNECT_TIMEOUT"],
+        read_timeout=common["HTTP_READ_TIMEOUT"],
+    )
+
+
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "COMMON":
+        client_for.cache_clear()
+
+
+setting_changed.connect(_reset)

@@ -1,0 +1,51 @@
+"""Helpers for tests of every project: mint access tokens as the user service would.
+
+Not imported by running code. Signs with the development key under var/ (tests run with
+APP_ENV=development), whose public half every project trusts in development.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from common.config import jwt_private_key
+
+
+def access_token(
+    *,
+    user_id: int = 1,
+    username: str = "alice",
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    lifetime: timedelta | None = None,
+    **claims: Any,
+) -> str:
+    """A signed RS256 access token with the contract's claims (overridable)."""
+    from common.jwt import AccessToken, KeyRing, KidTokenBackend
+
+    backend = KidTokenBackend(KeyRing(), jwt_private_key())
+    token = AccessToken()
+    if lifetime is not None:
+        token.set_exp(lifetime=lifetime)
+    token["user_id"] = user_id
+    token["username"] = username
+    token["is_staff"] = is_staff
+    token["is_superuser"] = is_superuser
+    for name, value in claims.items():
+        token[name] = value
+    return backend.encode(token.payload)
+
+
+def bearer(**kwargs: Any) -> dict[str, str]:
+    """Headers for Django's test client / APIClient: `client.get(url, headers=bearer())`."""
+    return {"Authorization": f"Bearer {access_token(**kwargs)}"}
+
+
+def pytest_configure_env() -> None:
+    """Defaults for test runs: development mode, secrets under var/test."""
+    from common.config import REPO_ROOT
+
+    os.environ.setdefault("APP_ENV", "development")
+    os.environ.setdefault("VAR_DIR", str(REPO_ROOT / "var" / "test"))

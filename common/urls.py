@@ -1,0 +1,35 @@
+"""URL patterns and error handlers every project's root URLconf includes.
+
+    from common.urls import *  # noqa: F403 -- handler400..500
+    from common.urls import ops_urlpatterns
+
+    urlpatterns = [*ops_urlpatterns(), path("", include(router.urls))]
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import URLPattern, path
+from django_prometheus.exports import ExportToDjangoView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common import health
+
+handler400 = "common.problems.bad_request"
+handler403 = "common.problems.permission_denied"
+handler404 = "common.problems.page_not_found"
+handler500 = "common.problems.server_error"
+
+__all__ = ["handler400", "handler403", "handler404", "handler500"]
+
+
+def ops_urlpatterns(*, liveness: str = "health") -> list[URLPattern]:
+    """Health, readiness, metrics, OpenAPI schema, Swagger UI and the admin."""
+    return [
+        path(liveness, health.health, name="health"),
+        path("ready", health.ready, name="ready"),
+        path("metrics", ExportToDjangoView, name="metrics"),
+        path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+        path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+        path("admin/", admin.site.urls),
+    ]

@@ -1,0 +1,5 @@
+from common.settings import *  # noqa: F403 -- the shared base
+from common.settings import service_settings
+
+globals().update(service_settings("products"))
+ROOT_URLCONF = "product_service.urls"

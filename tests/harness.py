@@ -1,0 +1,222 @@
+"""Start real projects as real processes (the container entrypoint, gunicorn) on free ports.
+
+Each stack gets its own VAR_DIR, secrets and keys (APP_ENV=production, so production's
+configuration path is the one tested), and its own databases: SQLite files, or fresh
+PostgreSQL databases when <SERVICE>_DATABASE_URL in the environment points at PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from common.services import SERVICES
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rsa_pair(directory: Path) -> tuple[Path, Path]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = directory / "jwt_private.pem", directory / "jwt_public.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def http(method: str, url: str, *, body: bytes | None = None, headers: dict | None = None,
+         timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP call with the standard library: (status, headers, body), errors included."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers.items()), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), error.read()
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, wait: bool = True) -> ServiceProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 -- owned by the child
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "common.entrypoint", self.name, "--migrate"],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited at start:\n{self.log_tail()}")
+            with contextlib.suppress(OSError):
+                status, _, _ = http("GET", f"{self.url}/ready", timeout=2)
+                if status == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+@dataclass
+class Stack:
+    """A set of projects wired to each other, sharing secrets and keys."""
+
+    root: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    created_databases: list[str] = field(default_factory=list)
+    base_env: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+        _drop_databases(self.created_databases)
+
+
+def _postgres_url_for(name: str, unique: str) -> tuple[str, str] | None:
+    """A fresh database on the PostgreSQL server named in <SERVICE>_DATABASE_URL, if any."""
+    url = os.environ.get(SERVICES[name].database_url_var, "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None
+    parts = urlsplit(url)
+    database = f"e2e_{name}_{unique}"
+    import psycopg
+
+    admin = urlunsplit((parts.scheme.replace("postgresql", "postgres"), parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, "")), admin
+
+
+def _drop_databases(entries: list[str]) -> None:
+    import psycopg
+
+    for entry in entries:
+        admin, database = entry.rsplit("|", 1)
+        with contextlib.suppress(psycopg.Error):
+            with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def start_stack(
+    root: Path,
+    names: Iterable[str] = ("users", "products", "orders", "gateway"),
+    *,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+) -> Stack:
+    """Start the named projects (upstreams before the gateway) and wait for their /ready."""
+    names = list(names)
+    root.mkdir(parents=True, exist_ok=True)
+    private, public = _rsa_pair(root)
+    unique = secrets.token_hex(4)
+    stack = Stack(root=root)
+    ports = {name: free_port() for name in names}
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith(("_DATABASE_URL", "_SERVICE_URL")) and key != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    base.update(
+        APP_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(40),
+        SERVICE_TOKEN=secrets.token_urlsafe(32),
+        JWT_PRIVATE_KEY_FILE=str(private),
+        JWT_PUBLIC_KEY_FILE=str(public),
+        WEB_CONCURRENCY=os.environ.get("E2E_WEB_CONCURRENCY", "2"),
+        CACHE_KEY_PREFIX=f"e2e{unique}",
+        PYTHONUNBUFFERED="1",
+    )
+    for name, port in ports.items():
+        base[SERVICES[name].url_var] = f"http://127.0.0.1:{port}"
+    base.update(env or {})
+    stack.base_env = base
+    try:
+        for name in names:
+            service_env = {**base, "PORT": str(ports[name]), "VAR_DIR": str(root / name)}
+            service_env["CACHE_KEY_PREFIX"] = f"{base['CACHE_KEY_PREFIX']}:{name}"
+            if SERVICES[name].database_url_var not in (env or {}):
+                created = _postgres_url_for(name, unique)
+                if created:
+                    url, admin = created
+                    service_env[SERVICES[name].database_url_var] = url
+                    stack.created_databases.append(f"{admin}|{urlsplit(url).path.lstrip('/')}")
+            service = ServiceProcess(name, ports[name], service_env, root / f"{name}.log")
+            stack.services[name] = service
+            service.start(wait=False)
+        if wait:
+            for service in stack.services.values():
+                service.wait_ready()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

@@ -1,0 +1,4 @@
+from common.urls import *  # noqa: F403 -- the JSON error handlers
+from common.urls import ops_urlpatterns
+
+urlpatterns = [*ops_urlpatterns()]
