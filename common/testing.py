@@ -43,7 +43,7 @@ def bearer(**kwargs: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token(**kwargs)}"}
 
 
-def pytest_configure_env() -> None:
+def set_test_environment_defaults() -> None:
     """Defaults for test runs: development mode, secrets under var/test."""
     from common.config import REPO_ROOT
 
