@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from common.jwt import AccessToken
 
-SERVICE_TOKEN_HEADER = "X-Service-Token"
+SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
 
 
 class StatelessJWTAuthentication(JWTStatelessUserAuthentication):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -69,10 +70,8 @@ def dev_file(name: str, make: Callable[[], str]) -> str:
             with os.fdopen(fd, "w") as handle:
                 handle.write(make())
             os.chmod(tmp, 0o600)
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)
-            except FileExistsError:
-                pass
         finally:
             os.unlink(tmp)
     return path.read_text()

@@ -1,6 +1,6 @@
 """The gunicorn configuration every project runs with, under manage_all.py and in containers.
 
-    gunicorn -c common/gunicorn_conf.py product_service.wsgi:application
+gunicorn -c common/gunicorn_conf.py product_service.wsgi:application
 """
 
 import os
@@ -9,7 +9,9 @@ from pathlib import Path
 
 _service = os.environ.get("SERVICE_NAME", "service")
 
-bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
+bind = os.environ.get(
+    "BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"

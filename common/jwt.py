@@ -129,7 +129,10 @@ class KidTokenBackend(TokenBackend):
             raise TokenBackendError("This service holds no signing key")
         claims = {**payload, "aud": self.audience, "iss": self.issuer}
         return jwt.encode(
-            claims, self.prepared_signing_key, algorithm=ALGORITHM, headers={"kid": self.signing_kid}
+            claims,
+            self.prepared_signing_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self.signing_kid},
         )
 
 

@@ -182,4 +182,3 @@ class ProblemDetailsMiddleware:
             if response.has_header(name):
                 replacement[name] = response[name]
         return replacement
-

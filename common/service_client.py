@@ -84,7 +84,12 @@ class ServiceClient:
         started = time.perf_counter()
         try:
             response = self.session.request(
-                method, url, json=json, params=params, headers=outgoing, timeout=timeout or self.timeout
+                method,
+                url,
+                json=json,
+                params=params,
+                headers=outgoing,
+                timeout=timeout or self.timeout,
             )
         except requests.Timeout as error:
             logger.warning("%s %s %s timed out: %s", self.name, method, path, error)

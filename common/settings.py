@@ -1,11 +1,11 @@
 """The settings every project shares; a project's settings.py adds a few lines on top.
 
-    from common.settings import *  # noqa: F403 -- the shared base
-    from common.settings import service_settings
+from common.settings import *  # noqa: F403 -- the shared base
+from common.settings import service_settings
 
-    globals().update(service_settings("products"))
-    ROOT_URLCONF = "product_service.urls"
-    INSTALLED_APPS = [*INSTALLED_APPS, "product_service.catalog"]  # noqa: F405
+globals().update(service_settings("products"))
+ROOT_URLCONF = "product_service.urls"
+INSTALLED_APPS = [*INSTALLED_APPS, "product_service.catalog"]  # noqa: F405
 """
 
 from __future__ import annotations

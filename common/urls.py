@@ -1,9 +1,9 @@
 """URL patterns and error handlers every project's root URLconf includes.
 
-    from common.urls import *  # noqa: F403 -- handler400..500
-    from common.urls import ops_urlpatterns
+from common.urls import *  # noqa: F403 -- handler400..500
+from common.urls import ops_urlpatterns
 
-    urlpatterns = [*ops_urlpatterns(), path("", include(router.urls))]
+urlpatterns = [*ops_urlpatterns(), path("", include(router.urls))]
 """
 
 from __future__ import annotations

@@ -55,8 +55,14 @@ def _rsa_pair(directory: Path) -> tuple[Path, Path]:
     return private, public
 
 
-def http(method: str, url: str, *, body: bytes | None = None, headers: dict | None = None,
-         timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+def http(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, dict[str, str], bytes]:
     """One HTTP call with the standard library: (status, headers, body), errors included."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
@@ -151,7 +157,9 @@ def _postgres_url_for(name: str, unique: str) -> tuple[str, str] | None:
     database = f"e2e_{name}_{unique}"
     import psycopg
 
-    admin = urlunsplit((parts.scheme.replace("postgresql", "postgres"), parts.netloc, "/postgres", "", ""))
+    admin = urlunsplit(
+        (parts.scheme.replace("postgresql", "postgres"), parts.netloc, "/postgres", "", "")
+    )
     with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, "")), admin
@@ -162,9 +170,11 @@ def _drop_databases(entries: list[str]) -> None:
 
     for entry in entries:
         admin, database = entry.rsplit("|", 1)
-        with contextlib.suppress(psycopg.Error):
-            with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        with (
+            contextlib.suppress(psycopg.Error),
+            psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as conn,
+        ):
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def start_stack(

@@ -28,7 +28,9 @@ class Command(BaseCommand):
         if user_model.objects.filter(username=username).exists():
             return
         user_model.objects.create_superuser(
-            username=username, email=env.str("DJANGO_SUPERUSER_EMAIL", default=None), password=password
+            username=username,
+            email=env.str("DJANGO_SUPERUSER_EMAIL", default=None),
+            password=password,
         )
         source = "generated, kept in var/secrets/admin_password" if generated else "from env"
         self.stdout.write(f"admin user {username!r} created, password {password!r} ({source})")

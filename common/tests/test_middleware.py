@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+import logging
+import re
+from http import HTTPStatus
+
+import pytest
+
+from common.context import request_id_var
+from common.middleware import request_id_from, traceparent_from
+
+
+def test_a_sane_client_request_id_is_kept_and_echoed(client):
+    response = client.get("/health/live", headers={"X-Request-ID": "client-abc.123:x"})
+    assert response.headers["X-Request-ID"] == "client-abc.123:x"
+
+
+@pytest.mark.parametrize(
+    "sent", ["", "has space", "x" * 200, "bad\nnewline", "<script>", "-leading"]
+)
+def test_an_insane_request_id_is_replaced(client, sent):
+    response = client.get("/health/live", headers={"X-Request-ID": sent})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_a_request_id_is_made_when_none_is_sent(client):
+    first = client.get("/health/live").headers["X-Request-ID"]
+    second = client.get("/health/live").headers["X-Request-ID"]
+    assert first != second
+
+
+def test_request_id_helper():
+    assert request_id_from("abc") == "abc"
+    assert request_id_from(None) != request_id_from(None)
+
+
+def test_traceparent_keeps_the_trace_and_makes_a_new_span():
+    incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    outgoing = traceparent_from(incoming)
+    version, trace, span, flags = outgoing.split("-")
+    assert (version, trace, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert span != "00f067aa0ba902b7"
+    assert re.fullmatch(r"[0-9a-f]{16}", span)
+
+
+@pytest.mark.parametrize("incoming", [None, "garbage", "00-" + "0" * 32 + "-00f067aa0ba902b7-01"])
+def test_an_invalid_traceparent_starts_a_new_trace(incoming):
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", traceparent_from(incoming))
+
+
+def test_trailing_slash_is_served_without_redirect_post_included(client):
+    response = client.post("/echo/", data=b'{"a": 1}', content_type="application/json")
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"path": "/echo", "method": "POST", "body": '{"a": 1}'}
+
+
+def test_admin_keeps_its_trailing_slashes(client):
+    response = client.get("/admin/login/")
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_access_log_line_carries_request_id_and_fields(client, caplog):
+    caplog.set_level(logging.INFO, logger="access")
+    client.get("/whoami", headers={"X-Request-ID": "trace-me"})
+    [record] = [r for r in caplog.records if r.name == "access"]
+    assert record.request_id == "trace-me"
+    assert (record.method, record.path, record.status) == ("GET", "/whoami", 401)
+    assert record.duration_ms >= 0
+
+
+def test_request_id_is_reset_after_the_request(client):
+    client.get("/health/live", headers={"X-Request-ID": "gone-after"})
+    assert request_id_var.get() == "-"
+
+
+def test_json_formatter_writes_one_object_with_request_id():
+    from common.logging import JsonFormatter, RequestIdFilter
+
+    record = logging.makeLogRecord(
+        {"name": "x", "levelname": "INFO", "msg": "hello %s", "args": ("you",), "extra_field": 7}
+    )
+    token = request_id_var.set("rid-1")
+    try:
+        RequestIdFilter("users").filter(record)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hello you"
+    assert (line["service"], line["request_id"], line["extra_field"]) == ("users", "rid-1", 7)
