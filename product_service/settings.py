@@ -3,3 +3,4 @@ from common.settings import service_settings
 
 globals().update(service_settings("products"))
 ROOT_URLCONF = "product_service.urls"
+INSTALLED_APPS = [*INSTALLED_APPS, "django_filters", "product_service.catalog"]  # noqa: F405

@@ -1,0 +1,110 @@
+"""Operators' admin: products (stock edited as a difference), reservations read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from rest_framework.exceptions import APIException
+
+from product_service.catalog import services
+from product_service.catalog.models import Product, Reservation, ReservationItem
+
+
+class ProductAdminForm(forms.ModelForm):
+    """Remembers the stock the operator saw, so saving applies only their difference."""
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "description", "price", "stock", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "stock" in self.fields:
+            self.fields["stock"].show_hidden_initial = True
+
+    def stock_delta(self) -> int:
+        """The operator's change: the new value minus the value the page showed."""
+        if "stock" not in self.changed_data:
+            return 0
+        field = self.fields["stock"]
+        seen = field.to_python(
+            field.hidden_widget().value_from_datadict(
+                self.data, self.files, self.add_initial_prefix("stock")
+            )
+        )
+        if seen is None:  # no hidden initial posted: fall back to the value read now
+            seen = self.initial.get("stock", 0)
+        return self.cleaned_data["stock"] - seen
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
+    list_display = ["sku", "name", "price", "stock", "units_received", "is_active", "updated_at"]
+    list_display_links = ["sku", "name"]
+    list_editable = ["stock", "is_active"]
+    list_filter = ["is_active", "created_at"]
+    search_fields = ["sku", "name"]
+    readonly_fields = ["units_received", "created_at", "updated_at"]
+    ordering = ["id"]
+    show_full_result_count = False  # no COUNT(*) over a large catalog
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        return super().get_changelist_form(request, form=ProductAdminForm, **kwargs)
+
+    def save_model(
+        self, request: HttpRequest, obj: Product, form: ProductAdminForm, change: bool
+    ) -> None:
+        if not change:
+            fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f != "id"}
+            created = services.product_create(**fields)
+            obj.pk, obj.created_at, obj.updated_at = (
+                created.pk,
+                created.created_at,
+                created.updated_at,
+            )
+            obj.units_received = created.units_received
+            return
+        others = [name for name in form.changed_data if name != "stock"]
+        if others:
+            obj.save(update_fields=[*others, "updated_at"])
+        try:
+            services.product_adjust_stock(product_id=obj.pk, delta=form.stock_delta())
+        except APIException as error:
+            messages.error(request, f"{obj.sku}: stock not changed: {error.detail}")
+        obj.refresh_from_db()
+
+
+class ReservationItemInline(admin.TabularInline):
+    model = ReservationItem
+    fields = ["product", "name", "unit_price", "quantity"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    """Read-only: reservations change only through the reservation API."""
+
+    list_display = ["order_ref", "created_at", "released_at"]
+    list_filter = [("released_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["order_ref"]
+    readonly_fields = ["order_ref", "created_at", "released_at"]
+    inlines = [ReservationItemInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,69 @@
+"""Representations: the product of the contract, and the internal reservation API's bodies."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from product_service.catalog.models import Product, Reservation, ReservationItem
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(
+        max_length=64, validators=[UniqueValidator(queryset=Product.objects.all())]
+    )
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
+    stock = serializers.IntegerField(min_value=0)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "description",
+            "price",
+            "stock",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class ReservationLineSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class ReservationRequestSerializer(serializers.Serializer):
+    order_ref = serializers.CharField(max_length=100)
+    items = serializers.ListField(child=ReservationLineSerializer(), min_length=1, max_length=100)
+
+
+class ReservationItemSerializer(serializers.ModelSerializer):
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        model = ReservationItem
+        fields = ["product_id", "name", "unit_price", "quantity"]
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    items = ReservationItemSerializer(many=True)
+
+    class Meta:
+        model = Reservation
+        fields = ["order_ref", "items"]
+
+
+class ReleasedReservationSerializer(ReservationSerializer):
+    status = serializers.SerializerMethodField()
+
+    class Meta(ReservationSerializer.Meta):
+        fields = ["order_ref", "status", "items"]
+
+    def get_status(self, reservation: Reservation) -> str:
+        return "released"

@@ -1,0 +1,211 @@
+"""The catalog's write rules: products, stock adjustments, reservations.
+
+Stock only ever changes by a difference applied in the database (`F("stock") + delta`),
+never by writing back a value read earlier, so a staff edit cannot race a reservation
+into losing or inventing units.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework import exceptions, status
+
+from product_service.catalog.models import Product, Reservation, ReservationItem
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: int
+    quantity: int
+
+
+class InsufficientStock(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Not enough stock for some items."
+    default_code = "insufficient_stock"
+    problem_type = "insufficient-stock"
+
+    def __init__(self, items: list[dict[str, int]]) -> None:
+        names = ", ".join(str(item["product_id"]) for item in items)
+        super().__init__(f"Not enough stock for product(s) {names}.")
+        self.problem_extra = {"items": items}
+
+
+class UnknownProducts(exceptions.ValidationError):
+    problem_type = "unknown-product"
+
+    def __init__(self, product_ids: list[int]) -> None:
+        super().__init__(
+            {"items": [f"Product {pid} does not exist or is not active." for pid in product_ids]}
+        )
+        self.problem_extra = {"product_ids": product_ids}
+
+
+class OrderRefReused(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This order_ref already holds a reservation of other items."
+    default_code = "order_ref_reused"
+    problem_type = "order-ref-reused"
+
+
+class StockWouldGoNegative(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The stock changed meanwhile: this change would make it negative."
+    default_code = "stock_conflict"
+    problem_type = "stock-conflict"
+
+
+def lines_merged(lines: Iterable[Line]) -> list[Line]:
+    """One line per product (quantities added), in product id order: the lock order."""
+    totals: Counter[int] = Counter()
+    for line in lines:
+        totals[line.product_id] += line.quantity
+    return [Line(product_id=pid, quantity=qty) for pid, qty in sorted(totals.items())]
+
+
+# Products
+
+
+def product_create(*, sku: str, name: str, price: Any, stock: int = 0, **fields: Any) -> Product:
+    """A new product; its initial stock counts as received."""
+    product = Product(sku=sku, name=name, price=price, stock=stock, units_received=stock, **fields)
+    product.full_clean()
+    product.save()
+    return product
+
+
+def product_adjust_stock(*, product_id: int, delta: int) -> None:
+    """Add (or, negative, remove) units in one conditional UPDATE.
+
+    Reservations may move the stock between the caller's read and this write; the
+    difference still applies exactly once, and never takes the stock below zero.
+    """
+    if delta == 0:
+        return
+    updated = Product.objects.filter(pk=product_id, stock__gte=-delta).update(
+        stock=F("stock") + delta,
+        units_received=F("units_received") + delta,
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        if not Product.objects.filter(pk=product_id).exists():
+            raise exceptions.NotFound()
+        raise StockWouldGoNegative()
+
+
+def product_update(*, product: Product, data: dict[str, Any]) -> Product:
+    """Write the given fields; a new `stock` is applied as its difference from `product.stock`."""
+    seen_stock = product.stock
+    fields = {name: value for name, value in data.items() if name != "stock"}
+    with transaction.atomic():
+        if fields:
+            for name, value in fields.items():
+                setattr(product, name, value)
+            product.save(update_fields=[*fields, "updated_at"])
+        if "stock" in data:
+            product_adjust_stock(product_id=product.pk, delta=data["stock"] - seen_stock)
+    product.refresh_from_db()
+    return product
+
+
+def product_deactivate(*, product: Product) -> None:
+    """Soft delete: reservations and orders keep pointing at it."""
+    Product.objects.filter(pk=product.pk).update(is_active=False, updated_at=timezone.now())
+
+
+# Reservations
+
+
+def stock_reserve(*, order_ref: str, items: list[Line]) -> tuple[Reservation, bool]:
+    """Hold stock for every line or for none; like get_or_create, says whether it reserved.
+
+    Idempotent by `order_ref`: a repeat (even a concurrent one) returns the first
+    reservation and takes nothing. Rows are locked in product id order, so two orders
+    never deadlock; each UPDATE is also conditional on `stock >= quantity`.
+    """
+    lines = lines_merged(items)
+    existing = _reservation_for(order_ref, lines)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            # The unique order_ref is claimed first: a concurrent twin waits here (PostgreSQL)
+            # or for the whole transaction (SQLite, IMMEDIATE), then finds this one.
+            reservation = Reservation.objects.create(order_ref=order_ref)
+            _take_stock(reservation, lines)
+    except IntegrityError:
+        existing = _reservation_for(order_ref, lines)
+        if existing is None:
+            raise
+        return existing, False
+    return reservation, True
+
+
+def _reservation_for(order_ref: str, lines: list[Line]) -> Reservation | None:
+    reservation = Reservation.objects.filter(order_ref=order_ref).prefetch_related("items").first()
+    if reservation is None:
+        return None
+    held = [Line(item.product_id, item.quantity) for item in reservation.items.all()]
+    if held != lines:
+        raise OrderRefReused()
+    return reservation
+
+
+def _take_stock(reservation: Reservation, lines: list[Line]) -> None:
+    ids = [line.product_id for line in lines]
+    products = {
+        product.pk: product
+        for product in Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    unknown = [pid for pid in ids if pid not in products or not products[pid].is_active]
+    if unknown:
+        raise UnknownProducts(unknown)
+    short = []
+    for line in lines:
+        taken = Product.objects.filter(pk=line.product_id, stock__gte=line.quantity).update(
+            stock=F("stock") - line.quantity
+        )
+        if not taken:
+            short.append(
+                {
+                    "product_id": line.product_id,
+                    "requested": line.quantity,
+                    "available": products[line.product_id].stock,  # locked: current
+                }
+            )
+    if short:
+        raise InsufficientStock(short)  # rolls back every line already taken
+    ReservationItem.objects.bulk_create(
+        ReservationItem(
+            reservation=reservation,
+            product_id=line.product_id,
+            name=products[line.product_id].name,
+            unit_price=products[line.product_id].price,
+            quantity=line.quantity,
+        )
+        for line in lines
+    )
+
+
+def stock_release(*, order_ref: str) -> Reservation:
+    """Give the reserved units back, once: a repeat (even concurrent) returns nothing twice."""
+    reservation = Reservation.objects.filter(order_ref=order_ref).first()
+    if reservation is None:
+        raise exceptions.NotFound(f"No reservation {order_ref!r}.")
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Reservation.objects.filter(pk=reservation.pk, released_at__isnull=True).update(
+            released_at=now
+        )
+        if claimed:
+            for item in reservation.items.order_by("product_id"):
+                Product.objects.filter(pk=item.product_id).update(stock=F("stock") + item.quantity)
+    reservation.refresh_from_db()
+    return reservation
