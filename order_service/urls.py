@@ -1,4 +1,11 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
+from order_service.orders.views import OrderViewSet
 
-urlpatterns = [*ops_urlpatterns()]
+router = SimpleRouter(trailing_slash=False)
+router.register("orders", OrderViewSet, basename="order")
+
+urlpatterns = [*ops_urlpatterns(), path("", include(router.urls))]

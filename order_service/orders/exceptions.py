@@ -1,0 +1,75 @@
+"""The order service's errors: DRF exceptions that common.problems renders as problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+
+
+class InsufficientStock(exceptions.APIException):
+    status_code = 409
+    default_detail = "Not enough stock for some of the items."
+    default_code = "insufficient_stock"
+    problem_type = "insufficient-stock"
+
+    def __init__(self, detail: str | None = None, *, items: list | None = None) -> None:
+        super().__init__(detail)
+        self.problem_extra = {"items": items or []}
+
+
+class UnknownProduct(exceptions.ValidationError):
+    problem_type = "unknown-product"
+
+
+class ProductsUnavailable(exceptions.APIException):
+    """Products down, timing out or answering nonsense: nothing stays reserved."""
+
+    status_code = 503
+    default_detail = "The product service is unavailable; nothing was ordered. Try again shortly."
+    default_code = "products_unavailable"
+    problem_type = "service-unavailable"
+    wait = 5  # Retry-After
+
+
+class IdempotencyKeyInUse(exceptions.APIException):
+    status_code = 409
+    default_detail = "A request with this Idempotency-Key is still being processed."
+    default_code = "idempotency_key_in_use"
+    problem_type = "idempotency-key-in-use"
+    wait = 1
+
+
+class IdempotencyKeyMismatch(exceptions.APIException):
+    status_code = 422
+    default_detail = "This Idempotency-Key was used with a different request body."
+    default_code = "idempotency_key_mismatch"
+    problem_type = "idempotency-key-mismatch"
+
+
+class OrderNotCancellable(exceptions.APIException):
+    status_code = 409
+    default_detail = "This order cannot be cancelled."
+    default_code = "order_not_cancellable"
+    problem_type = "order-not-cancellable"
+
+
+class OrderStillPending(exceptions.APIException):
+    status_code = 409
+    default_detail = "This order is still being placed; try again shortly."
+    default_code = "order_pending"
+    problem_type = "order-pending"
+    wait = 1
+
+
+# The answers stored for idempotent replays: {"error": name, "detail": ..., ...}.
+def stored_error(exc: InsufficientStock | UnknownProduct) -> dict[str, Any]:
+    if isinstance(exc, InsufficientStock):
+        return {"error": "insufficient-stock", "detail": str(exc.detail), **exc.problem_extra}
+    return {"error": "unknown-product", "errors": exc.detail}
+
+
+def error_from_stored(stored: dict[str, Any]) -> exceptions.APIException:
+    if stored.get("error") == "insufficient-stock":
+        return InsufficientStock(stored.get("detail"), items=stored.get("items"))
+    return UnknownProduct(stored.get("errors"))

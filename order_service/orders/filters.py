@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import django_filters
+
+from order_service.orders.models import Order
+
+
+class OrderFilter(django_filters.FilterSet):
+    user_id = django_filters.NumberFilter(field_name="user_id")
+    status = django_filters.ChoiceFilter(field_name="status", choices=Order.Status.choices)
+
+    class Meta:
+        model = Order
+        fields = ("user_id", "status")

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from order_service.orders.models import Order, OrderItem
+
+MAX_LINES = 50
+MAX_QUANTITY = 1_000_000
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderItem
+        fields = ("product_id", "name", "unit_price", "quantity")
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ("id", "user_id", "status", "items", "total", "created_at")
+        read_only_fields = fields
+
+
+class OrderLineSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    items = OrderLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def validate_items(self, items: list[dict]) -> list[dict]:
+        merged: dict[int, int] = {}
+        for item in items:
+            merged[item["product_id"]] = merged.get(item["product_id"], 0) + item["quantity"]
+        if any(quantity > MAX_QUANTITY for quantity in merged.values()):
+            raise serializers.ValidationError(
+                f"At most {MAX_QUANTITY} units of one product per order."
+            )
+        return items

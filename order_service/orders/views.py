@@ -1,0 +1,111 @@
+"""HTTP for orders: thin viewsets over services.py and selectors.py."""
+
+from __future__ import annotations
+
+import re
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from order_service.orders import selectors, services
+from order_service.orders.filters import OrderFilter
+from order_service.orders.pagination import OrderCursorPagination
+from order_service.orders.serializers import OrderCreateSerializer, OrderSerializer
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_SANE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+
+PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="Problem details (RFC 9457)")
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional, per user: a repeat with the same key and body answers the first "
+        "answer again and creates nothing; another body → 422; while the first is "
+        "still running → 409 idempotency-key-in-use with Retry-After."
+    ),
+)
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not _SANE_KEY.match(key):
+        raise ValidationError(
+            {IDEMPOTENCY_HEADER: ["Use 1 to 255 printable ASCII characters, no spaces."]}
+        )
+    return key
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List orders",
+        description="Your orders, newest first. Staff see everyone's, "
+        "filterable by `user_id` and `status`.",
+    ),
+    retrieve=extend_schema(
+        summary="Get an order",
+        responses={200: OrderSerializer, 404: PROBLEM},
+    ),
+)
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = OrderSerializer
+    pagination_class = OrderCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        return selectors.orders_visible_to(self.request.user)
+
+    @extend_schema(
+        summary="Place an order",
+        request=OrderCreateSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: OrderSerializer,
+            400: PROBLEM,
+            409: PROBLEM,
+            422: PROBLEM,
+            503: PROBLEM,
+        },
+    )
+    def create(self, request: Request) -> Response:
+        serializer = OrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = idempotency_key(request)
+        result = services.order_place(
+            user_id=selectors.user_id_of(request.user),
+            items=serializer.validated_data["items"],
+            idempotency_key=key,
+        )
+        request.access_log["order_id"] = str(result.order_id)
+        response = Response(result.body, status=status.HTTP_201_CREATED)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    @extend_schema(
+        summary="Cancel an order",
+        description="Owner or staff. Releases the stock; cancelling again changes nothing.",
+        request=None,
+        responses={200: OrderSerializer, 404: PROBLEM, 409: PROBLEM},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        order = self.get_object()
+        order = services.order_cancel(order_id=order.pk)
+        return Response(OrderSerializer(order).data)

@@ -1,0 +1,160 @@
+"""POST /orders with the product service faked at the HTTP level."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+import pytest
+import requests
+from responses import matchers
+
+from common.testing import bearer
+from order_service.tests.fakes import fake_releases, reserved_answer
+from order_service.orders.models import Order, OrderItem
+
+pytestmark = pytest.mark.django_db
+
+RESERVE = "/internal/reservations"
+
+
+def only_order() -> Order:
+    [order] = Order.objects.all()
+    return order
+
+
+def test_place_order_reserves_then_confirms_with_snapshots(api, products, products_url):
+    reserve = products.add_callback("POST", products_url + RESERVE, callback=reserved_answer)
+    response = api.post(
+        "/orders",
+        {
+            "items": [
+                {"product_id": 2, "quantity": 1},
+                {"product_id": 1, "quantity": 2},
+                {"product_id": 2, "quantity": 3},
+            ]
+        },
+        format="json",
+        headers={**bearer(user_id=7), "X-Request-ID": "req-abc-123"},
+    )
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    order = only_order()
+    assert response.json() == {
+        "id": str(order.id),
+        "user_id": 7,
+        "status": "confirmed",
+        "items": [
+            {"product_id": 2, "name": "Gadget", "unit_price": "10.00", "quantity": 4},
+            {"product_id": 1, "name": "Widget", "unit_price": "2.50", "quantity": 2},
+        ],
+        "total": "45.00",
+        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
+    }
+    assert (order.status, order.stock) == (Order.Status.CONFIRMED, Order.Stock.RESERVED)
+    assert reserve.call_count == 1
+    sent = reserve.calls[0].request
+    assert json.loads(sent.body) == {
+        "order_ref": str(order.id),
+        "items": [{"product_id": 2, "quantity": 4}, {"product_id": 1, "quantity": 2}],
+    }
+    assert sent.headers["X-Request-ID"] == "req-abc-123"
+    assert sent.headers["X-Service-Token"]
+
+
+def test_trailing_slash_is_served_too(api, products, products_url):
+    products.add_callback("POST", products_url + RESERVE, callback=reserved_answer)
+    response = api.post(
+        "/orders/", {"items": [{"product_id": 1, "quantity": 1}]}, format="json", headers=bearer()
+    )
+    assert response.status_code == HTTPStatus.CREATED
+
+
+def test_insufficient_stock_is_409_and_nothing_is_ordered(api, products, products_url):
+    products.add(
+        "POST",
+        products_url + RESERVE,
+        status=HTTPStatus.CONFLICT,
+        json={
+            "type": "https://errors.example/insufficient-stock",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "Not enough stock for product 1.",
+            "items": [{"product_id": 1, "requested": 5, "available": 2}],
+        },
+        content_type="application/problem+json",
+    )
+    response = api.post(
+        "/orders", {"items": [{"product_id": 1, "quantity": 5}]}, format="json", headers=bearer()
+    )
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "https://errors.example/insufficient-stock",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "Not enough stock for product 1.",
+        "items": [{"product_id": 1, "requested": 5, "available": 2}],
+    }
+    order = only_order()
+    assert (order.status, order.stock) == (Order.Status.FAILED, Order.Stock.NONE)
+    assert not OrderItem.objects.exists()
+
+
+def test_unknown_product_is_400(api, products, products_url):
+    products.add(
+        "POST",
+        products_url + RESERVE,
+        status=HTTPStatus.BAD_REQUEST,
+        json={
+            "type": "https://errors.example/unknown-product",
+            "status": 400,
+            "title": "Bad Request",
+            "detail": "Unknown or inactive product: 99.",
+        },
+    )
+    response = api.post(
+        "/orders", {"items": [{"product_id": 99, "quantity": 1}]}, format="json", headers=bearer()
+    )
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {
+        "type": "https://errors.example/unknown-product",
+        "title": "Invalid input",
+        "status": 400,
+        "detail": "items: Unknown or inactive product: 99.",
+        "errors": {"items": ["Unknown or inactive product: 99."]},
+    }
+    assert only_order().status == Order.Status.FAILED
+
+
+UNAVAILABLE = {
+    "type": "https://errors.example/service-unavailable",
+    "title": "Service Unavailable",
+    "status": 503,
+    "detail": "The product service is unavailable; nothing was ordered. Try again shortly.",
+}
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param({"body": requests.ReadTimeout("read timed out")}, id="timeout"),
+        pytest.param({"body": requests.ConnectionError("refused")}, id="down"),
+        pytest.param({"status": 500, "json": {"detail": "boom"}}, id="5xx"),
+        pytest.param({"status": 502, "body": "<html>bad gateway</html>"}, id="502-html"),
+        pytest.param({"status": 201, "json": {"nonsense": True}}, id="garbled"),
+    ],
+)
+def test_products_failing_is_503_with_retry_after_and_releases(
+    api, products, products_url, failure
+):
+    products.add("POST", products_url + RESERVE, **failure)
+    releases = fake_releases(products, products_url)
+    response = api.post(
+        "/orders", {"items": [{"product_id": 1, "quantity": 1}]}, format="json", headers=bearer()
+    )
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "5"
+    assert response.json() == UNAVAILABLE
+    order = only_order()
+    assert releases == [str(order.id)]
+    assert (order.status, order.stock) == (Order.Status.FAILED, Order.Stock.RELEASED)
