@@ -198,6 +198,11 @@ def service_settings(name: str) -> dict:
             "SCHEMA_PATH_PREFIX": "/",
         },
         "LOGGING": logging_config(name),
+        # Staff accounts of the user service log into every other admin (common.sso).
+        "AUTHENTICATION_BACKENDS": [
+            "django.contrib.auth.backends.ModelBackend",
+            *(["common.sso.UserServiceBackend"] if name != "users" else []),
+        ],
     }
 
 

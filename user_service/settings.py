@@ -1,5 +1,24 @@
+from common.config import env, jwt_private_key
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 
 globals().update(service_settings("users"))
 ROOT_URLCONF = "user_service.urls"
+INSTALLED_APPS = [
+    *INSTALLED_APPS,  # noqa: F405
+    "rest_framework_simplejwt.token_blacklist",
+    "user_service.accounts",
+]
+AUTH_USER_MODEL = "accounts.User"
+# The admin's own login counts against the same per-username limit as POST /users/login.
+AUTHENTICATION_BACKENDS = ["user_service.accounts.backends.ThrottledModelBackend"]
+
+# The only signer: common.jwt.token_backend() signs with this key and publishes its kid.
+COMMON = {**COMMON, "JWT_PRIVATE_KEY": jwt_private_key()}  # noqa: F405
+SIMPLE_JWT = {
+    **SIMPLE_JWT,  # noqa: F405
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+}
+USERS_RATE_LOGIN = env.str("USERS_RATE_LOGIN", default="10/min")

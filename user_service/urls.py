@@ -1,4 +1,6 @@
+from django.urls import include, path
+
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
 
-urlpatterns = [*ops_urlpatterns()]
+urlpatterns = [*ops_urlpatterns(), path("", include("user_service.accounts.urls"))]

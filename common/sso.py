@@ -1,0 +1,96 @@
+"""Single sign-on for the admins: a staff account of the user service logs in everywhere.
+
+The gateway's, product service's and order service's /admin/ log in through this backend:
+it asks the user service (POST /internal/users/authenticate, service token) to check the
+username and password, verifies the access token it answers with offline (signature, kid,
+iss, aud, expiry: a forged or replayed answer grants nothing), and keeps a local user's
+is_staff/is_superuser in step with the token's claims. Non-staff accounts are refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from rest_framework.exceptions import APIException
+from rest_framework_simplejwt.exceptions import TokenError
+
+from common.jwt import AccessToken
+from common.service_client import client_for
+
+logger = logging.getLogger(__name__)
+
+AUTHENTICATE_PATH = "/internal/users/authenticate"
+
+
+def _claims_from_user_service(username: str, password: str) -> AccessToken | None:
+    try:
+        response = client_for("users").post(
+            AUTHENTICATE_PATH, json={"username": username, "password": password}
+        )
+    except APIException as error:
+        logger.warning("SSO: the user service is unavailable: %s", error)
+        return None
+    if response.status_code != 200:
+        if response.status_code not in (400, 401, 429):
+            logger.warning("SSO: the user service answered %s", response.status_code)
+        return None
+    try:
+        return AccessToken(response.json()["access"])
+    except (ValueError, KeyError, TypeError, TokenError) as error:
+        logger.warning("SSO: the user service's answer does not verify: %s", error)
+        return None
+
+
+class UserServiceBackend(ModelBackend):
+    """Authenticates against the user service; permissions and sessions stay ModelBackend's."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if not username or not password:
+            return None
+        token = _claims_from_user_service(username, password)
+        if token is None or token.get("username") != username:
+            return None
+        user_model = get_user_model()
+        is_superuser = token.get("is_superuser") is True
+        if token.get("is_staff") is not True:
+            # A user this backend made and the user service no longer calls staff loses
+            # the admin here too; a local account with its own password is left alone.
+            user_model.objects.filter(
+                username=username, password__startswith=UNUSABLE_PASSWORD_PREFIX
+            ).update(is_staff=False, is_superuser=False)
+            return None
+        user = self._local_user(user_model, username)
+        wanted = {"is_staff": True, "is_superuser": is_superuser}
+        changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+        for name in changed:
+            setattr(user, name, wanted[name])
+        if changed:
+            user.save(update_fields=changed)
+        return user if self.user_can_authenticate(user) else None
+
+    @staticmethod
+    def _local_user(user_model: Any, username: str) -> Any:
+        try:
+            return user_model.objects.get(username=username)
+        except user_model.DoesNotExist:
+            user = user_model(username=username)
+            # No local password: only the user service can vouch for this account.
+            user.set_unusable_password()
+            try:
+                with transaction.atomic():
+                    user.save()
+            except IntegrityError:  # created by a concurrent login
+                return user_model.objects.get(username=username)
+            return user

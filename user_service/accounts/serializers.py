@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from user_service.accounts.models import User
+
+# A password longer than this is refused before any hashing work is spent on it.
+PASSWORD_MAX_LENGTH = 1024
+
+
+def _password_field() -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+    )
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(serializers.Serializer):
+    """Register input; fields that grant power are refused outright, never ignored silently."""
+
+    forbidden_fields = (
+        "id",
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+        "user_permissions",
+        "date_joined",
+        "last_login",
+    )
+
+    username = serializers.CharField(
+        max_length=150, validators=User._meta.get_field("username").validators
+    )
+    password = _password_field()
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        sent = self.initial_data if isinstance(self.initial_data, dict) else {}
+        errors = {
+            name: ["This field cannot be set by a client."]
+            for name in self.forbidden_fields
+            if name in sent
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, trim_whitespace=False)
+    password = _password_field()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=8192)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class AccessSerializer(serializers.Serializer):
+    access = serializers.CharField()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = _password_field()
+    new_password = _password_field()

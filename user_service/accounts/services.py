@@ -1,0 +1,210 @@
+"""The user service's business rules: accounts, credentials and the life of refresh tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from user_service.accounts.models import User
+from user_service.accounts.tokens import (
+    CREDENTIALS_CLAIM,
+    RefreshToken,
+    access_token_for,
+    credentials_fingerprint,
+    refresh_token_for,
+)
+
+
+class BadCredentials(AuthenticationFailed):
+    """One answer whether the username exists or not."""
+
+    default_detail = _("No active account found with the given credentials.")
+    default_code = "bad_credentials"
+    problem_type = "bad-credentials"
+
+
+class TokenRejected(AuthenticationFailed):
+    default_detail = _("Token is invalid or expired.")
+    default_code = "token_not_valid"
+    problem_type = "invalid-token"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
+    return bool(email) and User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+
+
+def user_register(*, username: str, password: str, email: str = "") -> User:
+    """A new, ordinary account; Django's password validators apply."""
+    email = User.objects.normalize_email(email)
+    errors: dict[str, list[str]] = {}
+    if User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [str(_("A user with that username already exists."))]
+    if _email_taken(email):
+        errors["email"] = [str(_("A user with that email already exists."))]
+    try:
+        validate_password(password, user=User(username=username, email=email))
+    except DjangoValidationError as error:
+        errors["password"] = list(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError as error:
+        # Lost a race with a concurrent registration of the same name or email.
+        raise ValidationError(
+            {"non_field_errors": [str(_("A user with that username or email already exists."))]}
+        ) from error
+
+
+def token_pair_issue(*, user: User) -> TokenPair:
+    refresh = refresh_token_for(user)
+    return TokenPair(access=str(access_token_for(user)), refresh=str(refresh))
+
+
+def user_authenticate(*, request: HttpRequest | None, username: str, password: str) -> User:
+    """The active user with these credentials, or BadCredentials (timing-equalised by Django)."""
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        raise BadCredentials()
+    return user
+
+
+def user_login(*, request: HttpRequest | None, username: str, password: str) -> TokenPair:
+    user = user_authenticate(request=request, username=username, password=password)
+    update_last_login(None, user)
+    return token_pair_issue(user=user)
+
+
+def _refresh_token_from(raw: str) -> RefreshToken:
+    """Signature, kid, iss, aud, expiry, type and (non-atomically) the blacklist."""
+    try:
+        return RefreshToken(raw)
+    except TokenError as error:
+        raise TokenRejected(str(error.args[0])) from error
+
+
+def _spend(token: RefreshToken) -> None:
+    """Blacklist the token; exactly one of any number of concurrent callers succeeds.
+
+    The unique constraint on the blacklist row decides: a second insert fails (or, on
+    PostgreSQL, waits for the first transaction and then fails), unlike simplejwt's
+    get_or_create, which reports success to both.
+    """
+    outstanding, _created = OutstandingToken.objects.get_or_create(
+        jti=token["jti"],
+        defaults={
+            "user_id": None,
+            "token": str(token),
+            "created_at": timezone.now(),
+            "expires_at": datetime_from_epoch(token["exp"]),
+        },
+    )
+    try:
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError as error:
+        raise TokenRejected(_("Token is blacklisted")) from error
+
+
+def token_refresh(*, refresh: str) -> TokenPair:
+    """A new pair for a refresh token that is spent by this call; it works once."""
+    token = _refresh_token_from(refresh)
+    with transaction.atomic():
+        user = User.objects.filter(pk=token.get("user_id")).first()
+        if (
+            user is None
+            or not user.is_active
+            or token.get(CREDENTIALS_CLAIM) != credentials_fingerprint(user)
+        ):
+            raise TokenRejected(_("The account of this token is gone, inactive or changed."))
+        _spend(token)
+        return token_pair_issue(user=user)
+
+
+def token_revoke(*, refresh: str) -> None:
+    """Logout: the refresh token stops working."""
+    token = _refresh_token_from(refresh)
+    with transaction.atomic():
+        _spend(token)
+
+
+def user_tokens_revoke(*, user: User) -> int:
+    """Blacklist every refresh token of the user that is still outstanding."""
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    created = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
+    return len(created)
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": [str(_("The old password is not correct."))]})
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as error:
+        raise ValidationError({"new_password": list(error.messages)}) from error
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_tokens_revoke(user=user)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    user_tokens_revoke(user=user)
+
+
+def user_profile_update(
+    *,
+    user: User,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> User:
+    """Change what a user may change about themselves; None leaves a field as it is."""
+    changed = []
+    if email is not None:
+        email = User.objects.normalize_email(email)
+        if _email_taken(email, exclude_pk=user.pk):
+            raise ValidationError({"email": [str(_("A user with that email already exists."))]})
+        user.email = email
+        changed.append("email")
+    if first_name is not None:
+        user.first_name = first_name
+        changed.append("first_name")
+    if last_name is not None:
+        user.last_name = last_name
+        changed.append("last_name")
+    if changed:
+        try:
+            with transaction.atomic():
+                user.save(update_fields=changed)
+        except IntegrityError as error:
+            raise ValidationError(
+                {"email": [str(_("A user with that email already exists."))]}
+            ) from error
+    return user

@@ -1,0 +1,139 @@
+"""Thin views over services.py; every rule lives there."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from http import HTTPStatus
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from common.auth import HasServiceToken
+from common.jwt import token_backend
+from user_service.accounts import services
+from user_service.accounts.authentication import AccountJWTAuthentication
+from user_service.accounts.serializers import (
+    AccessSerializer,
+    CredentialsSerializer,
+    PasswordChangeSerializer,
+    ProfileUpdateSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+)
+from user_service.accounts.throttles import LoginRateThrottle
+from user_service.accounts.tokens import access_token_for
+
+
+class PublicView(GenericAPIView):
+    """Open to anyone, and a stale Authorization header does not get in the way."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # 401, not 403, for bad credentials and tokens: DRF needs a challenge to send.
+        return 'Bearer realm="api"'
+
+    def validated(self, request: Request) -> dict:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class AccountView(GenericAPIView):
+    authentication_classes = (AccountJWTAuthentication,)
+    permission_classes = (IsAuthenticated,)
+
+
+class RegisterView(PublicView):
+    serializer_class = RegisterSerializer
+
+    @extend_schema(responses={HTTPStatus.CREATED: UserSerializer})
+    def post(self, request: Request) -> Response:
+        user = services.user_register(**self.validated(request))
+        return Response(UserSerializer(user).data, status=HTTPStatus.CREATED)
+
+
+class LoginView(PublicView):
+    serializer_class = CredentialsSerializer
+    throttle_classes = (LoginRateThrottle,)
+
+    @extend_schema(responses={HTTPStatus.OK: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        pair = services.user_login(request=request._request, **self.validated(request))
+        return Response(asdict(pair))
+
+
+class TokenRefreshView(PublicView):
+    serializer_class = RefreshSerializer
+
+    @extend_schema(responses={HTTPStatus.OK: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        return Response(asdict(services.token_refresh(**self.validated(request))))
+
+
+class LogoutView(PublicView):
+    """The refresh token itself is the credential: whoever holds it may spend it."""
+
+    serializer_class = RefreshSerializer
+
+    @extend_schema(responses={HTTPStatus.NO_CONTENT: None})
+    def post(self, request: Request) -> Response:
+        services.token_revoke(**self.validated(request))
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class PasswordView(AccountView):
+    serializer_class = PasswordChangeSerializer
+
+    @extend_schema(responses={HTTPStatus.NO_CONTENT: None})
+    def post(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_password_change(user=request.user, **serializer.validated_data)
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class ProfileView(AccountView):
+    serializer_class = UserSerializer
+
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(request=ProfileUpdateSerializer, responses={HTTPStatus.OK: UserSerializer})
+    def patch(self, request: Request) -> Response:
+        serializer = ProfileUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_profile_update(user=request.user, **serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+
+class JwksView(PublicView):
+    """RFC 7517 key set: verifiers fetch it once and verify offline; rotation adds a kid."""
+
+    @extend_schema(responses={HTTPStatus.OK: dict})
+    def get(self, request: Request) -> Response:
+        response = Response(token_backend().ring.jwks())
+        response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class InternalAuthenticateView(PublicView):
+    """For the other projects' admin login (common.sso): credentials in, claims out.
+
+    Issues an access token only, no refresh token; the caller verifies it offline.
+    """
+
+    permission_classes = (HasServiceToken,)
+    serializer_class = CredentialsSerializer
+    throttle_classes = (LoginRateThrottle,)
+
+    @extend_schema(responses={HTTPStatus.OK: AccessSerializer})
+    def post(self, request: Request) -> Response:
+        user = services.user_authenticate(request=request._request, **self.validated(request))
+        return Response({"access": str(access_token_for(user))})
