@@ -1,5 +1,54 @@
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
+from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
 
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
+INSTALLED_APPS = [*INSTALLED_APPS, "corsheaders", "gateway_project.proxy"]  # noqa: F405
+MIDDLEWARE = ["corsheaders.middleware.CorsMiddleware", *MIDDLEWARE]  # noqa: F405
+
+# The route table: the only paths the gateway forwards (unchanged) to a service.
+# `path` uses Django's path syntax; `methods` maps each method to its auth policy;
+# `throttle` is "auth" (per client IP) or "default" (per user when signed in, else per IP);
+# optional `connect_timeout`/`read_timeout` (seconds) override the defaults, and later
+# per-route settings (response caching, retries) go in the same dict.
+GATEWAY_ROUTES = [
+    {"path": "users/register", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
+    {"path": "users/login", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
+    {
+        "path": "users/token/refresh",
+        "service": "users",
+        "methods": {"POST": PUBLIC},
+        "throttle": "auth",
+    },
+    {"path": "users/logout", "service": "users", "methods": {"POST": USER}},
+    {"path": "users/password", "service": "users", "methods": {"POST": USER}},
+    {
+        "path": "users/profile",
+        "service": "users",
+        "methods": {"GET": USER, "PATCH": USER, "PUT": USER},
+    },
+    {"path": "users/.well-known/jwks.json", "service": "users", "methods": {"GET": PUBLIC}},
+    {"path": "products", "service": "products", "methods": {"GET": PUBLIC, "POST": STAFF}},
+    {
+        "path": "products/<str:id>",
+        "service": "products",
+        "methods": {"GET": PUBLIC, "PUT": STAFF, "PATCH": STAFF, "DELETE": STAFF},
+    },
+    # Orders reserve stock at products while the client waits: a longer read timeout.
+    {
+        "path": "orders",
+        "service": "orders",
+        "methods": {"GET": USER, "POST": USER},
+        "read_timeout": 10,
+    },
+    {"path": "orders/<str:id>", "service": "orders", "methods": {"GET": USER}},
+    {
+        "path": "orders/<str:id>/cancel",
+        "service": "orders",
+        "methods": {"POST": USER},
+        "read_timeout": 10,
+    },
+]
+
+globals().update(gateway_settings(GATEWAY_ROUTES))

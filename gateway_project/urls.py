@@ -1,4 +1,12 @@
+from django.urls import path
+
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
+from gateway_project.proxy.health import health_aggregate
+from gateway_project.proxy.routes import route_urlpatterns
 
-urlpatterns = [*ops_urlpatterns(liveness="health/live")]
+urlpatterns = [
+    *ops_urlpatterns(liveness="health/live"),
+    path("health", health_aggregate, name="health-aggregate"),
+    *route_urlpatterns(),
+]

@@ -1,0 +1,1 @@
+"""The gateway's routing proxy: route table, edge auth, atomic throttles, upstream pools."""

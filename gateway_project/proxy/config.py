@@ -1,0 +1,79 @@
+"""The gateway's settings from the environment: one `GATEWAY` dict, read by the proxy.
+
+Imported by gateway_project/settings.py before Django is set up: no Django imports here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.config import env
+
+PUBLIC, USER, STAFF = "public", "user", "staff"
+POLICIES = (PUBLIC, USER, STAFF)
+
+# Headers a browser may read from answers it gets through the gateway.
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Location",
+]
+
+
+def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Django settings the gateway adds over the common base."""
+    max_body = env.int("GATEWAY_MAX_BODY_BYTES", default=1_048_576)
+    return {
+        "GATEWAY": {
+            "ROUTES": routes,
+            "RATES": {
+                "anon": env.str("GATEWAY_RATE_ANON", default="100/min"),
+                "user": env.str("GATEWAY_RATE_USER", default="1000/min"),
+                "auth": env.str("GATEWAY_RATE_AUTH", default="10/min"),
+            },
+            "FAIL_CLOSED_SCOPES": env.list("GATEWAY_FAIL_CLOSED_SCOPES", default=[]),
+            "TRUSTED_PROXIES": env.list("GATEWAY_TRUSTED_PROXIES", default=[]),
+            "MAX_BODY_BYTES": max_body,
+            "CONNECT_TIMEOUT": env.float("GATEWAY_CONNECT_TIMEOUT", default=1.0),
+            "READ_TIMEOUT": env.float("GATEWAY_READ_TIMEOUT", default=5.0),
+            "POOL_SIZE": env.int("GATEWAY_POOL_SIZE", default=32),
+            "HEALTH_TIMEOUT": env.float("GATEWAY_HEALTH_TIMEOUT", default=1.0),
+            "TOKEN_CACHE_SECONDS": env.float("GATEWAY_TOKEN_CACHE_SECONDS", default=30.0),
+            "THROTTLE_BACKEND_RETRY_SECONDS": env.float(
+                "GATEWAY_THROTTLE_BACKEND_RETRY_SECONDS", default=1.0
+            ),
+            "THROTTLE_FAILURE_LOG_INTERVAL": env.float(
+                "GATEWAY_THROTTLE_FAILURE_LOG_INTERVAL", default=60.0
+            ),
+        },
+        # The gateway reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, itself.
+        "USE_X_FORWARDED_HOST": False,
+        # Bodies are checked against GATEWAY_MAX_BODY_BYTES before Django reads them.
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": max_body,
+        "REST_FRAMEWORK": {
+            "DEFAULT_AUTHENTICATION_CLASSES": ["common.auth.StatelessJWTAuthentication"],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+            "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "EXCEPTION_HANDLER": "common.problems.exception_handler",
+            "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+        },
+        "CORS_ALLOWED_ORIGINS": env.list("CORS_ALLOWED_ORIGINS", default=[]),
+        "CORS_EXPOSE_HEADERS": EXPOSED_HEADERS,
+        "CORS_ALLOW_HEADERS": [
+            "accept",
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "traceparent",
+            "tracestate",
+            "x-request-id",
+        ],
+        "CORS_PREFLIGHT_MAX_AGE": 600,
+    }

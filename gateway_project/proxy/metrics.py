@@ -1,0 +1,33 @@
+"""The gateway's own Prometheus metrics, beside django-prometheus's (multiprocess-safe)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+UPSTREAM_REQUESTS = Counter(
+    "gateway_upstream_requests_total",
+    "Requests the gateway forwarded, by service, method and upstream status (or failure).",
+    ["service", "method", "status"],
+)
+UPSTREAM_LATENCY = Histogram(
+    "gateway_upstream_latency_seconds",
+    "Time from sending a request to a service to having its whole answer.",
+    ["service"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+THROTTLED_REQUESTS = Counter(
+    "gateway_throttled_requests_total",
+    "Requests answered 429 by the gateway, by throttle scope.",
+    ["scope"],
+)
+THROTTLE_BACKEND_FAILURES = Counter(
+    "gateway_throttle_backend_failures_total",
+    "Requests whose rate limit could not be counted (Redis unreachable), by scope and "
+    "outcome: fail_open (proxied uncounted) or fail_closed (answered 503).",
+    ["scope", "outcome"],
+)
+
+
+def observe_upstream(service: str, method: str, status: str, seconds: float) -> None:
+    UPSTREAM_REQUESTS.labels(service, method, status).inc()
+    UPSTREAM_LATENCY.labels(service).observe(seconds)

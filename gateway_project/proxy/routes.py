@@ -1,0 +1,99 @@
+"""The route table (settings.GATEWAY["ROUTES"]) as typed routes and URL patterns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import URLPattern, path
+
+from common.services import UPSTREAMS
+from gateway_project.proxy.config import POLICIES
+
+THROTTLE_SCOPES = ("default", "auth", "none")
+FORWARDABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# Paths no route may ever reach: service-to-service endpoints.
+FORBIDDEN_PREFIXES = ("internal", "/internal")
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # Django path syntax, no leading or trailing slash
+    service: str
+    methods: dict[str, str]  # method -> auth policy (public, user, staff)
+    throttle: str = "default"
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # room for caching, retries, ...
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}:{self.path}"
+
+    def policy_for(self, method: str) -> str | None:
+        if method == "HEAD":
+            method = "GET"
+        return self.methods.get(method)
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        methods = list(self.methods)
+        if "GET" in methods and "HEAD" not in methods:
+            methods.append("HEAD")
+        return methods
+
+    def timeouts(self) -> tuple[float, float]:
+        gateway = settings.GATEWAY
+        return (
+            self.connect_timeout or gateway["CONNECT_TIMEOUT"],
+            self.read_timeout or gateway["READ_TIMEOUT"],
+        )
+
+
+def route_from(entry: dict[str, Any]) -> Route:
+    """One route-table entry, checked: a typo must stop the start, not open a hole."""
+    known = {"path", "service", "methods", "throttle", "connect_timeout", "read_timeout"}
+    route = Route(
+        path=entry["path"].strip("/"),
+        service=entry["service"],
+        methods={method.upper(): policy for method, policy in entry["methods"].items()},
+        throttle=entry.get("throttle", "default"),
+        connect_timeout=entry.get("connect_timeout"),
+        read_timeout=entry.get("read_timeout"),
+        extra={key: value for key, value in entry.items() if key not in known},
+    )
+    problems = []
+    if route.service not in UPSTREAMS:
+        problems.append(f"unknown service {route.service!r}")
+    if route.path.startswith(FORBIDDEN_PREFIXES):
+        problems.append("internal endpoints are never proxied")
+    if route.throttle not in THROTTLE_SCOPES:
+        problems.append(f"throttle must be one of {THROTTLE_SCOPES}")
+    for method, policy in route.methods.items():
+        if method not in FORWARDABLE_METHODS or policy not in POLICIES:
+            problems.append(f"{method}: {policy!r} (policies: {', '.join(POLICIES)})")
+    if problems:
+        raise ImproperlyConfigured(f"GATEWAY route {entry['path']!r}: {'; '.join(problems)}")
+    return route
+
+
+def routes() -> list[Route]:
+    return [route_from(entry) for entry in settings.GATEWAY["ROUTES"]]
+
+
+def route_urlpatterns() -> list[URLPattern]:
+    """One URL pattern per route; anything else is the gateway's own JSON 404."""
+    from gateway_project.proxy.views import ProxyView
+
+    return [
+        path(
+            route.path,
+            ProxyView.as_view(
+                route=route, http_method_names=[m.lower() for m in route.allowed_methods]
+            ),
+            name=route.name,
+        )
+        for route in routes()
+    ]

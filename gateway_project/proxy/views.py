@@ -1,0 +1,122 @@
+"""The proxy view: DRF runs edge authentication, the route's policy and throttling on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from gateway_project.proxy import metrics
+from gateway_project.proxy.authentication import CachedJWTAuthentication, RouteAuthPolicy
+from gateway_project.proxy.forwarding import client_ip_for
+from gateway_project.proxy.routes import Route
+from gateway_project.proxy.throttling import GatewayRateThrottle
+from gateway_project.proxy.upstream import proxy_request
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = "The request body is larger than the gateway accepts."
+    default_code = "payload_too_large"
+
+
+class GatewayOwnNegotiation(BaseContentNegotiation):
+    """The gateway's own answers are JSON whatever the client accepts; the service's
+    answers are not the gateway's to negotiate."""
+
+    renderer = JSONRenderer()
+
+    def select_parser(self, request: Request, parsers: list) -> None:
+        return None
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None):
+        return self.renderer, self.renderer.media_type
+
+
+def read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The raw body bytes, never parsed; PayloadTooLarge past `limit`."""
+    meta = request.META
+    length = meta.get("CONTENT_LENGTH")
+    if length:
+        try:
+            size = int(length)
+        except ValueError:
+            size = 0
+        if size > limit:
+            raise PayloadTooLarge()
+        return request.body if size else None
+    if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        body = meta["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise PayloadTooLarge()
+        return body or None
+    return None
+
+
+class ProxyView(APIView):
+    """Forwards one route's requests to its service, after the edge's checks."""
+
+    route: Route | None = None
+    authentication_classes = [CachedJWTAuthentication]
+    permission_classes = [RouteAuthPolicy]
+    content_negotiation_class = GatewayOwnNegotiation
+    parser_classes: list = []
+    renderer_classes = [JSONRenderer]
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF would add Allow/Vary of its own to every answer, the service's included.
+        return {}
+
+    def get_throttles(self) -> list[GatewayRateThrottle]:
+        if self.route.throttle == "none":
+            return []
+        return [GatewayRateThrottle(self.route.throttle)]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """DRF's checks, with throttling before permissions: a caller without a valid
+        token is counted (per IP) too, so guessing tokens is rate limited."""
+        route = self.route
+        request._request.access_log.update(route=route.name, service=route.service)
+        self.body = read_body(request._request, settings.GATEWAY["MAX_BODY_BYTES"])
+        self.format_kwarg = None
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+            request
+        )
+        try:
+            self.perform_authentication(request)
+        except AuthenticationFailed:
+            self.check_throttles(request)
+            raise
+        self.check_throttles(request)
+        self.check_permissions(request)
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        scope = getattr(getattr(request._request, "rate_limit", None), "scope", "-")
+        metrics.THROTTLED_REQUESTS.labels(scope).inc()
+        request._request.access_log["throttled"] = True
+        super().throttled(request, wait)
+
+    def proxy(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        return proxy_request(request._request, self.route, self.body)
+
+    get = head = post = put = patch = delete = options = proxy
+
+    def finalize_response(
+        self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        django_request = request._request
+        if state := getattr(django_request, "rate_limit", None):
+            for name, value in state.headers().items():
+                response[name] = value
+        log = django_request.access_log
+        log.setdefault("throttled", False)
+        log["client_ip"] = client_ip_for(django_request)
+        return response
