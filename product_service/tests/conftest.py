@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from common.testing import bearer
+
+# Concurrency tests need real concurrent connections: SQLite's in-memory test database
+# (shared cache) answers "table is locked" instead of waiting, so use a WAL file as in
+# production.
+_database = settings.DATABASES["default"]
+if "sqlite" in _database["ENGINE"]:
+    _database.setdefault("TEST", {})["NAME"] = str(settings.VAR_DIR / "test_products.sqlite3")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def staff() -> dict[str, str]:
+    return bearer(user_id=1, username="root", is_staff=True)
+
+
+@pytest.fixture
+def customer() -> dict[str, str]:
+    return bearer(user_id=2, username="alice", is_staff=False)
+
+
+@pytest.fixture
+def service() -> dict[str, str]:
+    return {"X-Service-Token": settings.COMMON["SERVICE_TOKEN"]}

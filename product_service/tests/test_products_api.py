@@ -1,0 +1,237 @@
+"""The /products rows of the contract."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from http import HTTPStatus
+
+import pytest
+
+from product_service.catalog.models import Product
+from product_service.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def representation(product: Product) -> dict:
+    product.refresh_from_db()
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description,
+        "price": f"{product.price:.2f}",
+        "stock": product.stock,
+        "is_active": product.is_active,
+        "created_at": product.created_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": product.updated_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def test_list_is_public_and_shows_active_products_only(api_client):
+    shown = ProductFactory(price=Decimal("12.5"))
+    ProductFactory(is_active=False)
+
+    response = api_client.get("/products")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"next": None, "previous": None, "results": [representation(shown)]}
+    assert response.json()["results"][0]["price"] == "12.50"
+
+
+def test_list_with_trailing_slash_is_the_same(api_client):
+    ProductFactory()
+    assert api_client.get("/products/").json() == api_client.get("/products").json()
+
+
+def test_staff_list_includes_inactive_products(api_client, staff):
+    active, inactive = ProductFactory(), ProductFactory(is_active=False)
+
+    response = api_client.get("/products", headers=staff)
+
+    assert [p["id"] for p in response.json()["results"]] == [active.id, inactive.id]
+
+
+def test_cursor_pages_walk_every_product_once(api_client):
+    products = ProductFactory.create_batch(5)
+
+    first = api_client.get("/products", {"page_size": 2}).json()
+    second = api_client.get(first["next"]).json()
+    third = api_client.get(second["next"]).json()
+
+    assert [p["id"] for p in first["results"] + second["results"] + third["results"]] == [
+        p.id for p in products
+    ]
+    assert third["next"] is None
+    assert second["previous"] is not None
+
+
+def test_page_size_is_capped_at_100(api_client):
+    ProductFactory.create_batch(105)
+
+    response = api_client.get("/products", {"page_size": 1000})
+
+    assert len(response.json()["results"]) == 100
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_skus"),
+    [
+        ({"min_price": "10"}, ["MID", "HIGH"]),
+        ({"max_price": "10"}, ["LOW", "MID"]),
+        ({"min_price": "5", "max_price": "15"}, ["MID"]),
+        ({"in_stock": "true"}, ["LOW", "HIGH"]),
+        ({"in_stock": "false"}, ["MID"]),
+        ({"search": "gadget"}, ["MID", "HIGH"]),
+        ({"search": "low"}, ["LOW"]),
+        ({"search": "hig", "in_stock": "true"}, ["HIGH"]),
+    ],
+)
+def test_filters(api_client, query, expected_skus):
+    ProductFactory(sku="LOW", name="Widget", price=Decimal("1.00"), stock=3)
+    ProductFactory(sku="MID", name="Gadget", price=Decimal("10.00"), stock=0)
+    ProductFactory(sku="HIGH", name="Big gadget", price=Decimal("99.00"), stock=1)
+
+    response = api_client.get("/products", query)
+
+    assert response.status_code == HTTPStatus.OK
+    assert [p["sku"] for p in response.json()["results"]] == expected_skus
+
+
+def test_invalid_filter_is_a_validation_problem(api_client):
+    response = api_client.get("/products", {"min_price": "cheap"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["errors"] == {"min_price": ["Enter a number."]}
+
+
+def test_retrieve_is_public(api_client):
+    product = ProductFactory()
+
+    response = api_client.get(f"/products/{product.id}")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == representation(product)
+
+
+@pytest.mark.parametrize("path", ["/products/999999", "inactive"])
+def test_missing_or_inactive_product_is_not_found_for_the_public(api_client, customer, path):
+    if path == "inactive":
+        path = f"/products/{ProductFactory(is_active=False).id}"
+
+    for headers in ({}, customer):
+        response = api_client.get(path, headers=headers)
+        assert response.status_code == HTTPStatus.NOT_FOUND
+        assert response["Content-Type"] == PROBLEM
+
+
+def test_staff_see_an_inactive_product(api_client, staff):
+    product = ProductFactory(is_active=False)
+
+    response = api_client.get(f"/products/{product.id}", headers=staff)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["is_active"] is False
+
+
+def test_staff_create(api_client, staff):
+    body = {"sku": "NEW-1", "name": "New", "price": "3.5", "stock": 7}
+
+    response = api_client.post("/products", body, format="json", headers=staff)
+
+    assert response.status_code == HTTPStatus.CREATED
+    product = Product.objects.get(sku="NEW-1")
+    assert response.json() == representation(product)
+    assert response.json()["price"] == "3.50"
+    assert product.units_received == 7
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        (
+            {"sku": "X", "name": "X", "price": "-1", "stock": 1},
+            {"price": ["Ensure this value is greater than or equal to 0."]},
+        ),
+        (
+            {"sku": "X", "name": "X", "price": "1", "stock": -1},
+            {"stock": ["Ensure this value is greater than or equal to 0."]},
+        ),
+        (
+            {"sku": "TAKEN", "name": "X", "price": "1", "stock": 1},
+            {"sku": ["This field must be unique."]},
+        ),
+        ({"name": "X", "price": "1", "stock": 1}, {"sku": ["This field is required."]}),
+    ],
+)
+def test_create_rejects_invalid_input(api_client, staff, body, errors):
+    ProductFactory(sku="TAKEN")
+
+    response = api_client.post("/products", body, format="json", headers=staff)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["errors"] == errors
+    assert response.json()["type"] == "https://errors.example/validation"
+
+
+@pytest.mark.parametrize(
+    ("method", "path_of"),
+    [
+        ("post", lambda p: "/products"),
+        ("put", lambda p: f"/products/{p.id}"),
+        ("patch", lambda p: f"/products/{p.id}"),
+        ("delete", lambda p: f"/products/{p.id}"),
+    ],
+)
+def test_writes_need_staff(api_client, customer, method, path_of):
+    product = ProductFactory()
+    body = {"sku": "Z", "name": "Z", "price": "1", "stock": 1}
+    call = getattr(api_client, method)
+
+    anonymous = call(path_of(product), body, format="json")
+    signed_in = call(path_of(product), body, format="json", headers=customer)
+
+    assert anonymous.status_code == HTTPStatus.UNAUTHORIZED
+    assert anonymous.json()["type"] == "https://errors.example/not-authenticated"
+    assert signed_in.status_code == HTTPStatus.FORBIDDEN
+    assert signed_in.json()["type"] == "https://errors.example/permission-denied"
+    product.refresh_from_db()
+    assert (product.sku, product.is_active) != ("Z", False)
+
+
+def test_staff_put(api_client, staff):
+    product = ProductFactory(stock=5)
+    body = {"sku": product.sku, "name": "Renamed", "description": "d", "price": "2.00", "stock": 8}
+
+    response = api_client.put(f"/products/{product.id}", body, format="json", headers=staff)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == representation(product)
+    assert (product.name, product.stock, product.units_received) == ("Renamed", 8, 8)
+
+
+def test_staff_patch(api_client, staff):
+    product = ProductFactory(price=Decimal("1.00"))
+
+    response = api_client.patch(
+        f"/products/{product.id}", {"price": "4.20"}, format="json", headers=staff
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["price"] == "4.20"
+    assert response.json() == representation(product)
+
+
+def test_staff_delete_is_a_soft_delete(api_client, staff):
+    product = ProductFactory()
+
+    response = api_client.delete(f"/products/{product.id}", headers=staff)
+
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    product.refresh_from_db()
+    assert product.is_active is False
+    assert api_client.get(f"/products/{product.id}").status_code == HTTPStatus.NOT_FOUND
