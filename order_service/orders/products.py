@@ -97,8 +97,11 @@ def reserve(order_ref: str, items: dict[int, int]) -> Reserved | Rejected | Unav
             logger.error("reservation %s: unexpected answer %s", order_ref, response.text[:500])
             return Unavailable("unexpected reservation answer")
         return Reserved(reserved)
-    if response.status_code in (400, 409):
-        body = _problem(response)
+    body = _problem(response)
+    insufficient = response.status_code == 409 and str(body.get("type", "")).endswith(
+        "insufficient-stock"
+    )
+    if insufficient or response.status_code == 400:
         return Rejected(response.status_code, str(body.get("detail") or ""), body)
     logger.warning("reservation %s: products answered %s", order_ref, response.status_code)
     return Unavailable(f"products answered {response.status_code}")

@@ -121,13 +121,21 @@ def order_place(
         if outcome.status == 409:
             error = InsufficientStock(outcome.detail or None, items=_stock_items(outcome.body))
         else:
-            error = UnknownProduct({"items": [outcome.detail or "Unknown or inactive product."]})
+            error = UnknownProduct({"items": _unknown_messages(outcome)})
         _fail(order.id, outcome.detail or error.default_code, stored=stored_error(error))
         raise error
     # No trustworthy answer: something may be reserved. Fail, free the key, release.
     _fail(order.id, outcome.reason, release=True)
     _release(order.id)
     raise ProductsUnavailable()
+
+
+def _unknown_messages(outcome: products.Rejected) -> list[str]:
+    errors = outcome.body.get("errors")
+    messages = errors.get("items") if isinstance(errors, dict) else None
+    if isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
+        return messages
+    return [outcome.detail or "Unknown or inactive product."]
 
 
 def _stock_items(body: dict[str, Any]) -> list:

@@ -107,9 +107,11 @@ def test_unknown_product_is_400(api, products, products_url):
         status=HTTPStatus.BAD_REQUEST,
         json={
             "type": "https://errors.example/unknown-product",
+            "title": "Invalid input",
             "status": 400,
-            "title": "Bad Request",
-            "detail": "Unknown or inactive product: 99.",
+            "detail": "items: Product 99 does not exist or is not active.",
+            "errors": {"items": ["Product 99 does not exist or is not active."]},
+            "product_ids": [99],
         },
     )
     response = api.post(
@@ -120,10 +122,19 @@ def test_unknown_product_is_400(api, products, products_url):
         "type": "https://errors.example/unknown-product",
         "title": "Invalid input",
         "status": 400,
-        "detail": "items: Unknown or inactive product: 99.",
-        "errors": {"items": ["Unknown or inactive product: 99."]},
+        "detail": "items: Product 99 does not exist or is not active.",
+        "errors": {"items": ["Product 99 does not exist or is not active."]},
     }
     assert only_order().status == Order.Status.FAILED
+
+
+def test_unknown_product_without_details_still_400(api, products, products_url):
+    products.add("POST", products_url + RESERVE, status=HTTPStatus.BAD_REQUEST, body="nope")
+    response = api.post(
+        "/orders", {"items": [{"product_id": 99, "quantity": 1}]}, format="json", headers=bearer()
+    )
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"] == {"items": ["Unknown or inactive product."]}
 
 
 UNAVAILABLE = {
@@ -142,6 +153,10 @@ UNAVAILABLE = {
         pytest.param({"status": 500, "json": {"detail": "boom"}}, id="5xx"),
         pytest.param({"status": 502, "body": "<html>bad gateway</html>"}, id="502-html"),
         pytest.param({"status": 201, "json": {"nonsense": True}}, id="garbled"),
+        pytest.param(
+            {"status": 409, "json": {"type": "https://errors.example/order-ref-reused"}},
+            id="other-409",
+        ),
     ],
 )
 def test_products_failing_is_503_with_retry_after_and_releases(
