@@ -7,11 +7,10 @@ from http import HTTPStatus
 
 import pytest
 import requests
-from responses import matchers
 
 from common.testing import bearer
-from order_service.tests.fakes import fake_releases, reserved_answer
 from order_service.orders.models import Order, OrderItem
+from order_service.tests.fakes import fake_releases, reserved_answer
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.core.management import call_command
+
+from order_service.tests.factories import confirmed_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_lists_searches_and_filters_orders(admin_client):
+    mine = confirmed_order(user_id=41)
+    other = confirmed_order(user_id=42)
+    page = admin_client.get("/admin/orders/order/")
+    assert page.status_code == HTTPStatus.OK
+    assert str(mine.id) in page.text
+    assert str(other.id) in page.text
+    by_id = admin_client.get("/admin/orders/order/", {"q": str(mine.id)})
+    assert str(mine.id) in by_id.text
+    assert str(other.id) not in by_id.text
+    by_user = admin_client.get("/admin/orders/order/", {"q": "42"})
+    assert str(other.id) in by_user.text
+    assert str(mine.id) not in by_user.text
+    nonsense = admin_client.get("/admin/orders/order/", {"q": "no such thing"})
+    assert nonsense.status_code == HTTPStatus.OK
+    by_status = admin_client.get("/admin/orders/order/", {"status__exact": "cancelled"})
+    assert str(mine.id) not in by_status.text
+    by_date = admin_client.get(
+        "/admin/orders/order/", {"created_at__gte": "2000-01-01 00:00:00+00:00"}
+    )
+    assert by_date.status_code == HTTPStatus.OK
+
+
+def test_admin_shows_items_inline(admin_client):
+    order = confirmed_order(lines=((7, "Sprocket", "3.10", 4),))
+    page = admin_client.get(f"/admin/orders/order/{order.id}/change/")
+    assert page.status_code == HTTPStatus.OK
+    assert "Sprocket" in page.text
+    assert "3.10" in page.text
+
+
+def test_openapi_schema_is_valid_without_warnings(tmp_path):
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
+    schema = (tmp_path / "schema.yaml").read_text()
+    assert "/orders/{id}/cancel:" in schema
+    assert "Idempotency-Key" in schema
