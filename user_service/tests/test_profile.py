@@ -57,7 +57,10 @@ def test_patch_to_a_taken_email_is_400(api_client, tokens):
     UserFactory(username="bob", email="bob@example.com")
 
     response = api_client.patch(
-        "/users/profile", {"email": "BOB@example.com"}, format="json", headers=bearer(tokens["access"])
+        "/users/profile",
+        {"email": "BOB@example.com"},
+        format="json",
+        headers=bearer(tokens["access"]),
     )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST

@@ -106,7 +106,9 @@ def test_password_similar_to_username_is_refused(api_client):
         "/users/register", {"username": "henrietta", "password": "henrietta1"}, format="json"
     )
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json()["errors"] == {"password": ["The password is too similar to the username."]}
+    assert response.json()["errors"] == {
+        "password": ["The password is too similar to the username."]
+    }
 
 
 @pytest.mark.parametrize("field", ["is_staff", "is_superuser", "is_active", "id", "groups"])
@@ -160,7 +162,9 @@ def test_json_that_is_not_an_object_is_400(api_client):
 
 def test_non_json_body_is_refused(api_client):
     response = api_client.post(
-        "/users/register", b"username=x&password=y", content_type="application/x-www-form-urlencoded"
+        "/users/register",
+        b"username=x&password=y",
+        content_type="application/x-www-form-urlencoded",
     )
 
     assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE

@@ -125,9 +125,12 @@ def test_password_change_kills_every_refresh_token(api_client, tokens, alice):
     assert response.status_code == HTTPStatus.NO_CONTENT
     assert refresh(api_client, tokens["refresh"]).status_code == HTTPStatus.UNAUTHORIZED
     assert refresh(api_client, other_session["refresh"]).status_code == HTTPStatus.UNAUTHORIZED
-    assert api_client.post(
-        "/users/login", {"username": "alice", "password": PASSWORD}, format="json"
-    ).status_code == HTTPStatus.UNAUTHORIZED
+    assert (
+        api_client.post(
+            "/users/login", {"username": "alice", "password": PASSWORD}, format="json"
+        ).status_code
+        == HTTPStatus.UNAUTHORIZED
+    )
     assert refresh(api_client, login(api_client, NEW_PASSWORD)["refresh"]).status_code == 200
 
 
