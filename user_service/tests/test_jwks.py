@@ -63,7 +63,7 @@ def test_stateless_authentication_accepts_issued_tokens_without_db_or_network(
     request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
 
     with responses.RequestsMock(), django_assert_num_queries(0):  # any HTTP call would fail
-        user, token = StatelessJWTAuthentication().authenticate(request)
+        user, _token = StatelessJWTAuthentication().authenticate(request)
 
     assert (user.id, user.username, user.is_staff, user.is_superuser) == (
         alice.id,

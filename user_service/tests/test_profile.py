@@ -50,7 +50,8 @@ def test_patch_changes_email_and_names_only(api_client, tokens, alice):
         "Alice",
         "Liddell",
     )
-    assert not alice.is_staff and not alice.is_superuser
+    assert not alice.is_staff
+    assert not alice.is_superuser
 
 
 def test_patch_to_a_taken_email_is_400(api_client, tokens):

@@ -38,7 +38,9 @@ def test_register_answers_the_user_without_the_password(api_client):
         "date_joined": user.date_joined.isoformat().replace("+00:00", "Z"),
     }
     assert user.check_password(PASSWORD)
-    assert not user.is_staff and not user.is_superuser and user.is_active
+    assert not user.is_staff
+    assert not user.is_superuser
+    assert user.is_active
 
 
 def test_register_with_trailing_slash_and_without_email(api_client):
