@@ -99,9 +99,17 @@ def ensure_venv() -> None:
     STAMP_FILE.write_text(digest)
 
 
+def port_for(service: Service) -> int:
+    """The port `up` serves a project on: 8000-8003, or <NAME>_PORT."""
+    return int(os.environ.get(f"{service.env_prefix}_PORT", service.port))
+
+
 def project_env(service: Service | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("APP_ENV", "development")
+    for other in SERVICES.values():
+        if other.name != "gateway":
+            env.setdefault(other.url_var, f"http://127.0.0.1:{port_for(other)}")
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("DJANGO_SETTINGS_MODULE", None)
     if service is not None:
@@ -159,14 +167,14 @@ class Runner:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.service.port}"
+        return f"http://127.0.0.1:{port_for(self.service)}"
 
     def start(self) -> None:
         self.last_lines = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "common.entrypoint", self.service.name],
             cwd=REPO,
-            env=project_env(self.service, PORT=str(self.service.port), HOST=self.host),
+            env=project_env(self.service, PORT=str(port_for(self.service)), HOST=self.host),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -257,20 +265,11 @@ def service_seed_commands(name: str) -> list[tuple[str, ...]]:
 
 
 def print_urls() -> None:
-    gateway = "http://localhost:8000"
-    rows = [
-        ("gateway", gateway, f"{gateway}/health", f"{gateway}/api/docs", f"{gateway}/admin/"),
-        *(
-            (
-                name,
-                f"http://localhost:{SERVICES[name].port}",
-                f"http://localhost:{SERVICES[name].port}/ready",
-                f"http://localhost:{SERVICES[name].port}/api/docs",
-                f"http://localhost:{SERVICES[name].port}/admin/",
-            )
-            for name in ("users", "products", "orders")
-        ),
-    ]
+    rows = []
+    for name in ("gateway", "users", "products", "orders"):
+        base = f"http://localhost:{port_for(SERVICES[name])}"
+        health = f"{base}/health" if name == "gateway" else f"{base}/ready"
+        rows.append((name, base, health, f"{base}/api/docs", f"{base}/admin/"))
     headers = ("service", "base URL", "health", "Swagger UI", "admin")
     widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
@@ -283,9 +282,9 @@ def print_urls() -> None:
 def command_up(args: argparse.Namespace) -> int:
     ensure_venv()
     host = os.environ.get("HOST", "127.0.0.1")
-    taken = [s for s in SERVICES.values() if not port_is_free(s.port, host)]
+    taken = [s for s in SERVICES.values() if not port_is_free(port_for(s), host)]
     if taken:
-        names = ", ".join(f"{s.port} ({s.name})" for s in taken)
+        names = ", ".join(f"{port_for(s)} ({s.name})" for s in taken)
         fail(f"port {names} already in use: stop what listens there (another `up`?) and retry")
     prepare_databases()
     if not os.environ.get("REDIS_URL"):

@@ -23,7 +23,26 @@ max_requests_jitter = max_requests // 10
 proc_name = _service
 accesslog = None  # the JSON access log comes from common.middleware.AccessLogMiddleware
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's own lines (start, workers booting, timeouts) in the same JSON as the app's.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"service": {"()": "common.logging.RequestIdFilter", "service": _service}},
+    "formatters": {"json": {"()": "common.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["service"],
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": [], "propagate": False},
+    },
+}
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 

@@ -84,10 +84,10 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, wait: bool = True) -> ServiceProcess:
+    def start(self, *, wait: bool = True, migrate: bool = True) -> ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 -- owned by the child
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "common.entrypoint", self.name, "--migrate"],
+            [sys.executable, "-m", "common.entrypoint", self.name, *(["--migrate"] * migrate)],
             cwd=REPO_ROOT,
             env=self.env,
             stdout=log,
@@ -99,13 +99,14 @@ class ServiceProcess:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+    def wait_ready(self, timeout: float = START_TIMEOUT, path: str = "/ready") -> None:
+        """Wait until PATH answers 200 (pass the liveness path for a service left unready)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start:\n{self.log_tail()}")
             with contextlib.suppress(OSError):
-                status, _, _ = http("GET", f"{self.url}/ready", timeout=2)
+                status, _, _ = http("GET", f"{self.url}{path}", timeout=2)
                 if status == 200:
                     return
             time.sleep(0.2)
@@ -183,6 +184,7 @@ def start_stack(
     *,
     env: dict[str, str] | None = None,
     wait: bool = True,
+    migrate: bool = True,
 ) -> Stack:
     """Start the named projects (upstreams before the gateway) and wait for their /ready."""
     names = list(names)
@@ -222,7 +224,7 @@ def start_stack(
                     stack.created_databases.append(f"{admin}|{urlsplit(url).path.lstrip('/')}")
             service = ServiceProcess(name, ports[name], service_env, root / f"{name}.log")
             stack.services[name] = service
-            service.start(wait=False)
+            service.start(wait=False, migrate=migrate)
         if wait:
             for service in stack.services.values():
                 service.wait_ready()

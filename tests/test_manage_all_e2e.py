@@ -1,0 +1,136 @@
+"""`python3 manage_all.py up` and friends, run as a newcomer runs them (on free ports)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from http import HTTPStatus
+
+import pytest
+
+from common.services import SERVICES
+from tests.harness import REPO_ROOT, free_port, http
+
+pytestmark = pytest.mark.e2e
+
+
+def _up_env(tmp_path, ports):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith(("_DATABASE_URL", "_SERVICE_URL", "_PORT"))
+        and key not in ("APP_ENV", "PROMETHEUS_MULTIPROC_DIR", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(VAR_DIR=str(tmp_path / "var"), DJANGO_SUPERUSER_PASSWORD="correct-horse-battery-9")
+    for name, port in ports.items():
+        env[f"{SERVICES[name].env_prefix}_PORT"] = str(port)
+    return env
+
+
+def _wait_for(process, text, lines, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        lines.append(line)
+        if text in line:
+            return True
+    return False
+
+
+def _listening(port):
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
+    ports = {name: free_port() for name in SERVICES}
+    process = subprocess.Popen(
+        [sys.executable, "manage_all.py", "up"],
+        cwd=REPO_ROOT,
+        env=_up_env(tmp_path, ports),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert _wait_for(process, "all four are ready", lines, 180), "".join(lines)
+        output = "".join(lines)
+        for name, port in ports.items():
+            assert f"http://localhost:{port}/api/docs" in output
+            status, _, _ = http("GET", f"http://127.0.0.1:{port}{SERVICES[name].liveness_path}")
+            assert status == HTTPStatus.OK
+        assert "admin user 'admin' created" in output
+        # Every line a service prints is prefixed with its name.
+        assert any(line.startswith("products | ") for line in lines)
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, rest
+    assert "stopped" in rest
+    assert [name for name, port in ports.items() if _listening(port)] == []
+
+
+def test_up_with_a_taken_port_fails_fast_with_one_line(tmp_path):
+    ports = {name: free_port() for name in SERVICES}
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", ports["products"]))
+        blocker.listen()
+        result = subprocess.run(
+            [sys.executable, "manage_all.py", "up"],
+            cwd=REPO_ROOT,
+            env=_up_env(tmp_path, ports),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {ports['products']} (products) already in use: "
+        "stop what listens there (another `up`?) and retry"
+    ]
+
+
+def test_up_reports_a_service_that_dies_at_start(tmp_path):
+    ports = {name: free_port() for name in SERVICES}
+    env = _up_env(tmp_path, ports)
+    env["GUNICORN_THREADS"] = "not-a-number"  # gunicorn's config cannot load: every one dies
+    result = subprocess.run(
+        [sys.executable, "manage_all.py", "up"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 1
+    [error] = result.stderr.strip().splitlines()
+    assert error.startswith("error: ")
+    assert "exited during start" in error
+    assert [name for name, port in ports.items() if _listening(port)] == []
+
+
+def test_django_commands_pass_through(tmp_path):
+    env = _up_env(tmp_path, {})
+    result = subprocess.run(
+        [sys.executable, "manage_all.py", "products", "showmigrations", "contenttypes"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "contenttypes"
