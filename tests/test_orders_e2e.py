@@ -1,0 +1,281 @@
+"""Orders against a real product service: concurrency, idempotency, compensation.
+
+Runs on the embedded default (SQLite) and, with PRODUCTS_DATABASE_URL / ORDERS_DATABASE_URL
+pointing at PostgreSQL, on fresh PostgreSQL databases.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from tests.harness import Stack, http, start_stack
+
+pytestmark = pytest.mark.e2e
+
+ORDERS_BURST = 30
+INITIAL_STOCK = 10
+
+
+def _b64(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def mint_access_token(
+    stack: Stack, *, user_id: int, is_staff: bool = False, lifetime: int = 900
+) -> str:
+    """An access token as the user service would sign it with the stack's key.
+
+    kid = the RFC 7638 thumbprint of the public key (what common.jwt.public_jwk computes;
+    computed here so this module needs no Django settings).
+    """
+    pem = Path(stack.base_env["JWT_PRIVATE_KEY_FILE"]).read_bytes()
+    private = serialization.load_pem_private_key(pem, password=None)
+    numbers = private.public_key().public_numbers()
+    members = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {
+        "token_type": "access",
+        "user_id": user_id,
+        "username": f"user{user_id}",
+        "is_staff": is_staff,
+        "is_superuser": False,
+        "iss": stack.base_env.get("JWT_ISSUER", "users"),
+        "aud": stack.base_env.get("JWT_AUDIENCE", "api"),
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture(scope="module")
+def order_stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    running = start_stack(
+        tmp_path_factory.mktemp("orders-e2e"),
+        ["products", "orders"],
+        env={"E2E_WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8"},
+    )
+    yield running
+    running.stop()
+
+
+class Client:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        body=None,
+        *,
+        user_id=1,
+        is_staff=False,
+        headers=None,
+    ):
+        token = mint_access_token(self.stack, user_id=user_id, is_staff=is_staff)
+        sent = {"Authorization": f"Bearer {token}", **(headers or {})}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        status, response_headers, raw = http(
+            method, f"{self.stack[service].url}{path}", body=data, headers=sent, timeout=60
+        )
+        return status, response_headers, json.loads(raw) if raw else None
+
+    def new_product(self, *, stock: int, price: str = "4.20") -> dict:
+        sku = f"E2E-{uuid.uuid4().hex[:10]}"
+        status, _, product = self.call(
+            "products",
+            "POST",
+            "/products",
+            {"sku": sku, "name": f"Thing {sku}", "price": price, "stock": stock},
+            user_id=1000,
+            is_staff=True,
+        )
+        assert status == HTTPStatus.CREATED, product
+        return product
+
+    def stock_of(self, product_id: int) -> int:
+        status, _, product = self.call(
+            "products", "GET", f"/products/{product_id}", user_id=1000, is_staff=True
+        )
+        assert status == HTTPStatus.OK, product
+        return product["stock"]
+
+    def all_orders(self, query: str = "") -> list[dict]:
+        orders, path = [], f"/orders?page_size=100{query}"
+        while path:
+            status, _, page = self.call("orders", "GET", path, user_id=1000, is_staff=True)
+            assert status == HTTPStatus.OK, page
+            orders += page["results"]
+            path = page["next"] and page["next"].split(self.stack["orders"].url, 1)[-1]
+        return orders
+
+
+@pytest.fixture
+def client(order_stack) -> Client:
+    return Client(order_stack)
+
+
+def confirmed_units(client: Client) -> Counter:
+    units: Counter = Counter()
+    for order in client.all_orders("&status=confirmed"):
+        for item in order["items"]:
+            units[item["product_id"]] += item["quantity"]
+    return units
+
+
+def assert_stock_invariant(client: Client, initial: dict[int, int]) -> None:
+    """For every product: stock + units in confirmed orders == initial stock."""
+    units = confirmed_units(client)
+    for product_id, stock in initial.items():
+        assert client.stock_of(product_id) + units[product_id] == stock, product_id
+
+
+def test_thirty_concurrent_orders_for_ten_units(client):
+    product = client.new_product(stock=INITIAL_STOCK)
+
+    def place(n: int):
+        return client.call(
+            "orders",
+            "POST",
+            "/orders",
+            {"items": [{"product_id": product["id"], "quantity": 1}]},
+            user_id=1 + n % 7,
+        )
+
+    with ThreadPoolExecutor(ORDERS_BURST) as pool:
+        results = list(pool.map(place, range(ORDERS_BURST)))
+
+    statuses = Counter(status for status, _, _ in results)
+    assert statuses == {
+        HTTPStatus.CREATED: INITIAL_STOCK,
+        HTTPStatus.CONFLICT: ORDERS_BURST - INITIAL_STOCK,
+    }, results
+    for status, _, body in results:
+        if status == HTTPStatus.CREATED:
+            assert body["status"] == "confirmed"
+            assert body["items"] == [
+                {
+                    "product_id": product["id"],
+                    "name": product["name"],
+                    "unit_price": product["price"],
+                    "quantity": 1,
+                }
+            ]
+            assert body["total"] == product["price"]
+        else:
+            assert body["type"].endswith("/insufficient-stock")
+    assert client.stock_of(product["id"]) == 0
+    confirmed = [
+        o
+        for o in client.all_orders("&status=confirmed")
+        if o["items"][0]["product_id"] == product["id"]
+    ]
+    assert len(confirmed) == INITIAL_STOCK
+    assert_stock_invariant(client, {product["id"]: INITIAL_STOCK})
+
+
+def test_five_concurrent_retries_with_one_idempotency_key_create_one_order(client):
+    product = client.new_product(stock=INITIAL_STOCK)
+    user_id = 4242
+    body = {"items": [{"product_id": product["id"], "quantity": 2}]}
+    key = uuid.uuid4().hex
+
+    def place(_):
+        return client.call(
+            "orders", "POST", "/orders", body, user_id=user_id, headers={"Idempotency-Key": key}
+        )
+
+    with ThreadPoolExecutor(5) as pool:
+        results = list(pool.map(place, range(5)))
+
+    created = [body for status, _, body in results if status == HTTPStatus.CREATED]
+    in_use = [(h, body) for status, h, body in results if status == HTTPStatus.CONFLICT]
+    assert len(created) + len(in_use) == 5, results
+    assert created, results
+    assert len({order["id"] for order in created}) == 1
+    for headers, problem in in_use:
+        assert problem["type"].endswith("/idempotency-key-in-use")
+        assert int(headers["Retry-After"]) >= 1
+    orders = client.all_orders(f"&user_id={user_id}")
+    assert [order["id"] for order in orders] == [created[0]["id"]]
+    assert client.stock_of(product["id"]) == INITIAL_STOCK - 2
+
+    # Once done, every retry answers the first answer; another body is refused.
+    status, headers, again = place(None)
+    assert status == HTTPStatus.CREATED
+    assert again == created[0]
+    assert headers.get("Idempotent-Replayed") == "true"
+    status, _, problem = client.call(
+        "orders",
+        "POST",
+        "/orders",
+        {"items": [{"product_id": product["id"], "quantity": 3}]},
+        user_id=user_id,
+        headers={"Idempotency-Key": key},
+    )
+    assert status == HTTPStatus.UNPROCESSABLE_ENTITY, problem
+    assert client.stock_of(product["id"]) == INITIAL_STOCK - 2
+
+
+def test_cancel_releases_once_and_unknown_products_are_refused(client):
+    a = client.new_product(stock=5, price="1.50")
+    b = client.new_product(stock=5, price="2.25")
+    status, _, order = client.call(
+        "orders",
+        "POST",
+        "/orders",
+        {
+            "items": [
+                {"product_id": a["id"], "quantity": 2},
+                {"product_id": b["id"], "quantity": 1},
+                {"product_id": a["id"], "quantity": 1},
+            ]
+        },
+        user_id=77,
+    )
+    assert status == HTTPStatus.CREATED, order
+    assert order["total"] == "6.75"
+    assert (client.stock_of(a["id"]), client.stock_of(b["id"])) == (2, 4)
+
+    # Someone else neither sees nor cancels it.
+    assert client.call("orders", "GET", f"/orders/{order['id']}", user_id=78)[0] == 404
+    assert client.call("orders", "POST", f"/orders/{order['id']}/cancel", user_id=78)[0] == 404
+
+    for _ in range(2):
+        status, _, cancelled = client.call(
+            "orders", "POST", f"/orders/{order['id']}/cancel", user_id=77
+        )
+        assert status == HTTPStatus.OK, cancelled
+        assert cancelled == {**order, "status": "cancelled"}
+    assert (client.stock_of(a["id"]), client.stock_of(b["id"])) == (5, 5)
+
+    status, _, problem = client.call(
+        "orders",
+        "POST",
+        "/orders",
+        {"items": [{"product_id": 987654321, "quantity": 1}]},
+        user_id=77,
+    )
+    assert status == HTTPStatus.BAD_REQUEST, problem
+    assert problem["type"].endswith("/unknown-product")
+    assert_stock_invariant(client, {a["id"]: 5, b["id"]: 5})
