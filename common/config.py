@@ -198,7 +198,7 @@ def cache_for(service: str) -> dict:
     return {
         "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": url,
-        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=service),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="") or service,
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             # Short timeouts: a Redis that is gone must cost milliseconds, not a hang.
