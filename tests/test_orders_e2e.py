@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -20,7 +22,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.harness import Stack, http, start_stack
+from tests.harness import REPO_ROOT, Stack, http, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -279,3 +281,43 @@ def test_cancel_releases_once_and_unknown_products_are_refused(client):
     assert status == HTTPStatus.BAD_REQUEST, problem
     assert problem["type"].endswith("/unknown-product")
     assert_stock_invariant(client, {a["id"]: 5, b["id"]: 5})
+
+
+def test_products_down_is_503_and_reconcile_releases_later(tmp_path):
+    """Products unreachable: 503 + Retry-After, nothing ordered; reconcile finishes the release."""
+    stack = start_stack(tmp_path, ["products", "orders"], env={"ORDERS_PENDING_TIMEOUT": "1"})
+    try:
+        client = Client(stack)
+        product = client.new_product(stock=3)
+        stack["products"].stop()
+
+        status, headers, problem = client.call(
+            "orders",
+            "POST",
+            "/orders",
+            {"items": [{"product_id": product["id"], "quantity": 1}]},
+            user_id=5,
+        )
+        assert status == HTTPStatus.SERVICE_UNAVAILABLE, problem
+        assert int(headers["Retry-After"]) >= 1
+        assert problem["type"].endswith("/service-unavailable")
+        status, _, page = client.call("orders", "GET", "/orders", user_id=5)
+        assert [order["status"] for order in page["results"]] == ["failed"]
+
+        stack["products"].start()
+        time.sleep(1.2)  # past ORDERS_PENDING_TIMEOUT: a 404 now settles the release
+        orders = stack["orders"]
+        done = subprocess.run(
+            [sys.executable, "-m", "django", "reconcile"],
+            env={**orders.env, "DJANGO_SETTINGS_MODULE": "order_service.settings"},
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "released 1; 0 release(s) still pending" in done.stdout, done.stdout
+        assert client.stock_of(product["id"]) == 3
+    finally:
+        stack.stop()
