@@ -131,7 +131,9 @@ def test_password_change_kills_every_refresh_token(api_client, tokens, alice):
         ).status_code
         == HTTPStatus.UNAUTHORIZED
     )
-    assert refresh(api_client, login(api_client, NEW_PASSWORD)["refresh"]).status_code == 200
+    assert (
+        refresh(api_client, login(api_client, NEW_PASSWORD)["refresh"]).status_code == HTTPStatus.OK
+    )
 
 
 def test_password_set_elsewhere_also_kills_refresh_tokens(api_client, tokens, alice):
