@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class CommonConfig(AppConfig):
     name = "common"
     verbose_name = "Common mechanism"
+
+    def ready(self) -> None:
+        from django.conf import settings
+        from django.contrib import admin
+
+        from common.services import SERVICES
+
+        # Four admins look alike; the header says which one this is.
+        title = SERVICES[settings.COMMON["SERVICE_NAME"]].title
+        admin.site.site_header = f"{title} administration"
+        admin.site.site_title = f"{title} admin"
