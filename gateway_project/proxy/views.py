@@ -83,7 +83,7 @@ class ProxyView(APIView):
         """DRF's checks, with throttling before permissions: a caller without a valid
         token is counted (per IP) too, so guessing tokens is rate limited."""
         route = self.route
-        request._request.access_log.update(route=route.name, service=route.service)
+        request._request.access_log.update(route=route.name, upstream_service=route.service)
         self.body = read_body(request._request, settings.GATEWAY["MAX_BODY_BYTES"])
         self.format_kwarg = None
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from common.services import UPSTREAMS
+from gateway_project.proxy.authentication import forget_verified_tokens
+from gateway_project.proxy.throttling import window_counter
+from gateway_project.tests.fake_upstream import FakeUpstream
+
+
+@pytest.fixture(scope="session")
+def fake_services() -> dict[str, FakeUpstream]:
+    servers = {name: FakeUpstream(name) for name in UPSTREAMS}
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def upstreams(fake_services: dict[str, FakeUpstream]) -> dict[str, FakeUpstream]:
+    """Every service is a fake answering with a JSON echo; the gateway points at them."""
+    for server in fake_services.values():
+        server.received.clear()
+        server.responder = server.echo
+    urls = {name: server.url for name, server in fake_services.items()}
+    with override_settings(COMMON={**settings.COMMON, "SERVICE_URLS": urls}):
+        yield fake_services
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters() -> None:
+    """Each test starts with empty rate-limit windows and no cached tokens."""
+    window_counter().reset()
+    forget_verified_tokens()
+    yield
+
+
+def gateway_settings(**changes: object) -> override_settings:
+    """override_settings for some GATEWAY keys, keeping the rest."""
+    return override_settings(GATEWAY={**settings.GATEWAY, **changes})
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()

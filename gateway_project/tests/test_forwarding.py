@@ -1,0 +1,244 @@
+"""What crosses the gateway: body bytes, headers both ways, forwarded-for, failures."""
+
+from __future__ import annotations
+
+import json
+import time
+from http import HTTPStatus
+
+from common.testing import bearer
+from gateway_project.tests.conftest import gateway_settings
+from gateway_project.tests.fake_upstream import Reply
+
+
+def test_body_bytes_reach_the_service_untouched(client, upstreams):
+    body = b'{"username": "al\\u00efce",   "password": "x"}\n\x00\xff'
+
+    client.post("/users/register", body, content_type="application/octet-stream")
+
+    received = upstreams["users"].received[0]
+    assert received.body == body
+    assert received.headers["content-type"] == "application/octet-stream"
+    assert received.headers["content-length"] == str(len(body))
+
+
+def test_body_over_the_limit_is_413_without_reaching_the_service(client, upstreams):
+    with gateway_settings(MAX_BODY_BYTES=100):
+        response = client.post("/users/register", b"x" * 101, content_type="application/json")
+
+    assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert json.loads(response.content) == {
+        "type": "https://errors.example/payload-too-large",
+        "title": "Request Entity Too Large",
+        "status": 413,
+        "detail": "The request body is larger than the gateway accepts.",
+    }
+    assert upstreams["users"].received == []
+
+
+def test_body_at_the_limit_passes(client, upstreams):
+    with gateway_settings(MAX_BODY_BYTES=100):
+        response = client.post("/users/register", b"x" * 100, content_type="application/json")
+
+    assert response.status_code == HTTPStatus.OK
+    assert upstreams["users"].received[0].body == b"x" * 100
+
+
+def test_hop_by_hop_and_internal_headers_are_not_forwarded(client, upstreams):
+    client.get(
+        "/products",
+        headers={
+            "Connection": "keep-alive, X-Private-Hop",
+            "X-Private-Hop": "1",
+            "Keep-Alive": "timeout=5",
+            "TE": "trailers",
+            "Upgrade": "websocket",
+            "Proxy-Authorization": "Basic eA==",
+            "X-Service-Token": "stolen",
+            "X-Custom": "kept",
+            "Accept-Language": "fr",
+        },
+    )
+
+    headers = upstreams["products"].received[0].headers
+    for name in ("x-private-hop", "keep-alive", "te", "upgrade", "proxy-authorization"):
+        assert name not in headers
+    assert "x-service-token" not in headers
+    assert headers["x-custom"] == "kept"
+    assert headers["accept-language"] == "fr"
+
+
+def test_hop_by_hop_response_headers_are_dropped_the_rest_returned(client, upstreams):
+    upstreams["products"].responder = lambda received: Reply(
+        201,
+        b'{"id": 1}',
+        [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Connection", "X-Hop-Out"),
+            ("X-Hop-Out", "secret"),
+            ("Keep-Alive", "timeout=5"),
+            ("Location", "/products/1"),
+            ("ETag", '"v1"'),
+            ("Cache-Control", "no-store"),
+        ],
+    )
+
+    response = client.get("/products")
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.content == b'{"id": 1}'
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response["Location"] == "/products/1"
+    assert response["ETag"] == '"v1"'
+    assert response["Cache-Control"] == "no-store"
+    assert not response.has_header("X-Hop-Out")
+    assert not response.has_header("Keep-Alive")
+
+
+def test_upstream_problem_details_are_returned_as_the_service_sent_them(client, upstreams):
+    problem = b'{"type": "https://errors.example/insufficient-stock", "status": 409}'
+    upstreams["orders"].responder = lambda received: Reply(
+        409, problem, [("Content-Type", "application/problem+json")]
+    )
+
+    response = client.post("/orders", b"{}", content_type="application/json", headers=bearer())
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.content == problem
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_upstream_html_error_is_passed_through_too(client, upstreams):
+    upstreams["products"].responder = lambda received: Reply(
+        404, b"<h1>gone</h1>", [("Content-Type", "text/html")]
+    )
+
+    response = client.get("/products/9")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.content == b"<h1>gone</h1>"
+
+
+def test_forwarded_headers_name_the_peer_and_ignore_an_untrusted_clients_claims(client, upstreams):
+    client.get(
+        "/products",
+        REMOTE_ADDR="203.0.113.9",
+        headers={
+            "X-Forwarded-For": "1.2.3.4",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "evil.example",
+            "Host": "api.example.com",
+        },
+    )
+
+    headers = upstreams["products"].received[0].headers
+    assert headers["x-forwarded-for"] == "203.0.113.9"
+    assert headers["x-forwarded-proto"] == "http"
+    assert headers["x-forwarded-host"] == "api.example.com"
+
+
+def test_trusted_proxy_forwarded_headers_are_extended(client, upstreams):
+    with gateway_settings(TRUSTED_PROXIES=["10.0.0.0/8"]):
+        client.get(
+            "/products",
+            REMOTE_ADDR="10.1.1.1",
+            headers={
+                "X-Forwarded-For": "198.51.100.7",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "shop.example.com",
+            },
+        )
+
+    headers = upstreams["products"].received[0].headers
+    assert headers["x-forwarded-for"] == "198.51.100.7, 10.1.1.1"
+    assert headers["x-forwarded-proto"] == "https"
+    assert headers["x-forwarded-host"] == "shop.example.com"
+
+
+def test_request_id_and_traceparent_go_upstream_and_the_id_comes_back(client, upstreams):
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    response = client.get("/products", headers={"X-Request-ID": "abc-123", "traceparent": trace})
+
+    headers = upstreams["products"].received[0].headers
+    assert headers["x-request-id"] == "abc-123"
+    assert headers["traceparent"].startswith("00-0af7651916cd43dd8448eb211c80319c-")
+    assert headers["traceparent"].endswith("-01")
+    assert headers["traceparent"] != trace
+    assert response["X-Request-ID"] == "abc-123"
+
+
+def test_request_id_is_made_when_missing(client, upstreams):
+    response = client.get("/products")
+
+    sent = upstreams["products"].received[0].headers["x-request-id"]
+    assert response["X-Request-ID"] == sent
+    assert len(sent) == 32
+
+
+def test_upstream_refusing_connections_is_503_with_retry_after(client, upstreams, settings):
+    from tests.harness import free_port
+
+    urls = {**settings.COMMON["SERVICE_URLS"], "products": f"http://127.0.0.1:{free_port()}"}
+    settings.COMMON = {**settings.COMMON, "SERVICE_URLS": urls}
+    started = time.monotonic()
+
+    response = client.get("/products")
+
+    assert time.monotonic() - started < 1.0
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "5"
+    assert json.loads(response.content) == {
+        "type": "https://errors.example/service-unavailable",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "A service this request depends on is unavailable; try again shortly.",
+    }
+
+
+def test_upstream_too_slow_is_504(client, upstreams):
+    upstreams["products"].responder = lambda received: Reply(200, b"{}", delay=0.5)
+
+    with gateway_settings(READ_TIMEOUT=0.1):
+        started = time.monotonic()
+        response = client.get("/products")
+
+    assert time.monotonic() - started < 0.45
+    assert response.status_code == HTTPStatus.GATEWAY_TIMEOUT
+    assert json.loads(response.content)["type"] == "https://errors.example/gateway-timeout"
+
+
+def test_cors_for_a_configured_origin(client, upstreams, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    preflight = client.options(
+        "/orders",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    response = client.get("/products", headers={"Origin": "https://app.example.com"})
+    other = client.get("/products", headers={"Origin": "https://evil.example"})
+
+    assert preflight.status_code == HTTPStatus.OK
+    assert preflight["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert upstreams["orders"].received == []
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "RateLimit-Remaining" in response["Access-Control-Expose-Headers"]
+    assert not other.has_header("Access-Control-Allow-Origin")
+
+
+def test_access_log_line_names_route_service_and_upstream(client, upstreams, caplog):
+    with caplog.at_level("INFO", logger="access"):
+        client.get("/orders/4", headers=bearer(user_id=42), REMOTE_ADDR="192.0.2.1")
+
+    record = next(r for r in caplog.records if r.name == "access")
+    assert record.route == "orders:orders/<str:id>"
+    assert record.upstream_service == "orders"
+    assert record.upstream_status == 200
+    assert record.upstream_ms > 0
+    assert record.user_id == 42
+    assert record.client_ip == "192.0.2.1"
+    assert record.throttled is False

@@ -1,0 +1,77 @@
+"""GET /health aggregates every service's /ready; /metrics has the gateway's own series."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from gateway_project.tests.fake_upstream import Reply
+
+
+def _without_latency(body: dict) -> dict:
+    services = body["services"]
+    for entry in services.values():
+        assert entry.pop("latency_ms") >= 0
+    return body
+
+
+def test_health_is_ok_when_every_service_is_ready(client, upstreams):
+    response = client.get("/health")
+
+    assert response.status_code == HTTPStatus.OK
+    assert _without_latency(json.loads(response.content)) == {
+        "status": "ok",
+        "services": {
+            "users": {"status": "up"},
+            "products": {"status": "up"},
+            "orders": {"status": "up"},
+        },
+    }
+    assert [r.path for r in upstreams["orders"].received] == ["/ready"]
+
+
+def test_health_is_degraded_naming_the_services_down(client, upstreams, settings):
+    from tests.harness import free_port
+
+    upstreams["orders"].responder = lambda received: Reply(503, b'{"status": "unavailable"}')
+    urls = {**settings.COMMON["SERVICE_URLS"], "users": f"http://127.0.0.1:{free_port()}"}
+    settings.COMMON = {**settings.COMMON, "SERVICE_URLS": urls}
+
+    response = client.get("/health")
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert _without_latency(json.loads(response.content)) == {
+        "status": "degraded",
+        "services": {
+            "users": {"status": "down", "detail": "unreachable: NewConnectionError"},
+            "products": {"status": "up"},
+            "orders": {"status": "down", "detail": "/ready answered 503"},
+        },
+        "down": ["orders", "users"],
+    }
+
+
+def test_health_asks_in_parallel_with_a_short_timeout(client, upstreams, settings):
+    import time
+
+    for server in upstreams.values():
+        server.responder = lambda received: Reply(200, b"{}", delay=0.3)
+    settings.GATEWAY = {**settings.GATEWAY, "HEALTH_TIMEOUT": 0.5}
+
+    started = time.monotonic()
+    response = client.get("/health")
+
+    assert response.status_code == HTTPStatus.OK
+    assert time.monotonic() - started < 0.8
+
+
+def test_metrics_count_upstream_requests_and_throttling(client, upstreams, settings):
+    settings.GATEWAY = {**settings.GATEWAY, "RATES": {**settings.GATEWAY["RATES"], "anon": "1/min"}}
+    client.get("/products")
+    client.get("/products")
+
+    text = client.get("/metrics").content.decode()
+
+    assert 'gateway_upstream_requests_total{method="GET",service="products",status="200"}' in text
+    assert 'gateway_upstream_latency_seconds_bucket{le="0.005",service="products"}' in text
+    assert 'gateway_throttled_requests_total{scope="anon"}' in text
