@@ -1,0 +1,136 @@
+"""The README, .env.example, Dockerfile and compose file stay true to the code."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from common.services import SERVICES
+from tests.harness import REPO_ROOT
+
+# Read by the machinery itself, not meant to be configured by people.
+INTERNAL = {
+    "SERVICE_NAME",
+    "DJANGO_SETTINGS_MODULE",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "ENV_FILE",
+    "NO_COLOR",
+    "E2E_WEB_CONCURRENCY",
+}
+READ = re.compile(
+    r"""(?:env\.(?:str|int|bool|float|list)|os\.environ\.(?:get|setdefault)|environ\.get)"""
+    r"""\(\s*f?["']([A-Z][A-Z0-9_]+)["']"""
+)
+
+
+def _code_files():
+    for path in REPO_ROOT.rglob("*.py"):
+        parts = path.relative_to(REPO_ROOT).parts
+        if parts[0] in (".venv", "var", "tests") or "tests" in parts or "migrations" in parts:
+            continue
+        yield path
+
+
+def variables_read_by_code() -> set[str]:
+    found = set()
+    for path in _code_files():
+        found |= set(READ.findall(path.read_text()))
+    return found - INTERNAL
+
+
+def readme_variables() -> set[str]:
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
+
+
+def test_every_variable_the_code_reads_is_in_the_readme():
+    assert variables_read_by_code() - readme_variables() == set()
+
+
+def test_every_readme_variable_is_read_somewhere():
+    documented = readme_variables()
+    code = "\n".join(p.read_text() for p in _code_files())
+    code += (REPO_ROOT / "manage_all.py").read_text()
+    dynamic = {f"{s.env_prefix}_SECRET_KEY" for s in SERVICES.values()}
+    dynamic |= {f"{s.env_prefix}_PORT" for s in SERVICES.values()}
+    dynamic |= {s.database_url_var for s in SERVICES.values()} | {
+        s.url_var for s in SERVICES.values()
+    }
+    unread = {v for v in documented - dynamic if f'"{v}' not in code and f"'{v}" not in code}
+    # JWT_*_FILE are read as f"{variable}_FILE"
+    unread -= {"JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"}
+    assert unread == set()
+
+
+def test_env_example_lists_the_configurable_variables():
+    example = (REPO_ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    wanted = readme_variables() - {
+        "SECRET_KEY",  # per project in .env.example: <PROJECT>_SECRET_KEY
+        "JWT_PRIVATE_KEY",  # a PEM: the _FILE form is listed
+        "JWT_PUBLIC_KEY",
+        "PORT",
+        "BIND",
+        "HOST",
+        "VAR_DIR",
+        "GATEWAY_PORT",
+        "USERS_PORT",
+        "PRODUCTS_PORT",
+        "ORDERS_PORT",
+        "GUNICORN_LOG_LEVEL",
+    }
+    assert wanted - listed == set()
+
+
+def test_compose_runs_the_four_projects_with_the_image_entrypoint():
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", *SERVICES} <= set(services)
+    for name, service in SERVICES.items():
+        spec = services[name]
+        assert spec["command"] == [name]
+        assert spec["build"] == "."
+        env = spec["environment"]
+        assert env["APP_ENV"] == "production"
+        assert env["PORT"] == str(service.port)
+        assert env[service.database_url_var].endswith(f"@postgres:5432/{name}")
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        # Secrets have no defaults: compose refuses to start without them.
+        assert (
+            env["SECRET_KEY"]
+            == f"${{{service.env_prefix}_SECRET_KEY:?set {service.env_prefix}_SECRET_KEY in .env}}"
+        )
+        assert env["SERVICE_TOKEN"].startswith("${SERVICE_TOKEN:?")
+        probe = " ".join(spec["healthcheck"]["test"])
+        assert (
+            f"127.0.0.1:{service.port}{'/health/live' if name == 'gateway' else '/ready'}" in probe
+        )
+        assert ("ports" in spec) == (name == "gateway")
+    assert "jwt_private" in services["users"]["secrets"]
+    assert all(
+        "jwt_private" not in services[n].get("secrets", [])
+        for n in ("gateway", "products", "orders")
+    )
+
+
+def test_dockerfile_uses_the_shared_entrypoint_as_an_unprivileged_user():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["python", "-m", "common.entrypoint"]' in dockerfile
+    assert "pip install --no-cache-dir -r requirements.txt" in dockerfile
+    assert re.search(r"^USER app$", dockerfile, flags=re.MULTILINE)
+    assert "APP_ENV=production" in dockerfile
+    for service in SERVICES.values():
+        assert f"COPY {service.package} ./{service.package}" in dockerfile
+
+
+def test_requirements_pin_every_package_exactly():
+    lines = [
+        line.strip()
+        for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines
+    assert [line for line in lines if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line)] == []
