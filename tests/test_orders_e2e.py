@@ -70,7 +70,7 @@ def order_stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
     running = start_stack(
         tmp_path_factory.mktemp("orders-e2e"),
         ["products", "orders"],
-        env={"E2E_WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8"},
+        env={"GUNICORN_THREADS": "8"},  # more requests in flight at once
     )
     yield running
     running.stop()
