@@ -1,0 +1,441 @@
+"""The gateway as real gunicorn processes: exact limits across workers, Redis gone,
+upstreams refusing or slow, and every contract row against the real services."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from gateway_project.tests.fake_upstream import FakeUpstream, Reply
+from tests.harness import REPO_ROOT, Stack, free_port, http, start_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def _b64(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def mint_access_token(stack: Stack, *, user_id: int, is_staff: bool = False) -> str:
+    """An access token as the user service signs it (kid = RFC 7638 thumbprint)."""
+    pem = Path(stack.base_env["JWT_PRIVATE_KEY_FILE"]).read_bytes()
+    private = serialization.load_pem_private_key(pem, password=None)
+    numbers = private.public_key().public_numbers()
+    members = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {
+        "token_type": "access",
+        "user_id": user_id,
+        "username": f"user{user_id}",
+        "is_staff": is_staff,
+        "is_superuser": False,
+        "iss": "users",
+        "aud": "api",
+        "iat": now,
+        "exp": now + 900,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
+
+
+class RedisProcess:
+    """A private redis-server: the machine's shared one is never stopped by a test."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            result = subprocess.run(
+                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+            )
+            if result.stdout.strip() == "PONG":
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    redis = RedisProcess().start()
+    yield redis
+    redis.kill()
+
+
+@pytest.fixture(scope="module")
+def fake_service() -> Iterator[FakeUpstream]:
+    server = FakeUpstream("fake")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(fake_service: FakeUpstream) -> FakeUpstream:
+    fake_service.received.clear()
+    fake_service.responder = fake_service.echo
+    return fake_service
+
+
+@contextlib.contextmanager
+def gateway_before(tmp_path: Path, upstream_url: str, **env: str) -> Iterator[Stack]:
+    """The gateway alone, every service URL pointing at `upstream_url`."""
+    urls = {f"{name}_SERVICE_URL": upstream_url for name in ("USERS", "PRODUCTS", "ORDERS")}
+    stack = start_stack(tmp_path, ["gateway"], env={**urls, **env})
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _gateway_worker_pids(stack: Stack) -> set[int]:
+    master = stack["gateway"].process.pid
+    children = Path(f"/proc/{master}/task/{master}/children")
+    with contextlib.suppress(OSError):
+        return {int(pid) for pid in children.read_text().split()}
+    return set()
+
+
+def _pids_that_counted(stack: Stack) -> set[int]:
+    """Workers whose own metric file (prometheus multiprocess mode) recorded a proxied or
+    throttled request: each such worker counted in the shared Redis window."""
+    directory = Path(stack["gateway"].env["VAR_DIR"]) / "prometheus" / "gateway"
+    return {
+        int(path.stem.rsplit("_", 1)[1])
+        for path in directory.glob("counter_*.db")
+        if b"gateway_upstream_requests_total" in path.read_bytes()
+        or b"gateway_throttled_requests_total" in path.read_bytes()
+    }
+
+
+def test_burst_across_two_workers_lets_exactly_the_limit_through(tmp_path, fake, private_redis):
+    limit = 25
+    with gateway_before(
+        tmp_path,
+        fake.url,
+        REDIS_URL=private_redis.url,
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="8",
+        GATEWAY_RATE_ANON=f"{limit}/hour",
+    ) as stack:
+        url = f"{stack['gateway'].url}/products/1"
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            answers = list(pool.map(lambda _: http("GET", url), range(4 * limit)))
+        workers = _gateway_worker_pids(stack)
+        counted = _pids_that_counted(stack)
+
+    statuses = [status for status, _, _ in answers]
+    assert statuses.count(HTTPStatus.OK) == limit
+    assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) == 3 * limit
+    assert len(fake.received) == limit
+    remaining = sorted(int(h["RateLimit-Remaining"]) for s, h, _ in answers if s == HTTPStatus.OK)
+    assert remaining == list(range(limit))
+    refused = next(a for a in answers if a[0] == HTTPStatus.TOO_MANY_REQUESTS)
+    assert re.fullmatch(r"\d+", refused[1]["Retry-After"])
+    assert json.loads(refused[2])["status"] == 429
+    # Both workers took part in the one window.
+    assert len(workers) == 2
+    assert counted == workers
+
+
+def test_redis_stopped_mid_run_keeps_proxying_and_fails_closed_only_where_told(
+    tmp_path, fake, private_redis
+):
+    with gateway_before(
+        tmp_path,
+        fake.url,
+        REDIS_URL=private_redis.url,
+        GATEWAY_FAIL_CLOSED_SCOPES="auth",
+        REDIS_SOCKET_TIMEOUT="0.5",
+    ) as stack:
+        gateway = stack["gateway"].url
+        status, headers, _ = http("GET", f"{gateway}/products")
+        assert (status, headers["RateLimit-Remaining"]) == (HTTPStatus.OK, "99")
+
+        private_redis.kill()
+        timings, statuses = [], []
+        for _ in range(20):
+            started = time.monotonic()
+            status, headers, _ = http("GET", f"{gateway}/products", timeout=5)
+            timings.append(time.monotonic() - started)
+            statuses.append(status)
+        login_status, login_headers, login_body = http(
+            "POST",
+            f"{gateway}/users/login",
+            body=b"{}",
+            headers={"Content-Type": "application/json"},
+        )
+        metrics = http("GET", f"{gateway}/metrics")[2].decode()
+
+    assert statuses == [HTTPStatus.OK] * 20
+    assert max(timings) < 1.0
+    assert "RateLimit-Limit" not in headers
+    assert login_status == HTTPStatus.SERVICE_UNAVAILABLE
+    assert login_headers["Retry-After"] == "5"
+    assert json.loads(login_body)["type"] == "https://errors.example/rate-limit-unavailable"
+    assert len([r for r in fake.received if r.path == "/users/login"]) == 0
+    fail_open = re.search(
+        r'gateway_throttle_backend_failures_total\{outcome="fail_open",scope="anon"\} (\S+)',
+        metrics,
+    )
+    assert fail_open is not None
+    assert float(fail_open.group(1)) == 20
+    log = (tmp_path / "gateway.log").read_text()
+    # Logged once per interval by each worker that met the outage, not per request.
+    assert 1 <= log.count("rate-limit counter unavailable for scope anon") <= 2
+
+
+def test_upstream_refusing_connections_is_503_json_at_once(tmp_path):
+    with gateway_before(
+        tmp_path, f"http://127.0.0.1:{free_port()}", GATEWAY_CONNECT_TIMEOUT="1"
+    ) as stack:
+        started = time.monotonic()
+        status, headers, body = http("GET", f"{stack['gateway'].url}/products/1")
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.0
+    assert status == HTTPStatus.SERVICE_UNAVAILABLE
+    assert headers["Retry-After"] == "5"
+    assert headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body) == {
+        "type": "https://errors.example/service-unavailable",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "A service this request depends on is unavailable; try again shortly.",
+    }
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A port whose accept queue is full: new connections are never answered (SYN dropped)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield port
+    finally:
+        for sock in [*fillers, server]:
+            sock.close()
+
+
+def test_upstream_not_answering_connects_is_503_within_the_connect_timeout(tmp_path):
+    with (
+        unanswered_port() as port,
+        gateway_before(
+            tmp_path, f"http://127.0.0.1:{port}", GATEWAY_CONNECT_TIMEOUT="0.5"
+        ) as stack,
+    ):
+        started = time.monotonic()
+        status, _, body = http("GET", f"{stack['gateway'].url}/products")
+        elapsed = time.monotonic() - started
+
+    assert 0.4 < elapsed < 1.5
+    assert status == HTTPStatus.SERVICE_UNAVAILABLE
+    assert json.loads(body)["status"] == 503
+
+
+def test_upstream_too_slow_is_504_within_the_read_timeout(tmp_path, fake):
+    fake.responder = lambda received: Reply(200, b"{}", delay=3)
+    with gateway_before(tmp_path, fake.url, GATEWAY_READ_TIMEOUT="0.5") as stack:
+        started = time.monotonic()
+        status, _, body = http("GET", f"{stack['gateway'].url}/products")
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.5
+    assert status == HTTPStatus.GATEWAY_TIMEOUT
+    assert json.loads(body)["type"] == "https://errors.example/gateway-timeout"
+
+
+def test_signed_in_requests_and_health_through_real_workers(tmp_path, fake, private_redis):
+    with gateway_before(tmp_path, fake.url, REDIS_URL=private_redis.url) as stack:
+        gateway = stack["gateway"].url
+        token = mint_access_token(stack, user_id=7)
+        anonymous = http("GET", f"{gateway}/orders")
+        signed_in = http("GET", f"{gateway}/orders", headers={"Authorization": f"Bearer {token}"})
+        health = http("GET", f"{gateway}/health")
+
+    assert anonymous[0] == HTTPStatus.UNAUTHORIZED
+    assert anonymous[1]["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert signed_in[0] == HTTPStatus.OK
+    assert signed_in[1]["RateLimit-Policy"] == '"user";q=1000;w=60'
+    assert [r.path for r in fake.received if r.path == "/orders"] == ["/orders"]
+    assert health[0] == HTTPStatus.OK
+    assert {k: v["status"] for k, v in json.loads(health[2])["services"].items()} == {
+        "users": "up",
+        "products": "up",
+        "orders": "up",
+    }
+
+
+# The whole contract through the gateway, against the real services (the session stack).
+
+PASSWORD = "a gateway e2e passphrase"
+
+
+def _call(stack: Stack, method: str, path: str, body: dict | None = None, token: str = ""):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    status, response_headers, raw = http(
+        method, f"{stack['gateway'].url}{path}", body=data, headers=headers
+    )
+    return status, response_headers, json.loads(raw) if raw else None
+
+
+def _staff_login(stack: Stack) -> str:
+    env = {
+        **stack["users"].env,
+        "DJANGO_SETTINGS_MODULE": "user_service.settings",
+        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+        "DJANGO_SUPERUSER_EMAIL": "gw-root@e2e.example",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "django", "createsuperuser", "--noinput", "--username", "gw-root"],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    status, _, tokens = _call(
+        stack, "POST", "/users/login", {"username": "gw-root", "password": PASSWORD}
+    )
+    assert status == HTTPStatus.OK
+    return tokens["access"]
+
+
+def test_every_contract_row_through_the_gateway(stack):
+    status, _, user = _call(
+        stack, "POST", "/users/register/", {"username": "gw-alice", "password": PASSWORD}
+    )
+    assert status == HTTPStatus.CREATED
+    status, _, tokens = _call(
+        stack, "POST", "/users/login", {"username": "gw-alice", "password": PASSWORD}
+    )
+    assert status == HTTPStatus.OK
+    access = tokens["access"]
+    assert _call(stack, "GET", "/users/profile")[0] == HTTPStatus.UNAUTHORIZED
+    status, _, profile = _call(stack, "GET", "/users/profile", token=access)
+    assert (status, profile) == (HTTPStatus.OK, user)
+    status, _, profile = _call(stack, "PATCH", "/users/profile", {"last_name": "A"}, token=access)
+    assert (status, profile) == (HTTPStatus.OK, {**user, "last_name": "A"})
+    status, _, jwks = _call(stack, "GET", "/users/.well-known/jwks.json")
+    assert (status, jwks["keys"][0]["kty"]) == (HTTPStatus.OK, "RSA")
+    status, _, tokens = _call(stack, "POST", "/users/token/refresh", {"refresh": tokens["refresh"]})
+    assert status == HTTPStatus.OK
+    access = tokens["access"]
+
+    staff = _staff_login(stack)
+    product = {"sku": "GW-1", "name": "Gateway mug", "price": "12.50", "stock": 5}
+    assert _call(stack, "POST", "/products", product)[0] == HTTPStatus.UNAUTHORIZED
+    assert _call(stack, "POST", "/products", product, token=access)[0] == HTTPStatus.FORBIDDEN
+    status, _, created = _call(stack, "POST", "/products", product, token=staff)
+    assert status == HTTPStatus.CREATED
+    for n in range(2, 4):
+        _call(stack, "POST", "/products/", {**product, "sku": f"GW-{n}"}, token=staff)
+    pid = created["id"]
+    status, _, fetched = _call(stack, "GET", f"/products/{pid}")
+    assert (status, fetched["sku"]) == (HTTPStatus.OK, "GW-1")
+    status, _, patched = _call(stack, "PATCH", f"/products/{pid}", {"name": "Mug"}, token=staff)
+    assert (status, patched["name"]) == (HTTPStatus.OK, "Mug")
+    status, _, replaced = _call(
+        stack, "PUT", f"/products/{pid}", {**product, "name": "Big mug"}, token=staff
+    )
+    assert (status, replaced["name"]) == (HTTPStatus.OK, "Big mug")
+    status, _, page = _call(stack, "GET", "/products?page_size=1")
+    assert status == HTTPStatus.OK
+    assert page["next"].startswith(f"{stack['gateway'].url}/products?")
+
+    status, _, order = _call(
+        stack, "POST", "/orders", {"items": [{"product_id": pid, "quantity": 2}]}, token=access
+    )
+    assert (status, order["status"]) == (HTTPStatus.CREATED, "confirmed")
+    status, _, listed = _call(stack, "GET", "/orders", token=access)
+    assert (status, [o["id"] for o in listed["results"]]) == (HTTPStatus.OK, [order["id"]])
+    status, _, fetched = _call(stack, "GET", f"/orders/{order['id']}", token=access)
+    assert (status, fetched["id"]) == (HTTPStatus.OK, order["id"])
+    status, _, cancelled = _call(stack, "POST", f"/orders/{order['id']}/cancel", token=access)
+    assert (status, cancelled["status"]) == (HTTPStatus.OK, "cancelled")
+
+    assert _call(stack, "DELETE", f"/products/{pid}", token=staff)[0] == HTTPStatus.NO_CONTENT
+    assert _call(stack, "GET", f"/products/{pid}")[0] == HTTPStatus.NOT_FOUND
+
+    status, _, _ = _call(stack, "POST", "/internal/reservations", {"order_ref": "x", "items": []})
+    assert status == HTTPStatus.NOT_FOUND
+    status, _, _ = _call(
+        stack,
+        "POST",
+        "/users/password",
+        {"old_password": PASSWORD, "new_password": PASSWORD + "!"},
+        token=access,
+    )
+    assert status == HTTPStatus.NO_CONTENT
+    assert _call(stack, "POST", "/users/logout", {"refresh": tokens["refresh"]}, token=access)[
+        0
+    ] in (
+        HTTPStatus.NO_CONTENT,
+        HTTPStatus.UNAUTHORIZED,  # the password change already spent every refresh token
+    )
+
+    status, _, health = _call(stack, "GET", "/health")
+    assert status == HTTPStatus.OK
+    assert {k: v["status"] for k, v in health["services"].items()} == {
+        "users": "up",
+        "products": "up",
+        "orders": "up",
+    }
