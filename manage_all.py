@@ -439,7 +439,7 @@ def run_pytest_suite(name: str, extra: list[str]) -> SuiteResult:
     code = subprocess.run(
         [*command, *extra],
         cwd=REPO,
-        env=project_env(VAR_DIR=str(REPO / "var" / "test")),
+        env=project_env(VAR_DIR=str(REPO / "var" / "test" / name)),
         check=False,
     ).returncode
     result = SuiteResult(name, seconds=time.monotonic() - started)
