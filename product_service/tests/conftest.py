@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -8,10 +10,13 @@ from common.testing import bearer
 
 # Concurrency tests need real concurrent connections: SQLite's in-memory test database
 # (shared cache) answers "table is locked" instead of waiting, so use a WAL file as in
-# production.
+# production. One file per pytest process (removed at its end), so parallel runs of this
+# suite never share it.
 _database = settings.DATABASES["default"]
 if "sqlite" in _database["ENGINE"]:
-    _database.setdefault("TEST", {})["NAME"] = str(settings.VAR_DIR / "test_products.sqlite3")
+    _database.setdefault("TEST", {})["NAME"] = str(
+        settings.VAR_DIR / f"test_products_{os.getpid()}.sqlite3"
+    )
 
 
 @pytest.fixture
