@@ -1,0 +1,121 @@
+"""The admin: products with stock edited as a difference, reservations read-only."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+
+from product_service.catalog import selectors, services
+from product_service.catalog.models import Product, Reservation
+from product_service.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/catalog/product/"
+
+
+def changelist_post(product: Product, *, stock: int, seen: int) -> dict[str, str]:
+    return {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": str(product.pk),
+        "form-0-stock": str(stock),
+        "initial-form-0-stock": str(seen),
+        "form-0-is_active": "on",
+        "_save": "Save",
+    }
+
+
+def test_changelist_searches_and_filters(admin_client):
+    ProductFactory(sku="KB-1", name="Keyboard")
+    ProductFactory(sku="MS-1", name="Mouse", is_active=False)
+
+    response = admin_client.get(CHANGELIST, {"q": "keyb", "is_active__exact": "1"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert [p.sku for p in response.context["cl"].result_list] == ["KB-1"]
+    assert 'name="initial-form-0-stock"' in response.content.decode()
+
+
+def test_stock_edited_in_the_list_applies_the_difference(admin_client):
+    product = ProductFactory(stock=5)
+    admin_client.get(CHANGELIST)  # the operator sees 5
+    services.stock_reserve(order_ref="o", items=[services.Line(product.id, 2)])  # meanwhile
+
+    response = admin_client.post(CHANGELIST, changelist_post(product, stock=8, seen=5))
+
+    assert response.status_code == HTTPStatus.FOUND
+    product.refresh_from_db()
+    assert (product.stock, product.units_received) == (6, 8)
+    assert not selectors.stock_discrepancies().exists()
+
+
+def test_stock_decrease_below_what_is_left_is_refused_with_a_message(admin_client):
+    product = ProductFactory(stock=5)
+    services.stock_reserve(order_ref="o", items=[services.Line(product.id, 4)])
+
+    response = admin_client.post(CHANGELIST, changelist_post(product, stock=0, seen=5), follow=True)
+
+    product.refresh_from_db()
+    assert (product.stock, product.units_received) == (1, 5)
+    assert "stock not changed" in response.content.decode()
+
+
+def test_change_form_applies_the_difference_and_other_fields(admin_client):
+    product = ProductFactory(stock=5, name="Old")
+    services.stock_reserve(order_ref="o", items=[services.Line(product.id, 1)])
+
+    response = admin_client.post(
+        f"/admin/catalog/product/{product.pk}/change/",
+        {
+            "sku": product.sku,
+            "name": "New",
+            "description": "",
+            "price": "1.00",
+            "stock": "3",
+            "initial-stock": "5",
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    product.refresh_from_db()
+    assert (product.name, product.stock, product.units_received) == ("New", 2, 3)
+
+
+def test_add_form_counts_initial_stock_as_received(admin_client):
+    response = admin_client.post(
+        "/admin/catalog/product/add/",
+        {
+            "sku": "N-1",
+            "name": "N",
+            "description": "",
+            "price": "2.00",
+            "stock": "4",
+            "initial-stock": "0",
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert Product.objects.values_list("stock", "units_received").get(sku="N-1") == (4, 4)
+
+
+def test_reservations_are_read_only(admin_client):
+    product = ProductFactory()
+    reservation, _ = services.stock_reserve(order_ref="o", items=[services.Line(product.id, 1)])
+
+    listing = admin_client.get("/admin/catalog/reservation/")
+    detail = admin_client.get(f"/admin/catalog/reservation/{reservation.pk}/change/")
+    add = admin_client.get("/admin/catalog/reservation/add/")
+    delete = admin_client.post(
+        f"/admin/catalog/reservation/{reservation.pk}/delete/", {"post": "yes"}
+    )
+
+    assert listing.status_code == detail.status_code == HTTPStatus.OK
+    assert "o" in [r.order_ref for r in listing.context["cl"].result_list]
+    assert add.status_code == delete.status_code == HTTPStatus.FORBIDDEN
+    assert Reservation.objects.filter(pk=reservation.pk).exists()
