@@ -77,7 +77,13 @@ def product_create(*, sku: str, name: str, price: Any, stock: int = 0, **fields:
     """A new product; its initial stock counts as received."""
     product = Product(sku=sku, name=name, price=price, stock=stock, units_received=stock, **fields)
     product.full_clean()
-    product.save()
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError as error:  # a concurrent create took the SKU after full_clean
+        if Product.objects.filter(sku=sku).exists():
+            raise exceptions.ValidationError({"sku": ["This field must be unique."]}) from error
+        raise
     return product
 
 

@@ -6,7 +6,9 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from rest_framework.exceptions import ValidationError
 
+from product_service.catalog import services
 from product_service.catalog.models import Product
 from product_service.tests.factories import ProductFactory
 
@@ -235,3 +237,14 @@ def test_staff_delete_is_a_soft_delete(api_client, staff):
     product.refresh_from_db()
     assert product.is_active is False
     assert api_client.get(f"/products/{product.id}").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_create_racing_for_a_sku_is_a_validation_error_not_a_crash(monkeypatch):
+    ProductFactory(sku="RACE")
+    # As if the twin committed between validation and insert.
+    monkeypatch.setattr(Product, "full_clean", lambda self: None)
+
+    with pytest.raises(ValidationError) as raised:
+        services.product_create(sku="RACE", name="x", price=Decimal("1"), stock=1)
+
+    assert raised.value.detail == {"sku": ["This field must be unique."]}
