@@ -9,6 +9,7 @@ class CommonConfig(AppConfig):
         from django.conf import settings
         from django.contrib import admin
 
+        from common import schema  # noqa: F401 -- registers the OpenAPI auth scheme
         from common.services import SERVICES
 
         # Four admins look alike; the header says which one this is.

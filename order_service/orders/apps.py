@@ -6,6 +6,3 @@ class OrdersConfig(AppConfig):
     label = "orders"
     verbose_name = "Orders"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from order_service.orders import schema  # noqa: F401 -- registers the OpenAPI scheme

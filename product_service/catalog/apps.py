@@ -5,6 +5,3 @@ class CatalogConfig(AppConfig):
     name = "product_service.catalog"
     label = "catalog"
     verbose_name = "Catalog and inventory"
-
-    def ready(self) -> None:
-        from product_service.catalog import schema  # noqa: F401 -- registers the extension

@@ -1,7 +1,4 @@
-"""OpenAPI: describe common's JWT authentication as the bearer scheme it is.
-
-Generic (every verifying service needs it); candidate to move into common.
-"""
+"""OpenAPI: describe common's JWT authentication as the bearer scheme it is."""
 
 from __future__ import annotations
 
