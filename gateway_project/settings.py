@@ -8,7 +8,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "corsheaders", "gateway_project.proxy"]  # no
 MIDDLEWARE = ["corsheaders.middleware.CorsMiddleware", *MIDDLEWARE]  # noqa: F405
 
 # The route table: the only paths the gateway forwards (unchanged) to a service.
-# `path` uses Django's path syntax; `methods` maps each method to its auth policy;
+# `path` uses Django's path syntax (`<segment:id>`: one segment, never `.` or `..`);
+# `methods` maps each method to its auth policy;
 # `throttle` is "auth" (per client IP) or "default" (per user when signed in, else per IP);
 # optional `connect_timeout`/`read_timeout` (seconds) override the defaults, and later
 # per-route settings (response caching, retries) go in the same dict.
@@ -31,7 +32,7 @@ GATEWAY_ROUTES = [
     {"path": "users/.well-known/jwks.json", "service": "users", "methods": {"GET": PUBLIC}},
     {"path": "products", "service": "products", "methods": {"GET": PUBLIC, "POST": STAFF}},
     {
-        "path": "products/<str:id>",
+        "path": "products/<segment:id>",
         "service": "products",
         "methods": {"GET": PUBLIC, "PUT": STAFF, "PATCH": STAFF, "DELETE": STAFF},
     },
@@ -42,9 +43,9 @@ GATEWAY_ROUTES = [
         "methods": {"GET": USER, "POST": USER},
         "read_timeout": 10,
     },
-    {"path": "orders/<str:id>", "service": "orders", "methods": {"GET": USER}},
+    {"path": "orders/<segment:id>", "service": "orders", "methods": {"GET": USER}},
     {
-        "path": "orders/<str:id>/cancel",
+        "path": "orders/<segment:id>/cancel",
         "service": "orders",
         "methods": {"POST": USER},
         "read_timeout": 10,

@@ -35,6 +35,7 @@ REPLACED_REQUEST_HEADERS = frozenset(
     {
         "host",
         "content-length",
+        "expect",  # the gateway has read the whole body already
         SERVICE_TOKEN_HEADER.lower(),
         "x-forwarded-for",
         "x-forwarded-proto",

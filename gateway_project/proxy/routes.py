@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, register_converter
 
 from common.services import UPSTREAMS
 from gateway_project.proxy.config import POLICIES
@@ -16,6 +16,21 @@ THROTTLE_SCOPES = ("default", "auth", "none")
 FORWARDABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Paths no route may ever reach: service-to-service endpoints.
 FORBIDDEN_PREFIXES = ("internal", "/internal")
+
+
+class SegmentConverter:
+    """One path segment, never `.` or `..`: a route's id cannot climb out of its path."""
+
+    regex = r"(?!\.\.?(?:/|$))[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(SegmentConverter, "segment")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ def fresh_counters() -> None:
     """Each test starts with empty rate-limit windows and no cached tokens."""
     window_counter().reset()
     forget_verified_tokens()
-    yield
 
 
 def gateway_settings(**changes: object) -> override_settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
+from urllib.parse import unquote
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -78,6 +79,9 @@ def test_trailing_slash_is_the_same_route_without_redirect(
         "/users",
         "/users/admin/",
         "/orders/1/cancel/now",
+        "/products/..",
+        "/orders/%2E%2E/cancel",
+        "/products/./",
     ],
 )
 def test_unlisted_path_is_the_gateways_own_404_without_an_upstream_call(client, upstreams, path):
@@ -89,7 +93,7 @@ def test_unlisted_path_is_the_gateways_own_404_without_an_upstream_call(client, 
         "type": "https://errors.example/not-found",
         "title": "Not Found",
         "status": 404,
-        "detail": f"No resource at {path.rstrip('/')}.",
+        "detail": f"No resource at {unquote(path).rstrip('/')}.",
     }
     assert all(server.received == [] for server in upstreams.values())
 

@@ -140,11 +140,11 @@ def test_invalid_tokens_are_counted_too(client, upstreams):
 
 def test_concurrent_burst_lets_exactly_the_limit_through(upstreams):
     limit = 15
-    with gateway_settings(RATES=rates(anon=f"{limit}/hour")):
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            statuses = list(
-                pool.map(lambda _: Client().get("/products").status_code, range(4 * limit))
-            )
+    with (
+        gateway_settings(RATES=rates(anon=f"{limit}/hour")),
+        ThreadPoolExecutor(max_workers=16) as pool,
+    ):
+        statuses = list(pool.map(lambda _: Client().get("/products").status_code, range(4 * limit)))
 
     assert statuses.count(HTTPStatus.OK) == limit
     assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) == 3 * limit
