@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,8 @@ class Route:
 
     @property
     def name(self) -> str:
-        return f"{self.service}:{self.path}"
+        """The contract's spelling, as logs and URL names show it: `/products/{id}`."""
+        return "/" + re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", self.path)
 
     def policy_for(self, method: str) -> str | None:
         if method == "HEAD":

@@ -63,6 +63,7 @@ class ProxyView(APIView):
     """Forwards one route's requests to its service, after the edge's checks."""
 
     route: Route | None = None
+    schema = None  # the services' schemas describe these paths, not the gateway's
     authentication_classes = [CachedJWTAuthentication]
     permission_classes = [RouteAuthPolicy]
     content_negotiation_class = GatewayOwnNegotiation
