@@ -5,7 +5,19 @@ from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
 INSTALLED_APPS = [*INSTALLED_APPS, "corsheaders", "gateway_project.proxy"]  # noqa: F405
-MIDDLEWARE = ["corsheaders.middleware.CorsMiddleware", *MIDDLEWARE]  # noqa: F405
+# Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
+# to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).
+_PROXY_PATH_MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
+    "common.middleware.RequestIdMiddleware",
+    "common.middleware.AccessLogMiddleware",
+    "common.middleware.OptionalTrailingSlashMiddleware",
+    "gateway_project.proxy.middleware.ProxyFastPathMiddleware",
+]
+MIDDLEWARE = [
+    *_PROXY_PATH_MIDDLEWARE,
+    *(name for name in MIDDLEWARE if name not in _PROXY_PATH_MIDDLEWARE),  # noqa: F405
+]
 
 # The route table: the only paths the gateway forwards (unchanged) to a service.
 # `path` uses Django's path syntax (`<segment:id>`: one segment, never `.` or `..`);

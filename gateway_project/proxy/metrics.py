@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+REQUESTS = Counter(
+    "gateway_requests_total",
+    "Requests to proxy routes, by route, method and the status the client got "
+    "(django-prometheus's request metrics cover the gateway's other paths).",
+    ["route", "method", "status"],
+)
+REQUEST_LATENCY = Histogram(
+    "gateway_request_latency_seconds",
+    "Time the gateway spent on a proxy-route request, upstream call included.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 UPSTREAM_REQUESTS = Counter(
     "gateway_upstream_requests_total",
     "Requests the gateway forwarded, by service, method and upstream status (or failure).",
@@ -26,6 +38,11 @@ THROTTLE_BACKEND_FAILURES = Counter(
     "outcome: fail_open (proxied uncounted) or fail_closed (answered 503).",
     ["scope", "outcome"],
 )
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(route, method, str(status)).inc()
+    REQUEST_LATENCY.labels(route).observe(seconds)
 
 
 def observe_upstream(service: str, method: str, status: str, seconds: float) -> None:

@@ -243,3 +243,20 @@ def test_access_log_line_names_route_service_and_upstream(client, upstreams, cap
     assert record.user_id == 42
     assert record.client_ip == "192.0.2.1"
     assert record.throttled is False
+
+
+def test_host_not_allowed_is_400_without_an_upstream_call(client, upstreams, settings):
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+
+    response = client.get("/products", headers={"Host": "evil.example"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert json.loads(response.content)["status"] == 400
+    assert upstreams["products"].received == []
+
+
+def test_proxied_answer_has_its_length_and_nosniff(client, upstreams):
+    response = client.get("/products/5")
+
+    assert response["Content-Length"] == str(len(response.content))
+    assert response["X-Content-Type-Options"] == "nosniff"

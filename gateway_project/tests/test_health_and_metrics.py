@@ -75,3 +75,4 @@ def test_metrics_count_upstream_requests_and_throttling(client, upstreams, setti
     assert 'gateway_upstream_requests_total{method="GET",service="products",status="200"}' in text
     assert 'gateway_upstream_latency_seconds_bucket{le="0.005",service="products"}' in text
     assert 'gateway_throttled_requests_total{scope="anon"}' in text
+    assert 'gateway_requests_total{method="GET",route="/products",status="429"}' in text
