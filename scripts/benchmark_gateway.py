@@ -205,7 +205,7 @@ def main() -> int:
     for key, figures in results.items():
         print(
             f"{key:<16}{figures['rps']:>10.0f}{figures['p50_ms']:>10.2f}"
-            f"{figures['p99_ms']:>10.2f}{figures['non_2xx']:>10}"
+            f"{figures['p99_ms']:>10.2f}{int(figures['non_2xx']):>10}"
             f"{figures['cpu_ms_per_request']:>12.2f}"
         )
     print("(cpu ms/req: the product service's workers for direct, the gateway's own for gateway)")

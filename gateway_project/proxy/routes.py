@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -34,7 +35,7 @@ class SegmentConverter:
 register_converter(SegmentConverter, "segment")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Route:
     path: str  # Django path syntax, no leading or trailing slash
     service: str
@@ -44,7 +45,7 @@ class Route:
     read_timeout: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # room for caching, retries, ...
 
-    @property
+    @cached_property
     def name(self) -> str:
         """The contract's spelling, as logs and URL names show it: `/products/{id}`."""
         return "/" + re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", self.path)
