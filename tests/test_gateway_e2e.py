@@ -322,6 +322,68 @@ def test_signed_in_requests_and_health_through_real_workers(tmp_path, fake, priv
     }
 
 
+def _jwks_of(stack: Stack) -> dict:
+    pem = (stack.root / "jwt_public.pem").read_bytes()
+    numbers = serialization.load_pem_public_key(pem).public_numbers()
+    members = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    return {"keys": [{**members, "kid": kid, "use": "sig", "alg": "RS256"}]}
+
+
+def test_keys_from_the_user_services_jwks_are_fetched_once(tmp_path, fake):
+    jwks: dict = {}
+
+    def answer(received):
+        if received.path == "/users/.well-known/jwks.json":
+            return Reply(200, json.dumps(jwks).encode(), [("Content-Type", "application/json")])
+        return fake.echo(received)
+
+    fake.responder = answer
+    with gateway_before(
+        tmp_path,
+        fake.url,
+        JWT_JWKS_URL=f"{fake.url}/users/.well-known/jwks.json",
+        JWT_PUBLIC_KEY_FILE="",
+        REDIS_URL="",
+        GATEWAY_TOKEN_CACHE_SECONDS="0",
+    ) as stack:
+        jwks.update(_jwks_of(stack))
+        gateway = stack["gateway"].url
+        statuses = [
+            http(
+                "GET",
+                f"{gateway}/orders",
+                headers={"Authorization": f"Bearer {mint_access_token(stack, user_id=n)}"},
+            )[0]
+            for n in range(5)
+        ]
+        forged = jwt.encode(
+            {
+                "user_id": 1,
+                "token_type": "access",
+                "iss": "users",
+                "aud": "api",
+                "exp": int(time.time()) + 60,
+            },
+            serialization.load_pem_private_key(
+                Path(stack.base_env["JWT_PRIVATE_KEY_FILE"]).read_bytes(), password=None
+            ),
+            algorithm="RS256",
+            headers={"kid": "unknown-kid"},
+        )
+        unknown = [
+            http("GET", f"{gateway}/orders", headers={"Authorization": f"Bearer {forged}"})[0]
+            for _ in range(3)
+        ]
+
+    assert statuses == [HTTPStatus.OK] * 5
+    assert unknown == [HTTPStatus.UNAUTHORIZED] * 3
+    fetches = [r for r in fake.received if r.path == "/users/.well-known/jwks.json"]
+    # One fetch for the first token; the unknown kid is inside the refresh cool-down.
+    assert len(fetches) == 1
+
+
 # The whole contract through the gateway, against the real services (the session stack).
 
 PASSWORD = "a gateway e2e passphrase"

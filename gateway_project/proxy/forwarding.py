@@ -41,6 +41,7 @@ REPLACED_REQUEST_HEADERS = frozenset(
         "x-forwarded-proto",
         "x-forwarded-host",
         "forwarded",
+        "x-real-ip",
         "x-request-id",
         "traceparent",
     }
