@@ -126,8 +126,6 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
         raise ServiceTimeout(service=service) from error
     except HTTPError as error:
         _failed(request, route, started, "error", error)
-        if isinstance(error.__context__, ConnectionRefusedError) or "refused" in str(error):
-            raise ServiceUnavailable(service=service) from error
         raise BadGateway() from error
     elapsed = time.perf_counter() - started
     metrics.observe_upstream(service, method, str(answer.status), elapsed)

@@ -82,10 +82,10 @@ class ProxyView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """DRF's checks, with throttling before permissions: a caller without a valid
-        token is counted (per IP) too, so guessing tokens is rate limited."""
+        token is counted (per IP) too, so guessing tokens is rate limited. The body is
+        read last: an oversized one is 413 only for a caller who may send it."""
         route = self.route
         request._request.access_log.update(route=route.name, upstream_service=route.service)
-        self.body = read_body(request._request, settings.GATEWAY["MAX_BODY_BYTES"])
         self.format_kwarg = None
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
             request
@@ -97,6 +97,7 @@ class ProxyView(APIView):
             raise
         self.check_throttles(request)
         self.check_permissions(request)
+        self.body = read_body(request._request, settings.GATEWAY["MAX_BODY_BYTES"])
 
     def throttled(self, request: Request, wait: float | None) -> None:
         scope = getattr(getattr(request._request, "rate_limit", None), "scope", "-")

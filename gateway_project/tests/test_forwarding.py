@@ -6,6 +6,8 @@ import json
 import time
 from http import HTTPStatus
 
+from django.test import override_settings
+
 from common.testing import bearer
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import Reply
@@ -27,6 +29,7 @@ def test_body_over_the_limit_is_413_without_reaching_the_service(client, upstrea
         response = client.post("/users/register", b"x" * 101, content_type="application/json")
 
     assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert response["RateLimit-Policy"].startswith('"auth";')
     assert json.loads(response.content) == {
         "type": "https://errors.example/payload-too-large",
         "title": "Request Entity Too Large",
@@ -260,3 +263,30 @@ def test_proxied_answer_has_its_length_and_nosniff(client, upstreams):
 
     assert response["Content-Length"] == str(len(response.content))
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_upstream_closing_without_an_answer_is_502(client, upstreams):
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+
+    def hang_up() -> None:
+        for _ in range(2):  # the first try and the one retry of an idempotent method
+            connection, _ = server.accept()
+            connection.recv(65536)
+            connection.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    port = server.getsockname()[1]
+    from django.conf import settings as django_settings
+
+    urls = {**django_settings.COMMON["SERVICE_URLS"], "products": f"http://127.0.0.1:{port}"}
+    with override_settings(COMMON={**django_settings.COMMON, "SERVICE_URLS": urls}):
+        response = client.get("/products")
+    server.close()
+
+    assert response.status_code == HTTPStatus.BAD_GATEWAY
+    assert json.loads(response.content)["type"] == "https://errors.example/bad-gateway"
