@@ -115,6 +115,8 @@ class ProxyView(APIView):
     ) -> HttpResponse:
         response = super().finalize_response(request, response, *args, **kwargs)
         django_request = request._request
+        if response.status_code == 405 and not getattr(response, "problem_passthrough", False):
+            response["Allow"] = ", ".join(self.route.allowed_methods)
         if state := getattr(django_request, "rate_limit", None):
             for name, value in state.headers().items():
                 response[name] = value

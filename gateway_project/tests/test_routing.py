@@ -102,6 +102,7 @@ def test_method_not_in_the_table_is_405_without_an_upstream_call(client, upstrea
     response = client.delete("/orders/12", headers=bearer())
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response["Allow"] == "GET, HEAD"
     assert response["Content-Type"] == "application/problem+json"
     assert json.loads(response.content)["status"] == 405
     assert upstreams["orders"].received == []
