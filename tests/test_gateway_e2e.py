@@ -234,7 +234,7 @@ def test_redis_stopped_mid_run_keeps_proxying_and_fails_closed_only_where_told(
 
 def test_upstream_refusing_connections_is_503_json_at_once(tmp_path):
     with gateway_before(
-        tmp_path, f"http://127.0.0.1:{free_port()}", GATEWAY_CONNECT_TIMEOUT="1"
+        tmp_path, f"http://127.0.0.1:{free_port()}", HTTP_CONNECT_TIMEOUT="1"
     ) as stack:
         started = time.monotonic()
         status, headers, body = http("GET", f"{stack['gateway'].url}/products/1")
@@ -277,7 +277,7 @@ def test_upstream_not_answering_connects_is_503_within_the_connect_timeout(tmp_p
     with (
         unanswered_port() as port,
         gateway_before(
-            tmp_path, f"http://127.0.0.1:{port}", GATEWAY_CONNECT_TIMEOUT="0.5"
+            tmp_path, f"http://127.0.0.1:{port}", HTTP_CONNECT_TIMEOUT="0.5"
         ) as stack,
     ):
         started = time.monotonic()
@@ -291,7 +291,7 @@ def test_upstream_not_answering_connects_is_503_within_the_connect_timeout(tmp_p
 
 def test_upstream_too_slow_is_504_within_the_read_timeout(tmp_path, fake):
     fake.responder = lambda received: Reply(200, b"{}", delay=3)
-    with gateway_before(tmp_path, fake.url, GATEWAY_READ_TIMEOUT="0.5") as stack:
+    with gateway_before(tmp_path, fake.url, HTTP_READ_TIMEOUT="0.5") as stack:
         started = time.monotonic()
         status, _, body = http("GET", f"{stack['gateway'].url}/products")
         elapsed = time.monotonic() - started
@@ -346,7 +346,6 @@ def test_keys_from_the_user_services_jwks_are_fetched_once(tmp_path, fake):
         JWT_JWKS_URL=f"{fake.url}/users/.well-known/jwks.json",
         JWT_PUBLIC_KEY_FILE="",
         REDIS_URL="",
-        GATEWAY_TOKEN_CACHE_SECONDS="0",
     ) as stack:
         jwks.update(_jwks_of(stack))
         gateway = stack["gateway"].url

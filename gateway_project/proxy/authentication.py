@@ -20,7 +20,7 @@ class CachedJWTAuthentication(StatelessJWTAuthentication):
     """Verifies each distinct token once per few seconds instead of on every request.
 
     The cache key is the whole token (header, claims and signature): a token differing
-    in any byte is verified afresh. An entry lives GATEWAY_TOKEN_CACHE_SECONDS at most
+    in any byte is verified afresh. An entry lives GATEWAY["TOKEN_CACHE_SECONDS"] at most
     and never past the token's own expiry; the services verify every token again.
     """
 

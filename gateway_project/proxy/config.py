@@ -39,17 +39,16 @@ def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
             "FAIL_CLOSED_SCOPES": env.list("GATEWAY_FAIL_CLOSED_SCOPES", default=[]),
             "TRUSTED_PROXIES": env.list("GATEWAY_TRUSTED_PROXIES", default=[]),
             "MAX_BODY_BYTES": max_body,
-            "CONNECT_TIMEOUT": env.float("GATEWAY_CONNECT_TIMEOUT", default=1.0),
-            "READ_TIMEOUT": env.float("GATEWAY_READ_TIMEOUT", default=5.0),
-            "POOL_SIZE": env.int("GATEWAY_POOL_SIZE", default=32),
-            "HEALTH_TIMEOUT": env.float("GATEWAY_HEALTH_TIMEOUT", default=1.0),
-            "TOKEN_CACHE_SECONDS": env.float("GATEWAY_TOKEN_CACHE_SECONDS", default=30.0),
-            "THROTTLE_BACKEND_RETRY_SECONDS": env.float(
-                "GATEWAY_THROTTLE_BACKEND_RETRY_SECONDS", default=1.0
-            ),
-            "THROTTLE_FAILURE_LOG_INTERVAL": env.float(
-                "GATEWAY_THROTTLE_FAILURE_LOG_INTERVAL", default=60.0
-            ),
+            # Upstream timeouts: the common HTTP_CONNECT_TIMEOUT / HTTP_READ_TIMEOUT (a
+            # route may set its own).
+            "CONNECT_TIMEOUT": env.float("HTTP_CONNECT_TIMEOUT", default=1.0),
+            "READ_TIMEOUT": env.float("HTTP_READ_TIMEOUT", default=5.0),
+            # Tuning knobs, settings rather than environment variables:
+            "POOL_SIZE": 32,  # kept-alive connections per service and worker
+            "HEALTH_TIMEOUT": 1.0,  # seconds for each service's /ready in GET /health
+            "TOKEN_CACHE_SECONDS": 30.0,  # verified-token cache lifetime; 0 disables it
+            "THROTTLE_BACKEND_RETRY_SECONDS": 1.0,  # after a Redis failure, skip Redis
+            "THROTTLE_FAILURE_LOG_INTERVAL": 60.0,  # one log line per scope and worker
         },
         # The gateway reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, itself.
         "USE_X_FORWARDED_HOST": False,
