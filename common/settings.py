@@ -46,7 +46,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Absolute links a service builds (pagination `next`) name the host the client used: the
 # gateway sends it as X-Forwarded-Host, still checked against ALLOWED_HOSTS. The gateway
 # itself turns this off and reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES.
-USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=True)
+USE_X_FORWARDED_HOST = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
