@@ -276,9 +276,7 @@ def unanswered_port() -> Iterator[int]:
 def test_upstream_not_answering_connects_is_503_within_the_connect_timeout(tmp_path):
     with (
         unanswered_port() as port,
-        gateway_before(
-            tmp_path, f"http://127.0.0.1:{port}", HTTP_CONNECT_TIMEOUT="0.5"
-        ) as stack,
+        gateway_before(tmp_path, f"http://127.0.0.1:{port}", HTTP_CONNECT_TIMEOUT="0.5") as stack,
     ):
         started = time.monotonic()
         status, _, body = http("GET", f"{stack['gateway'].url}/products")
