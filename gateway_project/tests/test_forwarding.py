@@ -290,3 +290,31 @@ def test_upstream_closing_without_an_answer_is_502(client, upstreams):
 
     assert response.status_code == HTTPStatus.BAD_GATEWAY
     assert json.loads(response.content)["type"] == "https://errors.example/bad-gateway"
+
+
+def test_compressed_body_and_every_cookie_come_back_as_sent(client, upstreams):
+    import gzip
+
+    compressed = gzip.compress(b'{"results": []}')
+    upstreams["products"].responder = lambda received: Reply(
+        200,
+        compressed,
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+            ("Set-Cookie", "a=1; Path=/"),
+            ("Set-Cookie", "b=2; Path=/; HttpOnly"),
+            ("Vary", "Accept-Encoding"),
+        ],
+    )
+
+    response = client.get("/products?x=1&x=2", headers={"Accept-Encoding": "gzip"})
+
+    assert response.content == compressed
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Vary"] == "Accept-Encoding, origin"  # django-cors-headers adds origin
+    assert {name: morsel.value for name, morsel in response.cookies.items()} == {"a": "1", "b": "2"}
+    assert response.cookies["b"]["httponly"] is True
+    received = upstreams["products"].received[0]
+    assert received.path == "/products?x=1&x=2"
+    assert received.headers["accept-encoding"] == "gzip"
