@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -208,3 +209,38 @@ def _metric(name: str, **labels: str) -> float:
     from prometheus_client import REGISTRY
 
     return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_silent_redis_costs_one_connect_timeout_then_nothing(client, upstreams, settings):
+    import socket
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):  # a full accept queue: further connects are never answered
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    settings.CACHES = {
+        "default": {
+            **UNREACHABLE_REDIS["default"],
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+
+    timings = []
+    for _ in range(5):
+        started = time.monotonic()
+        response = client.get("/products")
+        timings.append(time.monotonic() - started)
+        assert response.status_code == HTTPStatus.OK
+    for sock in [*fillers, server]:
+        sock.close()
+
+    assert 0.15 < timings[0] < 1.0  # the socket connect timeout (0.2 s), once
+    assert max(timings[1:]) < 0.1
