@@ -6,7 +6,9 @@ Starts the product service and the gateway as real gunicorn processes (tests.har
 production settings, 2 workers each, Redis-backed throttling), creates one product, then
 runs wrk signed in (so JWT verification and throttling are on the gateway's path) at
 `--connections` and at one connection, and prints throughput, p50/p99 latency and the
-gateway/direct ratios. Redis: REDIS_URL if set, else a private redis-server on a free port.
+gateway/direct ratios. Redis: REDIS_URL if set, else a private redis-server on a free
+port. Products run on SQLite unless PRODUCTS_DATABASE_URL points at PostgreSQL (a fresh
+database is made).
 Needs wrk (`apt-get install -y wrk`).
 """
 
