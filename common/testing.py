@@ -43,9 +43,24 @@ def bearer(**kwargs: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token(**kwargs)}"}
 
 
+def clear_own_cache() -> None:
+    """Empty this test run's cache keys only.
+
+    django-redis's `cache.clear()` flushes the whole Redis database: every other
+    project's, test run's and running stack's keys with it.
+    """
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
 def set_test_environment_defaults() -> None:
-    """Defaults for test runs: development mode, secrets under var/test."""
+    """Defaults for test runs: development mode, secrets under var/test, own cache keys."""
     from common.config import REPO_ROOT
 
     os.environ.setdefault("APP_ENV", "development")
     os.environ.setdefault("VAR_DIR", str(REPO_ROOT / "var" / "test"))
+    os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from common.testing import clear_own_cache
 from user_service.tests.factories import PASSWORD, UserFactory
 
 
@@ -11,9 +11,9 @@ from user_service.tests.factories import PASSWORD, UserFactory
 def _fast_hasher_and_clean_cache(settings):
     """Argon2 is what runs (see test_password_is_hashed_with_argon2); tests need speed."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
+    clear_own_cache()
     yield
-    cache.clear()
+    clear_own_cache()
 
 
 @pytest.fixture
