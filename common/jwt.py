@@ -7,8 +7,6 @@ header names, from PEMs in settings or a JWKS URL, so keys rotate by adding a `k
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import threading
@@ -26,24 +24,11 @@ from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
+from common.jwk import ALGORITHM, public_jwk
+
 logger = logging.getLogger(__name__)
 
-ALGORITHM = "RS256"
 JWKS_REFRESH_COOLDOWN = 60.0  # seconds between two fetches caused by unknown kids
-
-
-def _b64(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def public_jwk(public_key: Any) -> dict[str, str]:
-    """The RFC 7517 JWK of an RSA public key, with its RFC 7638 thumbprint as `kid`."""
-    numbers = public_key.public_numbers()
-    members = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
-    return {**members, "kid": kid, "use": "sig", "alg": ALGORITHM}
 
 
 def _split_pems(pems: str) -> list[str]:

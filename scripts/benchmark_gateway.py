@@ -29,8 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness import free_port, http, start_stack
-from tests.test_gateway_e2e import mint_access_token
+from tests.harness import free_port, http, mint_access_token, start_stack
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 WRK = shutil.which("wrk") or "/usr/bin/wrk"

@@ -131,6 +131,40 @@ class ServiceProcess:
             self.process.wait(timeout=5)
 
 
+def mint_access_token(
+    stack: Stack,
+    *,
+    user_id: int,
+    is_staff: bool = False,
+    lifetime: int = 900,
+    **claims: object,
+) -> str:
+    """An access token as the stack's user service would sign it (kid, iss, aud and all)."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    from common.jwk import public_jwk
+
+    pem = Path(stack.base_env["JWT_PRIVATE_KEY_FILE"]).read_bytes()
+    private = serialization.load_pem_private_key(pem, password=None)
+    now = int(time.time())
+    payload = {
+        "token_type": "access",
+        "user_id": user_id,
+        "username": f"user{user_id}",
+        "is_staff": is_staff,
+        "is_superuser": False,
+        "iss": stack.base_env.get("JWT_ISSUER", "users"),
+        "aud": stack.base_env.get("JWT_AUDIENCE", "api"),
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": secrets.token_hex(16),
+        **claims,
+    }
+    kid = public_jwk(private.public_key())["kid"]
+    return jwt.encode(payload, private, algorithm="RS256", headers={"kid": kid})
+
+
 @dataclass
 class Stack:
     """A set of projects wired to each other, sharing secrets and keys."""

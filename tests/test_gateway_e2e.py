@@ -3,9 +3,7 @@ upstreams refusing or slow, and every contract row against the real services."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
 import re
 import signal
@@ -13,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -23,39 +20,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from common.jwk import public_jwk
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
-from tests.harness import REPO_ROOT, Stack, free_port, http, start_stack
+from tests.harness import REPO_ROOT, Stack, free_port, http, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
-
-
-def _b64(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def mint_access_token(stack: Stack, *, user_id: int, is_staff: bool = False) -> str:
-    """An access token as the user service signs it (kid = RFC 7638 thumbprint)."""
-    pem = Path(stack.base_env["JWT_PRIVATE_KEY_FILE"]).read_bytes()
-    private = serialization.load_pem_private_key(pem, password=None)
-    numbers = private.public_key().public_numbers()
-    members = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
-    now = int(time.time())
-    claims = {
-        "token_type": "access",
-        "user_id": user_id,
-        "username": f"user{user_id}",
-        "is_staff": is_staff,
-        "is_superuser": False,
-        "iss": "users",
-        "aud": "api",
-        "iat": now,
-        "exp": now + 900,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
 
 
 class RedisProcess:
@@ -322,11 +291,7 @@ def test_signed_in_requests_and_health_through_real_workers(tmp_path, fake, priv
 
 def _jwks_of(stack: Stack) -> dict:
     pem = (stack.root / "jwt_public.pem").read_bytes()
-    numbers = serialization.load_pem_public_key(pem).public_numbers()
-    members = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
-    return {"keys": [{**members, "kid": kid, "use": "sig", "alg": "RS256"}]}
+    return {"keys": [public_jwk(serialization.load_pem_public_key(pem))]}
 
 
 def test_keys_from_the_user_services_jwks_are_fetched_once(tmp_path, fake):

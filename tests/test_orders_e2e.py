@@ -6,8 +6,6 @@ pointing at PostgreSQL, on fresh PostgreSQL databases.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import subprocess
 import sys
@@ -16,53 +14,15 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from pathlib import Path
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from tests.harness import REPO_ROOT, Stack, http, start_stack
+from tests.harness import REPO_ROOT, Stack, http, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
 
 ORDERS_BURST = 30
 INITIAL_STOCK = 10
-
-
-def _b64(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def mint_access_token(
-    stack: Stack, *, user_id: int, is_staff: bool = False, lifetime: int = 900
-) -> str:
-    """An access token as the user service would sign it with the stack's key.
-
-    kid = the RFC 7638 thumbprint of the public key (what common.jwt.public_jwk computes;
-    computed here so this module needs no Django settings).
-    """
-    pem = Path(stack.base_env["JWT_PRIVATE_KEY_FILE"]).read_bytes()
-    private = serialization.load_pem_private_key(pem, password=None)
-    numbers = private.public_key().public_numbers()
-    members = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
-    now = int(time.time())
-    claims = {
-        "token_type": "access",
-        "user_id": user_id,
-        "username": f"user{user_id}",
-        "is_staff": is_staff,
-        "is_superuser": False,
-        "iss": stack.base_env.get("JWT_ISSUER", "users"),
-        "aud": stack.base_env.get("JWT_AUDIENCE", "api"),
-        "iat": now,
-        "exp": now + lifetime,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
 
 
 @pytest.fixture(scope="module")
