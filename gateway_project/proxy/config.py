@@ -54,15 +54,6 @@ def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
         "USE_X_FORWARDED_HOST": False,
         # Bodies are checked against GATEWAY_MAX_BODY_BYTES before Django reads them.
         "DATA_UPLOAD_MAX_MEMORY_SIZE": max_body,
-        "REST_FRAMEWORK": {
-            "DEFAULT_AUTHENTICATION_CLASSES": ["common.auth.StatelessJWTAuthentication"],
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-            "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-            "EXCEPTION_HANDLER": "common.problems.exception_handler",
-            "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-        },
         "CORS_ALLOWED_ORIGINS": env.list("CORS_ALLOWED_ORIGINS", default=[]),
         "CORS_EXPOSE_HEADERS": EXPOSED_HEADERS,
         "CORS_ALLOW_HEADERS": [

@@ -68,7 +68,7 @@ def _send(
     headers: dict[str, str],
     timeout: urllib3.Timeout,
 ) -> urllib3.BaseHTTPResponse:
-    try:
+    def attempt() -> urllib3.BaseHTTPResponse:
         return pool.urlopen(
             method,
             url,
@@ -81,23 +81,15 @@ def _send(
             preload_content=True,
             decode_content=False,
         )
+
+    try:
+        return attempt()
     except ProtocolError:
         # A kept-alive connection the service closed just as it was reused: one new
         # try where repeating cannot do harm.
         if method not in IDEMPOTENT_METHODS:
             raise
-        return pool.urlopen(
-            method,
-            url,
-            body=body,
-            headers=headers,
-            retries=False,
-            redirect=False,
-            assert_same_host=False,
-            timeout=timeout,
-            preload_content=True,
-            decode_content=False,
-        )
+        return attempt()
 
 
 def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> HttpResponse:
