@@ -51,8 +51,8 @@ def _listening(port):
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
-    ports = {name: free_port() for name in SERVICES}
+def start_up(tmp_path, ports) -> tuple[subprocess.Popen, list[str]]:
+    """`manage_all.py up` on PORTS, waited for until it prints its URL table."""
     process = subprocess.Popen(
         [sys.executable, "manage_all.py", "up"],
         cwd=REPO_ROOT,
@@ -62,8 +62,17 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
         text=True,
     )
     lines: list[str] = []
+    if not _wait_for(process, "all four are ready", lines, 180):
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+        raise AssertionError("".join(lines))
+    return process, lines
+
+
+def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
+    ports = {name: free_port() for name in SERVICES}
+    process, lines = start_up(tmp_path, ports)
     try:
-        assert _wait_for(process, "all four are ready", lines, 180), "".join(lines)
         output = "".join(lines)
         for name, port in ports.items():
             assert f"http://localhost:{port}/api/docs" in output

@@ -6,13 +6,12 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 
 import pytest
 
 from common.services import SERVICES
 from tests.harness import REPO_ROOT, free_port
-from tests.test_manage_all_e2e import _up_env, _wait_for
+from tests.test_manage_all_e2e import start_up
 
 pytestmark = pytest.mark.e2e
 
@@ -27,17 +26,8 @@ def readme_block(heading: str) -> str:
 def up(tmp_path_factory):
     ports = {name: free_port() for name in SERVICES}
     tmp = tmp_path_factory.mktemp("readme")
-    process = subprocess.Popen(
-        [sys.executable, "manage_all.py", "up"],
-        cwd=REPO_ROOT,
-        env=_up_env(tmp, ports),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
+    process, _ = start_up(tmp, ports)
     try:
-        assert _wait_for(process, "all four are ready", lines, 180), "".join(lines)
         yield ports
     finally:
         process.send_signal(signal.SIGINT)
