@@ -244,7 +244,8 @@ def prepare_databases() -> None:
                 fail(f"{name}: {' '.join(command)} failed")
             if result.stdout.strip():
                 say(f"{name}: {result.stdout.strip()}")
-        if development:
+        # One admin, at the user service: the other admins sign in through it (SSO).
+        if development and name == "users":
             result = django_command(service, "ensure_dev_admin")
             if result.returncode != 0:
                 print(result.stdout, result.stderr, file=sys.stderr)

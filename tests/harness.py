@@ -72,6 +72,24 @@ def http(
         return error.code, dict(error.headers.items()), error.read()
 
 
+def admin_login(url: str, username: str, password: str):
+    """A requests session signed into URL's Django admin through its login form."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    form = session.get(f"{url}/admin/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    session.post(
+        f"{url}/admin/login/?next=/admin/",
+        data={"csrfmiddlewaretoken": token, "username": username, "password": password},
+        timeout=10,
+        allow_redirects=False,
+    )
+    return session
+
+
 @dataclass
 class ServiceProcess:
     name: str

@@ -13,7 +13,7 @@ from http import HTTPStatus
 import pytest
 
 from common.services import SERVICES
-from tests.harness import REPO_ROOT, free_port, http
+from tests.harness import REPO_ROOT, admin_login, free_port, http
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +78,12 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
             assert f"http://localhost:{port}/api/docs" in output
             status, _, _ = http("GET", f"http://127.0.0.1:{port}{SERVICES[name].liveness_path}")
             assert status == HTTPStatus.OK
-        assert "admin user 'admin' created" in output
+        assert output.count("admin user 'admin' created") == 1
+        # That one admin, made at the user service, signs into every admin.
+        for name, port in ports.items():
+            session = admin_login(f"http://127.0.0.1:{port}", "admin", "correct-horse-battery-9")
+            index = session.get(f"http://127.0.0.1:{port}/admin/", timeout=10)
+            assert "Site administration" in index.text, name
         # Every line a service prints is prefixed with its name.
         assert any(line.startswith("products | ") for line in lines)
     finally:

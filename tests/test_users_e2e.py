@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import threading
@@ -12,9 +11,8 @@ from http import HTTPStatus
 
 import jwt
 import pytest
-import requests
 
-from tests.harness import REPO_ROOT, Stack, http
+from tests.harness import REPO_ROOT, Stack, admin_login, http
 
 pytestmark = pytest.mark.e2e
 
@@ -145,19 +143,6 @@ def superuser(stack) -> str:
         capture_output=True,
     )
     return "e2e-root"
-
-
-def admin_login(url: str, username: str, password: str) -> requests.Session:
-    session = requests.Session()
-    form = session.get(f"{url}/admin/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-    session.post(
-        f"{url}/admin/login/?next=/admin/",
-        data={"csrfmiddlewaretoken": token, "username": username, "password": password},
-        timeout=10,
-        allow_redirects=False,
-    )
-    return session
 
 
 @pytest.mark.parametrize("project", ["products", "orders", "gateway"])
