@@ -10,7 +10,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from common.config import dev_file, env, is_development
+from common.config import dev_file, env, is_development, var_dir
 
 
 class Command(BaseCommand):
@@ -32,5 +32,6 @@ class Command(BaseCommand):
             email=env.str("DJANGO_SUPERUSER_EMAIL", default=None),
             password=password,
         )
-        source = "generated, kept in var/secrets/admin_password" if generated else "from env"
+        kept = var_dir() / "secrets" / "admin_password"
+        source = f"generated, kept in {kept}" if generated else "from DJANGO_SUPERUSER_PASSWORD"
         self.stdout.write(f"admin user {username!r} created, password {password!r} ({source})")
