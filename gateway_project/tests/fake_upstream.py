@@ -72,6 +72,10 @@ class FakeUpstream:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            # socketserver's default listen backlog is 5: a burst of new connections from
+            # the gateway's threads would overflow it, and a dropped SYN is retried only
+            # after 1 s, past the gateway's connect timeout (a false 503).
+            request_queue_size = 128
 
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # a client that gave up (timeout tests) is expected
