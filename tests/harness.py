@@ -72,6 +72,27 @@ def http(
         return error.code, dict(error.headers.items()), error.read()
 
 
+def json_call(
+    method: str,
+    url: str,
+    body: object = None,
+    *,
+    token: str = "",
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, dict[str, str], object]:
+    """One JSON API call: (status, headers, parsed body or None)."""
+    import json
+
+    sent = {"Content-Type": "application/json"}
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    sent.update(headers or {})
+    data = json.dumps(body).encode() if body is not None else None
+    status, response_headers, raw = http(method, url, body=data, headers=sent, timeout=timeout)
+    return status, response_headers, json.loads(raw) if raw else None
+
+
 def admin_login(url: str, username: str, password: str):
     """A requests session signed into URL's Django admin through its login form."""
     import re

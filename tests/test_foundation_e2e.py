@@ -29,15 +29,9 @@ def _production_env(tmp_path, **overrides):
     return env
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "SERVICE_TOKEN", "JWT_PUBLIC_KEY"])
-def test_production_start_without_a_secret_stops_with_one_line_naming_it(tmp_path, missing):
-    env = _production_env(tmp_path, SECRET_KEY="k" * 50, JWT_PUBLIC_KEY_FILE="")
-    env.pop(missing, None)
-    if missing != "JWT_PUBLIC_KEY":
-        # Read lazily, at the first token: any PEM-shaped value gets past settings.
-        env["JWT_PUBLIC_KEY"] = "-----BEGIN PUBLIC KEY-----\\nAA\\n-----END PUBLIC KEY-----"
-    result = subprocess.run(
-        [sys.executable, "-m", "common.entrypoint", "products"],
+def _entrypoint(service: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "common.entrypoint", service],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -45,6 +39,16 @@ def test_production_start_without_a_secret_stops_with_one_line_naming_it(tmp_pat
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "SERVICE_TOKEN", "JWT_PUBLIC_KEY"])
+def test_production_start_without_a_secret_stops_with_one_line_naming_it(tmp_path, missing):
+    env = _production_env(tmp_path, SECRET_KEY="k" * 50, JWT_PUBLIC_KEY_FILE="")
+    env.pop(missing, None)
+    if missing != "JWT_PUBLIC_KEY":
+        # Read lazily, at the first token: any PEM-shaped value gets past settings.
+        env["JWT_PUBLIC_KEY"] = "-----BEGIN PUBLIC KEY-----\\nAA\\n-----END PUBLIC KEY-----"
+    result = _entrypoint("products", env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -54,15 +58,7 @@ def test_production_start_without_a_secret_stops_with_one_line_naming_it(tmp_pat
 
 def test_production_refuses_debug(tmp_path):
     env = _production_env(tmp_path, SECRET_KEY="k" * 50, DEBUG="true")
-    result = subprocess.run(
-        [sys.executable, "-m", "common.entrypoint", "gateway"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _entrypoint("gateway", env)
     assert result.returncode == 2
     assert "DEBUG=true is refused with APP_ENV=production" in result.stderr
 

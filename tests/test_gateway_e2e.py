@@ -23,7 +23,15 @@ from cryptography.hazmat.primitives import serialization
 
 from common.jwk import public_jwk
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
-from tests.harness import REPO_ROOT, Stack, free_port, http, mint_access_token, start_stack
+from tests.harness import (
+    REPO_ROOT,
+    Stack,
+    free_port,
+    http,
+    json_call,
+    mint_access_token,
+    start_stack,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -353,14 +361,7 @@ PASSWORD = "a gateway e2e passphrase"
 
 
 def _call(stack: Stack, method: str, path: str, body: dict | None = None, token: str = ""):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    status, response_headers, raw = http(
-        method, f"{stack['gateway'].url}{path}", body=data, headers=headers
-    )
-    return status, response_headers, json.loads(raw) if raw else None
+    return json_call(method, f"{stack['gateway'].url}{path}", body, token=token)
 
 
 def _staff_login(stack: Stack) -> str:

@@ -6,7 +6,6 @@ pointing at PostgreSQL, on fresh PostgreSQL databases.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.harness import REPO_ROOT, Stack, http, mint_access_token, start_stack
+from tests.harness import REPO_ROOT, Stack, json_call, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +51,8 @@ class Client:
         headers=None,
     ):
         token = mint_access_token(self.stack, user_id=user_id, is_staff=is_staff)
-        sent = {"Authorization": f"Bearer {token}", **(headers or {})}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            sent["Content-Type"] = "application/json"
-        status, response_headers, raw = http(
-            method, f"{self.stack[service].url}{path}", body=data, headers=sent, timeout=60
-        )
-        return status, response_headers, json.loads(raw) if raw else None
+        url = f"{self.stack[service].url}{path}"
+        return json_call(method, url, body, token=token, headers=headers, timeout=60)
 
     def new_product(self, *, stock: int, price: str = "4.20") -> dict:
         sku = f"E2E-{uuid.uuid4().hex[:10]}"

@@ -6,21 +6,15 @@ processes; with PRODUCTS_DATABASE_URL pointing at PostgreSQL, a fresh PostgreSQL
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from pathlib import Path
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from tests.harness import Stack, http, start_stack
+from tests.harness import Stack, json_call, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -33,42 +27,12 @@ def products(tmp_path_factory: pytest.TempPathFactory) -> Stack:
 
 
 def staff_token(stack: Stack) -> str:
-    """An access token signed as the user service would, with the stack's key."""
-    pem = Path(stack.base_env["JWT_PRIVATE_KEY_FILE"]).read_bytes()
-    private = serialization.load_pem_private_key(pem, password=None)
-    numbers = private.public_key().public_numbers()
-
-    def b64(value: int) -> str:
-        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    members = {"e": b64(numbers.e), "kty": "RSA", "n": b64(numbers.n)}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
-    now = int(time.time())
-    claims = {
-        "token_type": "access",
-        "user_id": 1,
-        "username": "root",
-        "is_staff": True,
-        "is_superuser": True,
-        "iss": stack.base_env.get("JWT_ISSUER", "users"),
-        "aud": stack.base_env.get("JWT_AUDIENCE", "api"),
-        "iat": now,
-        "exp": now + 900,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
+    return mint_access_token(stack, user_id=1, is_staff=True, username="root", is_superuser=True)
 
 
 def call(stack: Stack, method: str, path: str, body: dict | None = None, **headers: str):
-    status, _, raw = http(
-        method,
-        f"{stack['products'].url}{path}",
-        body=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", **headers},
-    )
-    return status, json.loads(raw) if raw else None
+    status, _, parsed = json_call(method, f"{stack['products'].url}{path}", body, headers=headers)
+    return status, parsed
 
 
 def service_headers(stack: Stack) -> dict[str, str]:

@@ -12,7 +12,7 @@ from http import HTTPStatus
 import jwt
 import pytest
 
-from tests.harness import REPO_ROOT, Stack, admin_login, http
+from tests.harness import REPO_ROOT, Stack, admin_login, http, json_call
 
 pytestmark = pytest.mark.e2e
 
@@ -21,14 +21,7 @@ ADMIN_PASSWORD = "an admin passphrase for e2e"
 
 
 def call(stack: Stack, method: str, path: str, body: dict | None = None, token: str = ""):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    status, response_headers, raw = http(
-        method, f"{stack['users'].url}{path}", body=data, headers=headers
-    )
-    return status, response_headers, json.loads(raw) if raw else None
+    return json_call(method, f"{stack['users'].url}{path}", body, token=token)
 
 
 def register_and_login(stack: Stack, username: str) -> dict:
