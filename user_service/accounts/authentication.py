@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from common.auth import StatelessJWTAuthentication
@@ -12,9 +11,3 @@ class AccountJWTAuthentication(StatelessJWTAuthentication):
     """
 
     get_user = JWTAuthentication.get_user
-
-
-class AccountJWTScheme(SimpleJWTScheme):
-    """The same bearer scheme in the OpenAPI schema as simplejwt's own authentication."""
-
-    target_class = AccountJWTAuthentication
