@@ -1,21 +1,88 @@
-"""Start one project under gunicorn: the command containers, manage_all.py and tests run.
+"""Start one project: the command containers, manage_all.py and tests run.
 
     python -m common.entrypoint products [--migrate]
 
 Settings are loaded first, so a missing production secret stops it with one line naming
-the variable, not a worker traceback.
+the variable, not a worker traceback. The HTTP server is `WEB_SERVER`: granian (a Rust
+HTTP/1.1 server calling the WSGI app) for the gateway, whose every request is overhead
+on a service's; gunicorn (gthread) for the services. Either can run any project
+(docs/performance.md has the measurements behind the defaults).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from common.services import SERVICES
 
 CONF = Path(__file__).with_name("gunicorn_conf.py")
+SERVERS = ("granian", "gunicorn")
+
+
+def default_server(service: str) -> str:
+    return "granian" if service == "gateway" else "gunicorn"
+
+
+def metrics_dir(service: str) -> Path:
+    """prometheus_client's multiprocess directory: every worker writes its samples there
+    and /metrics sums them. Set before any worker imports prometheus_client."""
+    return Path(
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR",
+            str(Path(os.environ.get("VAR_DIR", "var")) / "prometheus" / service),
+        )
+    )
+
+
+def granian_argv(service: str, wsgi_app: str) -> list[str]:
+    """granian with the same knobs as gunicorn_conf.py: address, processes, threads."""
+    from django.conf import settings
+
+    from common.settings import logging_config
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    if bind := os.environ.get("BIND"):
+        host, _, port = bind.rpartition(":")
+        host = host.strip("[]") or host
+    # granian's own lines (start, workers) in the app's JSON, like gunicorn's.
+    log_config = Path(settings.VAR_DIR) / f"granian-logging-{service}.json"
+    log_config.parent.mkdir(parents=True, exist_ok=True)
+    log_config.write_text(json.dumps(logging_config(service)))
+    # A dead metrics directory from an earlier run would be summed in.
+    directory = metrics_dir(service)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--http",
+        "1",
+        "--no-ws",
+        "--host",
+        host,
+        "--port",
+        port,
+        "--workers",
+        os.environ.get("WEB_CONCURRENCY", "2"),
+        "--blocking-threads",
+        os.environ.get("WEB_THREADS", "4"),
+        "--respawn-failed-workers",
+        "--workers-kill-timeout",
+        os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"),
+        "--log-config",
+        str(log_config),
+        "--no-access-log",  # the app writes one JSON access line per request itself
+        wsgi_app,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     service = SERVICES[args.service]
+    server = os.environ.get("WEB_SERVER") or default_server(service.name)
+    if server not in SERVERS:
+        print(
+            f"{service.name}: configuration error: WEB_SERVER must be one of "
+            f"{', '.join(SERVERS)}, not {server!r}",
+            file=sys.stderr,
+        )
+        return 2
     os.environ["DJANGO_SETTINGS_MODULE"] = service.settings_module
     os.environ["SERVICE_NAME"] = service.name
     if service.name == "gateway" and not os.environ.get("REDIS_URL"):
@@ -47,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
-    os.execv(
-        sys.executable,
-        [sys.executable, "-m", "gunicorn", "-c", str(CONF), service.wsgi_app],
-    )
+    if server == "granian":
+        command = granian_argv(service.name, service.wsgi_app)
+    else:
+        command = [sys.executable, "-m", "gunicorn", "-c", str(CONF), service.wsgi_app]
+    os.execv(sys.executable, command)
     return 0  # not reached
 
 

@@ -5,9 +5,10 @@ gunicorn -c common/gunicorn_conf.py product_service.wsgi:application
 
 import os
 import shutil
-from pathlib import Path
 
 from gunicorn import glogging
+
+from common.entrypoint import metrics_dir
 
 _service = os.environ.get("SERVICE_NAME", "service")
 
@@ -52,15 +53,9 @@ class JsonLogger(glogging.Logger):
 
 logger_class = JsonLogger
 
-# prometheus_client in multiprocess mode: every worker writes its samples to files in
-# this directory and /metrics sums them. It must be set before any worker imports it,
-# and be emptied when the server starts, or old workers' counters would be summed in.
-_metrics_dir = Path(
-    os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR",
-        str(Path(os.environ.get("VAR_DIR", "var")) / "prometheus" / _service),
-    )
-)
+# prometheus_client in multiprocess mode (common.entrypoint.metrics_dir): emptied when the
+# server starts, or old workers' counters would be summed in.
+_metrics_dir = metrics_dir(_service)
 
 
 def on_starting(server):

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from requests.structures import CaseInsensitiveDict
+
 from common.services import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -63,13 +65,16 @@ def http(
     headers: dict | None = None,
     timeout: float = 10.0,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP call with the standard library: (status, headers, body), errors included."""
+    """One HTTP call with the standard library: (status, headers, body), errors included.
+
+    Header names are case-insensitive (granian sends them in lower case, gunicorn as the
+    app wrote them)."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers.items()), response.read()
+            return response.status, CaseInsensitiveDict(response.headers.items()), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers.items()), error.read()
+        return error.code, CaseInsensitiveDict(error.headers.items()), error.read()
 
 
 def json_call(

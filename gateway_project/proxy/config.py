@@ -44,7 +44,6 @@ def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
             "CONNECT_TIMEOUT": env.float("HTTP_CONNECT_TIMEOUT", default=1.0),
             "READ_TIMEOUT": env.float("HTTP_READ_TIMEOUT", default=5.0),
             # Tuning knobs, settings rather than environment variables:
-            "POOL_SIZE": 32,  # kept-alive connections per service and worker
             "HEALTH_TIMEOUT": 1.0,  # seconds for each service's /ready in GET /health
             "TOKEN_CACHE_SECONDS": 30.0,  # verified-token cache lifetime; 0 disables it
             "THROTTLE_BACKEND_RETRY_SECONDS": 1.0,  # after a Redis failure, skip Redis

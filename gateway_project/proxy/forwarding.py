@@ -131,12 +131,10 @@ def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
     return headers
 
 
-def response_header_items(headers: object) -> list[tuple[str, str]]:
-    """An upstream answer's headers (urllib3 HTTPHeaderDict) that cross back to the client."""
-    connection = headers.get("Connection", "")  # type: ignore[attr-defined]
-    dropped = DROPPED_RESPONSE_HEADERS | connection_tokens(connection) if connection else None
-    return [
-        (name, value)
-        for name, value in headers.items()  # type: ignore[attr-defined]
-        if name.lower() not in (dropped or DROPPED_RESPONSE_HEADERS)
-    ]
+def response_header_items(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """An upstream answer's headers (name, value pairs) that cross back to the client."""
+    dropped = DROPPED_RESPONSE_HEADERS
+    for name, value in headers:
+        if name.lower() == "connection":
+            dropped = dropped | connection_tokens(value)
+    return [(name, value) for name, value in headers if name.lower() not in dropped]

@@ -6,14 +6,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
-import urllib3
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from common.context import request_id_var
 from common.services import UPSTREAMS
-from gateway_project.proxy.upstream import upstream_pool
+from gateway_project.proxy.upstream import UpstreamError, exchange
 
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="health")
 
@@ -23,17 +22,18 @@ def service_readiness(service: str, request_id: str) -> dict:
     timeout = settings.GATEWAY["HEALTH_TIMEOUT"]
     started = time.perf_counter()
     try:
-        answer = upstream_pool(service).urlopen(
+        answer = exchange(
+            settings.COMMON["SERVICE_URLS"][service],
             "GET",
             "/ready",
-            headers={"X-Request-ID": request_id, "Accept": "application/json"},
-            retries=False,
-            redirect=False,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            {"X-Request-ID": request_id, "Accept": "application/json"},
+            None,
+            connect_timeout=timeout,
+            read_timeout=timeout,
         )
         detail = None if answer.status == HTTPStatus.OK else f"/ready answered {answer.status}"
-    except urllib3.exceptions.HTTPError as error:
-        detail = f"unreachable: {type(error).__name__}"
+    except UpstreamError as error:
+        detail = f"unreachable: {error.kind}"
     result = {
         "status": "up" if detail is None else "down",
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),

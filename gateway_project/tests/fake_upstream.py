@@ -17,6 +17,7 @@ class Received:
     headers: dict[str, str]
     header_list: list[tuple[str, str]]
     body: bytes
+    peer: tuple[str, int] = ("", 0)  # the gateway's end of the connection
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Reply:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     delay: float = 0.0
+    hang_up: bool = False  # close the connection after answering, without saying so
 
 
 Responder = Callable[[Received], Reply]
@@ -55,6 +57,7 @@ class FakeUpstream:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     header_list=list(self.headers.items()),
                     body=body,
+                    peer=self.client_address,
                 )
                 upstream.received.append(received)
                 reply = upstream.responder(received)
@@ -67,6 +70,8 @@ class FakeUpstream:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(reply.body)
+                if reply.hang_up:
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 

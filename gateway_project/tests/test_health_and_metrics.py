@@ -43,7 +43,7 @@ def test_health_is_degraded_naming_the_services_down(client, upstreams, settings
     assert _without_latency(json.loads(response.content)) == {
         "status": "degraded",
         "services": {
-            "users": {"status": "down", "detail": "unreachable: NewConnectionError"},
+            "users": {"status": "down", "detail": "unreachable: no connection"},
             "products": {"status": "up"},
             "orders": {"status": "down", "detail": "/ready answered 503"},
         },
