@@ -178,7 +178,7 @@ def exchange(
         if code in _UNREACHABLE:
             raise UpstreamUnreachable(message) from None
         if code == pycurl.E_OPERATION_TIMEDOUT:
-            if curl.getinfo(pycurl.PRETRANSFER_TIME) == 0:
+            if curl.getinfo(pycurl.REQUEST_SIZE) == 0:  # never connected: nothing sent
                 raise UpstreamUnreachable(message) from None
             raise UpstreamTimeout(message) from None
         raise UpstreamBroken(message) from None
