@@ -177,6 +177,7 @@ def database_for(service: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=30),
         }
+        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     elif "postgresql" in engine:
         config["ENGINE"] = "django_prometheus.db.backends.postgresql"
         config.setdefault("OPTIONS", {}).setdefault(

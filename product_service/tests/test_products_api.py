@@ -102,6 +102,15 @@ def test_filters(api_client, query, expected_skus):
     assert [p["sku"] for p in response.json()["results"]] == expected_skus
 
 
+def test_list_filters_do_not_hide_a_product_read_by_id(api_client):
+    product = ProductFactory(sku="OUT", stock=0)
+
+    response = api_client.get(f"/products/{product.pk}", {"in_stock": "true", "min_price": "x"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["sku"] == "OUT"
+
+
 def test_invalid_filter_is_a_validation_problem(api_client):
     response = api_client.get("/products", {"min_price": "cheap"})
 
