@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.harness import free_port, http, mint_access_token, start_stack
 
+REPO = Path(__file__).resolve().parent.parent
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
@@ -130,6 +132,56 @@ def start_redis() -> tuple[str, subprocess.Popen | None]:
     return f"redis://127.0.0.1:{port}/0", process
 
 
+def measure_isolated(root: Path, env: dict, args: argparse.Namespace) -> dict:
+    """One connection to a static upstream, directly and through a gateway in front of it."""
+    port = free_port()
+    upstream = subprocess.Popen(  # noqa: S603 -- our own arguments
+        [
+            *(sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--no-ws"),
+            *("--port", str(port), "--workers", "1", "scripts.static_upstream:app"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    stack = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if http("GET", url + "/", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the static upstream did not start")
+            time.sleep(0.2)
+        isolated_env = {**env, "PRODUCTS_SERVICE_URL": url}
+        stack = start_stack(root / "isolated", ["gateway"], env=isolated_env)
+        token = mint_access_token(stack, user_id=2)  # this stack's own signing key
+        targets = {
+            "static": (f"{url}/products/1", None),
+            "gw-static": (stack["gateway"].url + "/products/1", stack["gateway"]),
+        }
+        for target, _ in targets.values():
+            run_wrk(target, token, connections=1, duration=args.warmup)
+        runs: dict[str, list[dict]] = {}
+        for _ in range(args.rounds):
+            for name, (target, measured) in targets.items():
+                pids = _worker_pids(measured.process.pid) if measured else []
+                runs.setdefault(f"{name}@1", []).append(
+                    run_wrk(target, token, connections=1, duration=args.duration, pids=pids)
+                )
+        return {key: _median(figures) for key, figures in runs.items()}
+    finally:
+        if stack is not None:
+            stack.stop()
+        upstream.terminate()
+        upstream.wait(timeout=10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -140,6 +192,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra stack setting"
+    )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="also measure a gateway in front of a static upstream (its own cost alone)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
@@ -192,6 +249,8 @@ def main() -> int:
                         )
                     )
         results = {key: _median(figures) for key, figures in runs.items()}
+        if args.isolated:
+            results.update(measure_isolated(root, env, args))
     finally:
         stack.stop()
         if redis_process:
@@ -217,6 +276,9 @@ def main() -> int:
     added = results[f"gateway@{one}"]["p50_ms"] - results[f"direct@{one}"]["p50_ms"]
     print(f"throughput gateway/direct at {many} connections: {ratio:.0%} (target >= 50%)")
     print(f"p50 added by the gateway at 1 connection: {added:.2f} ms (target <= 1 ms)")
+    if "gw-static@1" in results:
+        alone = results["gw-static@1"]["p50_ms"] - results["static@1"]["p50_ms"]
+        print(f"p50 added by the gateway alone (static upstream, 1 connection): {alone:.2f} ms")
     if args.json:
         print(json.dumps({"results": results, "ratio": ratio, "added_p50_ms": added}))
     return 0
