@@ -88,3 +88,21 @@ def test_json_formatter_writes_one_object_with_request_id():
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "hello you"
     assert (line["service"], line["request_id"], line["extra_field"]) == ("users", "rid-1", 7)
+
+
+def test_django_request_lines_logged_after_the_middleware_keep_the_request_id():
+    from types import SimpleNamespace
+
+    from common.logging import RequestIdFilter
+
+    # django.request logs error answers once the middleware chain has returned.
+    record = logging.makeLogRecord(
+        {"name": "django.request", "msg": "Service Unavailable: /x", "args": ()}
+    )
+    record.request = SimpleNamespace(request_id="rid-after")
+    RequestIdFilter("gateway").filter(record)
+    assert record.request_id == "rid-after"
+
+    outside = logging.makeLogRecord({"name": "x", "msg": "no request", "args": ()})
+    RequestIdFilter("gateway").filter(outside)
+    assert outside.request_id == "-"
