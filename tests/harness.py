@@ -1,4 +1,4 @@
-"""Start real projects as real processes (the container entrypoint, gunicorn) on free ports.
+"""Start real projects as real processes (the container entrypoint) on free ports.
 
 Each stack gets its own VAR_DIR, secrets and keys (APP_ENV=production, so production's
 configuration path is the one tested), and its own databases: SQLite files, or fresh

@@ -1,5 +1,6 @@
-"""The gateway as real gunicorn processes: exact limits across workers, Redis gone,
-upstreams refusing or slow, and every contract row against the real services."""
+"""The gateway as it runs in production (granian, two processes): exact limits across
+workers, Redis gone, upstreams refusing or slow, and every contract row against the real
+services."""
 
 from __future__ import annotations
 
