@@ -9,10 +9,11 @@ for about a quarter of the CPU (docs/performance.md).
 
 What libcurl would add on its own is switched off: proxies from the environment,
 `Expect: 100-continue`, a default `Accept`, `User-Agent` or form `Content-Type`, content decoding
-and redirects. It resends a request once, on a fresh connection, only when a reused
+and redirects. It resends a request once, on a fresh connection, when a reused
 kept-alive connection gave back nothing at all (the service had closed it as it was
-reused); connections idle longer than MAX_IDLE_SECONDS are not reused, which keeps
-that case rare.
+reused). That is safe for idempotent methods only, so POST and PATCH always go on a new
+connection, where libcurl never resends; and connections idle longer than
+MAX_IDLE_SECONDS are not reused, which keeps the resending rare.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 # Below the services' own keep-alive (gunicorn's 5 s): a connection idle this long is
 # closed rather than reused, so the service never closes one under a request.
 MAX_IDLE_SECONDS = 4
+# RFC 9110 §9.2.2. Any other method goes on a new connection: libcurl resends a request
+# once when a reused connection gives back nothing, and a service may have acted on it.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Methods whose request carries a body even when the client sent none (Content-Length: 0).
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _UNREACHABLE = frozenset({pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_HOST})
@@ -158,6 +162,8 @@ def exchange(
     curl = _handle()
     _configure(curl, connect_timeout, read_timeout)
     curl.setopt(pycurl.URL, base_url + target)
+    if method not in IDEMPOTENT_METHODS:
+        curl.setopt(pycurl.FRESH_CONNECT, 1)
     if body is None and method in _BODY_METHODS:
         body = b""
     if method == "HEAD":

@@ -27,6 +27,7 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     delay: float = 0.0
     hang_up: bool = False  # close the connection after answering, without saying so
+    drop: bool = False  # close the connection without answering at all
 
 
 Responder = Callable[[Received], Reply]
@@ -63,6 +64,9 @@ class FakeUpstream:
                 reply = upstream.responder(received)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    return
                 self.send_response(reply.status)
                 for name, value in reply.headers:
                     self.send_header(name, value)

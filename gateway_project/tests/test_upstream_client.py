@@ -122,3 +122,32 @@ def test_a_service_saying_connection_close_is_honoured(client, upstreams):
 
     assert statuses == [HTTPStatus.OK] * 2
     assert len({r.peer for r in upstreams["products"].received}) == 2
+
+
+def test_a_post_the_service_dropped_is_never_sent_twice(client, upstreams):
+    users = upstreams["users"]
+    # A kept-alive connection to the service is in the thread's cache...
+    assert client.get("/users/.well-known/jwks.json").status_code == HTTPStatus.OK
+    users.received.clear()
+    # ...and the service takes the POST, then closes without answering.
+    users.responder = lambda received: Reply(drop=True)
+
+    response = client.post("/users/register", b"{}", content_type="application/json")
+
+    assert response.status_code == HTTPStatus.BAD_GATEWAY
+    assert [r.method for r in users.received] == ["POST"]
+
+
+def test_an_idempotent_request_the_service_dropped_on_a_reused_connection_is_resent(
+    client, upstreams
+):
+    products = upstreams["products"]
+    assert client.get("/products").status_code == HTTPStatus.OK
+    products.received.clear()
+    answers = iter([Reply(drop=True), Reply(200, b"{}", [("Content-Type", "application/json")])])
+    products.responder = lambda received: next(answers)
+
+    response = client.get("/products")
+
+    assert response.status_code == HTTPStatus.OK
+    assert [r.method for r in products.received] == ["GET", "GET"]
