@@ -39,6 +39,31 @@ def metrics_dir(service: str) -> Path:
     )
 
 
+# pg_advisory_lock key for migrations: any constant, the same in every replica.
+MIGRATE_LOCK = 0x6D696772  # "migr"
+
+
+def migrate() -> None:
+    """Apply migrations; replicas starting together take turns.
+
+    Django's migrate is not safe to run twice at once (both create the same tables). On
+    PostgreSQL a session advisory lock queues the others; each then finds nothing left to do.
+    """
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        call_command("migrate", interactive=False, verbosity=0)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK])
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
+
+
 def granian_argv(service: str, wsgi_app: str) -> list[str]:
     """granian with the same knobs as gunicorn_conf.py: address, processes, threads."""
     from django.conf import settings
@@ -119,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{service.name}: configuration error: {error}", file=sys.stderr)
         return 2
     if args.migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", interactive=False, verbosity=0)
+        migrate()
     if server == "granian":
         command = granian_argv(service.name, service.wsgi_app)
     else:

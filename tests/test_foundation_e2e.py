@@ -159,3 +159,46 @@ def test_request_id_is_echoed_and_logged_as_json(stack):
     assert [(entry["service"], entry["logger"], entry["status"]) for entry in lines] == [
         ("orders", "access", 404)
     ]
+
+
+def test_replicas_migrating_at_once_take_turns(tmp_path):
+    from tests.harness import _drop_databases, _postgres_url_for
+
+    created = _postgres_url_for("products", os.urandom(4).hex())
+    if created is None:
+        pytest.skip("runs in the PostgreSQL pass (PRODUCTS_DATABASE_URL is not PostgreSQL)")
+    url, admin = created
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith(("_DATABASE_URL", "SERVICE_URL"))
+    }
+    env.update(
+        APP_ENV="development",
+        VAR_DIR=str(tmp_path),
+        PRODUCTS_DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="product_service.settings",
+    )
+    code = "import django; django.setup(); from common.entrypoint import migrate; migrate()"
+    try:
+        replicas = [
+            subprocess.Popen(
+                [sys.executable, "-c", code],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        outputs = [replica.communicate(timeout=120)[0] for replica in replicas]
+        assert [replica.returncode for replica in replicas] == [0] * 4, outputs
+
+        import psycopg
+
+        with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
+            applied = conn.execute("SELECT app, name FROM django_migrations").fetchall()
+        assert len(applied) == len(set(applied)) > 0
+    finally:
+        _drop_databases([f"{admin}|{url.rsplit('/', 1)[1]}"])
