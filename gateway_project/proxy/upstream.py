@@ -122,6 +122,7 @@ def _configure(curl: pycurl.Curl, connect: float, read: float) -> None:
     curl.setopt(pycurl.PROXY, "")  # never a proxy from the environment
     curl.setopt(pycurl.TCP_NODELAY, 1)
     curl.setopt(pycurl.FOLLOWLOCATION, 0)
+    curl.setopt(pycurl.PATH_AS_IS, 1)  # the path goes as the client sent it: no /../ squashing
     curl.setopt(pycurl.HTTP_CONTENT_DECODING, 0)
     curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
     curl.setopt(pycurl.MAXAGE_CONN, MAX_IDLE_SECONDS)

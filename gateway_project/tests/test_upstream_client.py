@@ -151,3 +151,20 @@ def test_an_idempotent_request_the_service_dropped_on_a_reused_connection_is_res
 
     assert response.status_code == HTTPStatus.OK
     assert [r.method for r in products.received] == ["GET", "GET"]
+
+
+def test_the_path_and_query_are_sent_exactly_as_given(upstreams):
+    from gateway_project.proxy.upstream import exchange
+
+    answer = exchange(
+        upstreams["products"].url,
+        "GET",
+        "/a/./b/../c%2Fd?x=1&x=%20",
+        {},
+        None,
+        connect_timeout=1,
+        read_timeout=2,
+    )
+
+    assert answer.status == HTTPStatus.OK
+    assert upstreams["products"].received[0].path == "/a/./b/../c%2Fd?x=1&x=%20"
