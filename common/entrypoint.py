@@ -28,15 +28,38 @@ def default_server(service: str) -> str:
     return "granian" if service == "gateway" else "gunicorn"
 
 
-def metrics_dir(service: str) -> Path:
-    """prometheus_client's multiprocess directory: every worker writes its samples there
-    and /metrics sums them. Set before any worker imports prometheus_client."""
-    return Path(
+def empty_metrics_dir(service: str) -> None:
+    """prometheus_client's multiprocess directory, made empty before any worker starts.
+
+    Every worker writes its samples there and /metrics sums them, so a directory left by
+    an earlier run would be summed in. The variable is set here for the workers to
+    inherit; they must not import prometheus_client before it is.
+    """
+    directory = Path(
         os.environ.setdefault(
             "PROMETHEUS_MULTIPROC_DIR",
             str(Path(os.environ.get("VAR_DIR", "var")) / "prometheus" / service),
         )
     )
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+# What both servers read from the environment, with the defaults README documents.
+def listen_address() -> tuple[str, str]:
+    """(host, port): from BIND ("host:port", "[::]:port") or HOST and PORT."""
+    if bind := os.environ.get("BIND"):
+        host, _, port = bind.rpartition(":")
+        return host.strip("[]") or host, port
+    return os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+
+
+def worker_processes() -> int:
+    return int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+
+def graceful_timeout() -> int:
+    return int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 
 
 # pg_advisory_lock key for migrations: any constant, the same in every replica.
@@ -70,19 +93,12 @@ def granian_argv(service: str, wsgi_app: str) -> list[str]:
 
     from common.settings import logging_config
 
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
-    if bind := os.environ.get("BIND"):
-        host, _, port = bind.rpartition(":")
-        host = host.strip("[]") or host
+    host, port = listen_address()
     # granian's own lines (start, workers) in the app's JSON, like gunicorn's.
     log_config = Path(settings.VAR_DIR) / f"granian-logging-{service}.json"
     log_config.parent.mkdir(parents=True, exist_ok=True)
     log_config.write_text(json.dumps(logging_config(service)))
-    # A dead metrics directory from an earlier run would be summed in.
-    directory = metrics_dir(service)
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True, exist_ok=True)
+    empty_metrics_dir(service)
     return [
         sys.executable,
         "-m",
@@ -97,12 +113,12 @@ def granian_argv(service: str, wsgi_app: str) -> list[str]:
         "--port",
         port,
         "--workers",
-        os.environ.get("WEB_CONCURRENCY", "2"),
+        str(worker_processes()),
         "--blocking-threads",
         os.environ.get("WEB_THREADS", "4"),
         "--respawn-failed-workers",
         "--workers-kill-timeout",
-        os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"),
+        str(graceful_timeout()),
         "--log-config",
         str(log_config),
         "--no-access-log",  # the app writes one JSON access line per request itself

@@ -4,22 +4,19 @@ gunicorn -c common/gunicorn_conf.py product_service.wsgi:application
 """
 
 import os
-import shutil
 
 from gunicorn import glogging
 
-from common.entrypoint import metrics_dir
+from common import entrypoint
 
 _service = os.environ.get("SERVICE_NAME", "service")
 
-bind = os.environ.get(
-    "BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-)
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+bind = os.environ.get("BIND") or "{}:{}".format(*entrypoint.listen_address())
+workers = entrypoint.worker_processes()
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
+graceful_timeout = entrypoint.graceful_timeout()
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
@@ -53,14 +50,9 @@ class JsonLogger(glogging.Logger):
 
 logger_class = JsonLogger
 
-# prometheus_client in multiprocess mode (common.entrypoint.metrics_dir): emptied when the
-# server starts, or old workers' counters would be summed in.
-_metrics_dir = metrics_dir(_service)
-
 
 def on_starting(server):
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    entrypoint.empty_metrics_dir(_service)  # prometheus_client's multiprocess directory
 
 
 def child_exit(server, worker):

@@ -31,9 +31,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness import free_port, http, mint_access_token, start_stack
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.harness import (
+    REPO_ROOT,
+    free_port,
+    http,
+    mint_access_token,
+    start_stack,
+    wait_until_ok,
+)
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -140,7 +145,7 @@ def measure_isolated(root: Path, env: dict, args: argparse.Namespace) -> dict:
             *(sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--no-ws"),
             *("--port", str(port), "--workers", "1", "scripts.static_upstream:app"),
         ],
-        cwd=REPO,
+        cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -148,16 +153,8 @@ def measure_isolated(root: Path, env: dict, args: argparse.Namespace) -> dict:
     url = f"http://127.0.0.1:{port}"
     stack = None
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if http("GET", url + "/", timeout=1)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the static upstream did not start")
-            time.sleep(0.2)
+        if problem := wait_until_ok(url + "/", upstream, timeout=30):
+            raise RuntimeError(f"the static upstream {problem}")
         isolated_env = {**env, "PRODUCTS_SERVICE_URL": url}
         stack = start_stack(root / "isolated", ["gateway"], env=isolated_env)
         token = mint_access_token(stack, user_id=2)  # this stack's own signing key

@@ -116,6 +116,22 @@ def admin_login(url: str, username: str, password: str):
     return session
 
 
+def wait_until_ok(
+    url: str, process: subprocess.Popen | None, timeout: float = START_TIMEOUT
+) -> str | None:
+    """Poll URL until it answers 200: None then, else what went wrong instead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return "exited at start"
+        with contextlib.suppress(OSError):
+            status, _, _ = http("GET", url, timeout=2)
+            if status == 200:
+                return None
+        time.sleep(0.2)
+    return f"not ready after {timeout}s"
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -145,16 +161,9 @@ class ServiceProcess:
 
     def wait_ready(self, timeout: float = START_TIMEOUT, path: str = "/ready") -> None:
         """Wait until PATH answers 200 (pass the liveness path for a service left unready)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                status, _, _ = http("GET", f"{self.url}{path}", timeout=2)
-                if status == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
+        problem = wait_until_ok(f"{self.url}{path}", self.process, timeout)
+        if problem:
+            raise RuntimeError(f"{self.name} {problem}:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -168,14 +168,9 @@ def test_replicas_migrating_at_once_take_turns(tmp_path):
     if created is None:
         pytest.skip("runs in the PostgreSQL pass (PRODUCTS_DATABASE_URL is not PostgreSQL)")
     url, admin = created
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.endswith(("_DATABASE_URL", "SERVICE_URL"))
-    }
-    env.update(
-        APP_ENV="development",
-        VAR_DIR=str(tmp_path),
+    env = _production_env(
+        tmp_path,
+        APP_ENV="development",  # development secrets: only the database matters here
         PRODUCTS_DATABASE_URL=url,
         DJANGO_SETTINGS_MODULE="product_service.settings",
     )
