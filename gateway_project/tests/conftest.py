@@ -9,6 +9,7 @@ from common.services import UPSTREAMS
 from gateway_project.proxy.authentication import forget_verified_tokens
 from gateway_project.proxy.throttling import window_counter
 from gateway_project.tests.fake_upstream import FakeUpstream
+from gateway_project.upstreams.discovery import upstreams as upstream_group
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +32,13 @@ def upstreams(fake_services: dict[str, FakeUpstream]) -> dict[str, FakeUpstream]
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters() -> None:
-    """Each test starts with empty rate-limit windows and no cached tokens."""
+def fresh_counters(settings) -> None:
+    """Each test starts with empty rate-limit windows, no cached tokens, closed breakers
+    and an empty registry; no background /ready polls unless a test asks for them."""
+    settings.GATEWAY = {**settings.GATEWAY, "HEALTH_INTERVAL": 0}
     window_counter().reset()
     forget_verified_tokens()
+    upstream_group().reset_state()
 
 
 def gateway_settings(**changes: object) -> override_settings:
