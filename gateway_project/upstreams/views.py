@@ -63,7 +63,9 @@ class InstanceRegistrationView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         instance_id = data.get("instance_id") or data["url"].split("://", 1)[1]
-        entry = upstreams().registry.heartbeat(data["service"], instance_id, data["url"])
+        group = upstreams()
+        entry = group.registry.heartbeat(data["service"], instance_id, data["url"])
+        group.refresh()  # this worker at once; the others within REGISTRY_REFRESH_SECONDS
         created = entry.registered_at == entry.last_heartbeat
         return Response(
             {
@@ -83,8 +85,10 @@ class InstanceDeregistrationView(APIView):
     schema = None
 
     def delete(self, request: Request, service: str, instance_id: str) -> Response:
-        if service not in UPSTREAMS or not upstreams().registry.deregister(service, instance_id):
+        group = upstreams()
+        if service not in UPSTREAMS or not group.registry.deregister(service, instance_id):
             raise NotFound("No such registered instance.")
+        group.refresh()
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
