@@ -294,6 +294,24 @@ class Breakers:
         self._dirty.add(key)
         self._remember(key, service, self._run("failure", key, self.settings, trial))
 
+    def sync(self, key: str) -> None:
+        """Learn a breaker another process opened (the maintenance thread, once a second),
+        so this one fails fast too instead of finding out with a request of its own."""
+        if self.shared is None or not self.shared.redis.available():
+            return
+        try:
+            entry = self.shared.read(key)
+        except self.shared.redis.errors as error:
+            self.shared.redis.failed(error)
+            return
+        if entry.get("state") != OPEN:
+            return
+        left = (float(entry.get("until", 0)) - time.time() * 1000) / 1000
+        with self._lock:
+            state, _ = self._seen.get(key, (CLOSED, 0.0))
+            if state == CLOSED and left > 0:
+                self._seen[key] = (OPEN, time.monotonic() + left)
+
     def read(self, key: str) -> dict[str, Any]:
         """The shared state of one breaker (for the status page), memory's on failure."""
         if self.shared is not None and self.shared.redis.available():

@@ -112,6 +112,8 @@ class Upstreams:
             if live is not None:
                 self._registrations[service] = live
             pool.update(membership(self.targets[service], resolved, self._registrations[service]))
+            for instance in pool.members():
+                self.breakers.sync(instance.breaker_key)
 
     def pool(self, service: str) -> ServicePool:
         if self._thread is None:
