@@ -185,11 +185,15 @@ def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
         # then: both gateways fail fast (the other learns it from Redis within a second)
         time.sleep(1.2)
         for gateway in (one, two):
-            started = time.perf_counter()
-            status, headers, _ = http("GET", f"{gateway.url}{LIST}")
-            assert status == HTTPStatus.SERVICE_UNAVAILABLE
-            assert time.perf_counter() - started < 0.1
-            assert int(headers["Retry-After"]) >= 1
+            timings = []
+            for _ in range(5):
+                started = time.perf_counter()
+                status, headers, _ = http("GET", f"{gateway.url}{LIST}")
+                timings.append(time.perf_counter() - started)
+                assert status == HTTPStatus.SERVICE_UNAVAILABLE
+                assert int(headers["Retry-After"]) >= 1
+            # The median: one call on a busy 2-core machine can be late for other reasons.
+            assert sorted(timings)[2] < 0.1, timings
 
         # when: the reset timeout passes, 20 callers at once on both gateways
         time.sleep(2.2)
