@@ -30,6 +30,7 @@ from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import APIException
 
 from common.service_client import ServiceTimeout, ServiceUnavailable
+from gateway_project import response_cache
 from gateway_project.proxy import metrics
 from gateway_project.proxy.forwarding import response_header_items, upstream_request_headers
 from gateway_project.proxy.routes import Route
@@ -201,6 +202,8 @@ def exchange(
 
 def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> HttpResponse:
     """Send the request to the route's service; its answer, as it sent it."""
+    if (cached := response_cache.lookup(request, route)) is not None:
+        return cached
     service = route.service
     target = escape_uri_path(request.path)
     if query := request.META.get("QUERY_STRING"):
@@ -231,7 +234,9 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
     metrics.observe_upstream(service, method, str(answer.status), elapsed)
     request.access_log["upstream_status"] = answer.status
     request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
-    return response_from(answer)
+    response = response_from(answer)
+    response_cache.after_upstream(request, route, answer, response)
+    return response
 
 
 def _failed(
