@@ -111,7 +111,7 @@ def project_env(service: Service | None = None, **extra: str) -> dict[str, str]:
     for other in SERVICES.values():
         if other.name != "gateway":
             env.setdefault(other.url_var, f"http://127.0.0.1:{port_for(other)}")
-    # Where services register their instances (and, later, anything else internal).
+    # The gateway, as services reach it: instance registration, response-cache purges.
     env.setdefault("GATEWAY_INTERNAL_URL", f"http://127.0.0.1:{port_for(SERVICES['gateway'])}")
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -189,6 +189,8 @@ def service_settings(name: str) -> dict:
             "PROBLEM_TYPE_BASE": env.str("PROBLEM_TYPE_BASE", default="https://errors.example/"),
             "HTTP_CONNECT_TIMEOUT": env.float("HTTP_CONNECT_TIMEOUT", default=1.0),
             "HTTP_READ_TIMEOUT": env.float("HTTP_READ_TIMEOUT", default=5.0),
+            # The gateway's base URL for service-to-gateway calls (cache purges); empty: none.
+            "GATEWAY_INTERNAL_URL": env.str("GATEWAY_INTERNAL_URL", default="").rstrip("/"),
         },
         "SPECTACULAR_SETTINGS": {
             "TITLE": service.title,

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
@@ -21,5 +21,6 @@ urlpatterns = [
         InstanceDeregistrationView.as_view(),
         name="registry-instance",
     ),
+    path("", include("gateway_project.response_cache.urls")),
     *route_urlpatterns(),
 ]

@@ -29,6 +29,7 @@ from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import APIException
 
 from common.service_client import ServiceTimeout, ServiceUnavailable
+from gateway_project import response_cache
 from gateway_project.proxy import metrics
 from gateway_project.proxy.forwarding import response_header_items, upstream_request_headers
 from gateway_project.proxy.routes import Route
@@ -227,6 +228,8 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
     a broken answer or 502/503. POST and PATCH are never sent twice. Retries spend the
     service's retry budget.
     """
+    if (cached := response_cache.lookup(request, route)) is not None:
+        return cached
     service = route.service
     target = escape_uri_path(request.path)
     if query := request.META.get("QUERY_STRING"):
@@ -246,7 +249,7 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
         if pick is None:
             # The retry found nothing else to try: the first outcome stands.
             if last_answer is not None:
-                return response_from(last_answer)
+                return _answer(request, route, last_answer)
             if failure is not None:
                 raise failure
             request.access_log["upstream_status"] = "circuit_open"
@@ -292,7 +295,14 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
         if len(tried) > 1:
             request.access_log["upstream_attempts"] = len(tried)
         request.access_log["upstream_instance"] = instance.id
-        return response_from(answer)
+        return _answer(request, route, answer)
+
+
+def _answer(request: HttpRequest, route: Route, answer: Answer) -> HttpResponse:
+    """The service's answer for the client; the response cache stores or invalidates."""
+    response = response_from(answer)
+    response_cache.after_upstream(request, route, answer, response)
+    return response
 
 
 def _retry_allowed(
