@@ -197,8 +197,8 @@ def test_up_scale_runs_two_product_instances_that_register_and_share_the_load(tm
             f"http://127.0.0.1:{ports['products']}",
             f"http://127.0.0.1:{extra_port}",
         }
-        for _ in range(8):
-            assert http("GET", f"{gateway}/products?page_size=1")[0] == HTTPStatus.OK
+        for n in range(8):  # each query its own: no answer comes from the response cache
+            assert http("GET", f"{gateway}/products?page_size=1&n={n}")[0] == HTTPStatus.OK
         time.sleep(1.0)  # the last access-log lines reach `up`
         requests = [line for line in list(lines) if "GET /products" in line]
         per_instance = {

@@ -33,6 +33,7 @@ FAST_BREAKERS = {
     "GATEWAY_EJECT_CONSECUTIVE": "3",
     "GATEWAY_EJECT_BASE_SECONDS": "1",
     "GATEWAY_HEALTH_INTERVAL": "1",
+    "GATEWAY_CACHE_SECONDS": "0",  # every GET must reach an instance here
 }
 LIST = "/products?page_size=1"
 
@@ -172,6 +173,7 @@ def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
             "GATEWAY_BREAKER_RESET_SECONDS": "4",
             "GATEWAY_HEALTH_INTERVAL": "0",  # the breaker alone is under test here
             "GATEWAY_RATE_ANON": "10000/min",
+            "GATEWAY_CACHE_SECONDS": "0",
         }
         one = start_gateway(stack, "gateway-1", **settings)
         two = start_gateway(stack, "gateway-2", **settings)
