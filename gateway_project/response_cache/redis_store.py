@@ -57,8 +57,11 @@ return 1
 """
 
 # KEYS: purge sequence, n tag sets, n tag purge marks. ARGV: n, seconds to remember.
+# The sequence lives a day past the last purge; should it vanish (expiry, a Redis
+# restart), `put` refuses every answer looked up before, since it is below what they saw.
 PURGE_SCRIPT = """
 local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 86400)
 local n = tonumber(ARGV[1])
 local removed = 0
 for i = 1, n do

@@ -59,9 +59,13 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.reset()
+        self._clear()
 
     def reset(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes, tuple[str, ...]]] = OrderedDict()
         self._vary: dict[str, tuple[float, tuple[str, ...]]] = {}
         self._tags: dict[str, set[str]] = {}

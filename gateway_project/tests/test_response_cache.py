@@ -354,3 +354,29 @@ def test_metrics_count_results_and_invalidations(client, upstreams):
     assert _sample("gateway_cache_invalidations_total", source="write") == writes + 1
     text = client.get("/metrics").content.decode()
     assert 'gateway_cache_requests_total{result="HIT",route="/products/{id}"}' in text
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"cache": "30"}, "whole seconds"),
+        ({"cache": -1}, "whole seconds"),
+        ({"cache": True}, "whole seconds"),
+        ({"cache": 30, "methods": {"POST": "staff"}}, "needs a GET"),
+    ],
+)
+def test_a_malformed_cache_key_in_the_route_table_stops_the_start(entry, problem):
+    from gateway_project.response_cache.apps import check_route_cache_keys
+
+    route = {"path": "products", "service": "products", "methods": {"GET": "public"}, **entry}
+    with override_settings(GATEWAY={**settings.GATEWAY, "ROUTES": [route]}):
+        errors = check_route_cache_keys()
+
+    assert [error.id for error in errors] == ["response_cache.E001"]
+    assert problem in errors[0].msg
+
+
+def test_the_route_table_as_shipped_passes_the_check():
+    from gateway_project.response_cache.apps import check_route_cache_keys
+
+    assert check_route_cache_keys() == []
