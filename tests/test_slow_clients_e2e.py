@@ -164,13 +164,13 @@ def test_truncated_bodies_at_the_gateway_are_408_and_proxying_goes_on(gateway, f
     assert [r.method for r in fake.received] == ["GET"]  # no truncated body went upstream
 
 
-def test_headers_sent_byte_by_byte_to_the_gateway_end_within_the_bound(gateway, fake):
-    url = gateway["gateway"].url
+def _trickled_headers_end_within_the_bound(url: str, path: str) -> None:
+    """STALLED clients send their headers a byte every 0.2 s; a GET is served meanwhile."""
     stop = threading.Event()
 
     def trickle(sock: socket.socket) -> None:
         with contextlib.suppress(OSError):
-            sock.sendall(b"GET /products/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
             while not stop.wait(0.2):
                 sock.send(b"a")
 
@@ -180,11 +180,15 @@ def test_headers_sent_byte_by_byte_to_the_gateway_end_within_the_bound(gateway, 
         return sock
 
     try:
-        answers = _stalled_then_served(open_one, f"{url}/products/1")
+        answers = _stalled_then_served(open_one, f"{url}{path}")
     finally:
         stop.set()
     for _, data in answers:
         assert data == b"" or data.startswith(b"HTTP/1.1 408"), data[:200]
+
+
+def test_headers_sent_byte_by_byte_to_the_gateway_end_within_the_bound(gateway, fake):
+    _trickled_headers_end_within_the_bound(gateway["gateway"].url, "/products/1")
 
 
 def test_clients_that_never_read_the_answer_are_cut_off_within_the_bound(gateway, fake):
@@ -226,26 +230,7 @@ def test_truncated_bodies_at_a_service_are_408_and_it_goes_on_serving(users):
 
 
 def test_headers_sent_byte_by_byte_to_a_service_end_within_the_bound(users):
-    url = users["users"].url
-    stop = threading.Event()
-
-    def trickle(sock: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            while not stop.wait(0.2):
-                sock.send(b"a")
-
-    def open_one(index: int) -> socket.socket:
-        sock = _connect(url)
-        threading.Thread(target=trickle, args=(sock,), daemon=True).start()
-        return sock
-
-    try:
-        answers = _stalled_then_served(open_one, f"{url}/health")
-    finally:
-        stop.set()
-    for _, data in answers:
-        assert data == b"" or data.startswith(b"HTTP/1.1 408"), data[:200]
+    _trickled_headers_end_within_the_bound(users["users"].url, "/health")
 
 
 def test_granian_bounds_slow_headers_itself(tmp_path, fake):
