@@ -12,7 +12,7 @@ from functools import cache
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from common.auth import SERVICE_TOKEN_HEADER
 from common.context import request_id_var, traceparent_var
@@ -106,6 +106,19 @@ def connection_tokens(value: str) -> set[str]:
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
+def services_cookies(header: str) -> str:
+    """A Cookie header without the gateway's own session and CSRF cookies.
+
+    They are the gateway's (its admin); a service has no use for them, and passing them
+    on would hand a gateway session to every service and whoever logs its headers.
+    """
+    own = {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
+    if not any(name in header for name in own):
+        return header
+    kept = [part.strip() for part in header.split(";")]
+    return "; ".join(part for part in kept if part and part.partition("=")[0].strip() not in own)
+
+
 def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
     """The client's headers minus hop-by-hop and internal ones, plus X-Forwarded-*."""
     meta = request.META
@@ -115,6 +128,10 @@ def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
     headers = {
         name: value for name, value in request.headers.items() if name.lower() not in dropped
     }
+    if "Cookie" in headers:
+        headers["Cookie"] = services_cookies(headers["Cookie"])
+        if not headers["Cookie"]:
+            del headers["Cookie"]
     peer = meta.get("REMOTE_ADDR", "")
     trusted = is_trusted_proxy(peer)
     forwarded_for = meta.get("HTTP_X_FORWARDED_FOR", "") if trusted else ""
@@ -129,6 +146,46 @@ def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
     if traceparent := traceparent_var.get():
         headers["traceparent"] = traceparent
     return headers
+
+
+class PassedCookie:
+    """A service's Set-Cookie line, sent back as it came.
+
+    Django's cookie jar would re-parse it and write it anew: attributes it does not know
+    (Priority, Partitioned) are lost or broken, quoting and dates rewritten. Django's WSGI
+    handler writes a cookie as `cookie.output(header="")`; this gives the line itself.
+    `key` and `value` serve whoever reads response.cookies (the test client's jar).
+    """
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        name, _, rest = line.partition("=")
+        self.key = name.strip()
+        self.value = self.coded_value = rest.split(";", 1)[0].strip()
+
+    def output(self, attrs: object = None, header: str = "Set-Cookie:") -> str:
+        return f"{header} {self.line}" if header else self.line
+
+    def OutputString(self, attrs: object = None) -> str:  # Morsel's name, for SimpleCookie
+        return self.line
+
+
+def add_passed_cookie(response: HttpResponse, line: str) -> None:
+    """Keep `line` for the answer, under a key no other Set-Cookie of it uses."""
+    cookie = PassedCookie(line)
+    key, n = cookie.key, 1
+    while key in response.cookies:
+        n += 1
+        key = f"{cookie.key}#{n}"
+    dict.__setitem__(response.cookies, key, cookie)
+
+
+def upstream_content_length(headers: list[tuple[str, str]]) -> str | None:
+    """The service's Content-Length: what a HEAD answer must repeat (RFC 9110 §9.3.2)."""
+    for name, value in headers:
+        if name.lower() == "content-length":
+            return value
+    return None
 
 
 def response_header_items(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -21,6 +21,24 @@ from gateway_project.proxy import metrics
 Handler = Callable[[HttpRequest], HttpResponse]
 
 
+# No body, so no Content-Length either (RFC 9110 §8.6: a 1xx or 204 answer must not
+# carry one; a 304 would describe the representation, not this empty answer).
+BODYLESS_STATUSES = frozenset({204, 304})
+
+
+def set_content_length(request: HttpRequest, response: HttpResponse) -> None:
+    """The length CommonMiddleware would set; a HEAD answer keeps the service's."""
+    if response.has_header("Content-Length"):
+        return
+    if response.status_code in BODYLESS_STATUSES or response.status_code < 200:
+        return
+    upstream_length = getattr(response, "upstream_content_length", None)
+    if request.method == "HEAD" and upstream_length is not None:
+        response["Content-Length"] = upstream_length
+    else:
+        response["Content-Length"] = str(len(response.content))
+
+
 class ProxyFastPathMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -38,8 +56,7 @@ class ProxyFastPathMiddleware:
         request.get_host()
         request.resolver_match = match
         response = match.func(request, *match.args, **match.kwargs)
-        if not response.has_header("Content-Length"):
-            response["Content-Length"] = str(len(response.content))
+        set_content_length(request, response)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         metrics.observe_request(
             route.name, request.method, response.status_code, time.perf_counter() - started
