@@ -8,6 +8,7 @@ client is a configured proxy (GATEWAY_TRUSTED_PROXIES).
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import cache
 
 from django.conf import settings
@@ -99,6 +100,30 @@ def client_ip_for(request: HttpRequest) -> str:
                 break
     request._gateway_client_ip = client
     return client
+
+
+# What libcurl refuses in a URL's query (then a 502): a raw space, controls, DEL.
+_UNSENDABLE_QUERY = re.compile(r"[\x00-\x20\x7f]")
+
+
+def upstream_query(query: str) -> str | None:
+    """The query as it goes upstream: raw non-ASCII bytes percent-encoded (the same bytes to
+    a server that decodes it), or None when it holds a byte no request target may carry.
+
+    WSGI hands the raw bytes over decoded as latin-1, so each character is one byte.
+    """
+    if not query.isascii():
+        query = "".join(c if c < "\x80" else f"%{ord(c):02X}" for c in query)
+    return None if _UNSENDABLE_QUERY.search(query) else query
+
+
+def unsendable_header(request: HttpRequest) -> str | None:
+    """The name of a header whose value has non-ASCII bytes: such a value has no one
+    meaning (RFC 9110 §5.5 obs-text) and the upstream client sends ASCII only."""
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and not value.isascii():
+            return key[5:].replace("_", "-").title()
+    return None
 
 
 def connection_tokens(value: str) -> set[str]:

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from common.problems import problem
 from gateway_project.proxy import metrics
+from gateway_project.proxy.forwarding import unsendable_header, upstream_query
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -39,6 +41,22 @@ def set_content_length(request: HttpRequest, response: HttpResponse) -> None:
         response["Content-Length"] = str(len(response.content))
 
 
+def unforwardable(request: HttpRequest) -> HttpResponse | None:
+    """400 for a request the gateway cannot send on as it came; its query made sendable."""
+    if query := request.META.get("QUERY_STRING"):
+        sendable = upstream_query(query)
+        if sendable is None:
+            return problem(
+                400,
+                "The query string holds a raw space or control character: percent-encode it.",
+                slug="invalid-request-target",
+            )
+        request.META["QUERY_STRING"] = sendable
+    if header := unsendable_header(request):
+        return problem(400, f"The {header} header holds non-ASCII bytes.", slug="invalid-header")
+    return None
+
+
 class ProxyFastPathMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -55,7 +73,7 @@ class ProxyFastPathMiddleware:
         # What CommonMiddleware would check: the Host header names this gateway.
         request.get_host()
         request.resolver_match = match
-        response = match.func(request, *match.args, **match.kwargs)
+        response = unforwardable(request) or match.func(request, *match.args, **match.kwargs)
         set_content_length(request, response)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         metrics.observe_request(
