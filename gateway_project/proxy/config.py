@@ -38,6 +38,8 @@ def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
             },
             "FAIL_CLOSED_SCOPES": env.list("GATEWAY_FAIL_CLOSED_SCOPES", default=[]),
             "TRUSTED_PROXIES": env.list("GATEWAY_TRUSTED_PROXIES", default=[]),
+            # IPv6 clients share a limit per network of this prefix length.
+            "IPV6_PREFIX": env.int("GATEWAY_IPV6_PREFIX", default=64),
             "MAX_BODY_BYTES": max_body,
             # Upstream timeouts: the common HTTP_CONNECT_TIMEOUT / HTTP_READ_TIMEOUT (a
             # route may set its own).

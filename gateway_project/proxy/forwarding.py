@@ -98,8 +98,38 @@ def client_ip_for(request: HttpRequest) -> str:
             client = address
             if not is_trusted_proxy(address):
                 break
+    client = unmapped(client)
     request._gateway_client_ip = client
     return client
+
+
+def unmapped(address: str) -> str:
+    """`::ffff:a.b.c.d` (an IPv4 client on a dual-stack socket) as the IPv4 address it is."""
+    if address.startswith("::ffff:") or address.startswith("::FFFF:"):
+        try:
+            mapped = ipaddress.IPv6Address(address).ipv4_mapped
+        except ValueError:
+            return address
+        if mapped is not None:
+            return str(mapped)
+    return address
+
+
+def rate_limit_bucket(address: str) -> str:
+    """Whose limit a client address counts against: an IPv4 address, or its IPv6 network.
+
+    One IPv6 subscriber is usually given a whole /64 (RFC 6177) and picks addresses in it
+    at will, so counting per /128 would give it 2**64 buckets. GATEWAY_IPV6_PREFIX sets
+    the prefix length (64; 128 counts each address)."""
+    address = unmapped(address)
+    if ":" not in address:
+        return address
+    prefix = settings.GATEWAY.get("IPV6_PREFIX", 64)
+    try:
+        network = ipaddress.IPv6Network(f"{address}/{prefix}", strict=False)
+    except ValueError:
+        return address
+    return str(network.network_address) if prefix == 128 else str(network)
 
 
 # What libcurl refuses in a URL's query (then a 502): a raw space, controls, DEL.
