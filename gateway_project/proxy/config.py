@@ -47,6 +47,7 @@ def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
             "READ_TIMEOUT": env.float("HTTP_READ_TIMEOUT", default=5.0),
             # Tuning knobs, settings rather than environment variables:
             "HEALTH_TIMEOUT": 1.0,  # seconds for each service's /ready in GET /health
+            "HEALTH_CACHE_SECONDS": 1.0,  # GET /health answers kept this long per process
             "TOKEN_CACHE_SECONDS": 30.0,  # verified-token cache lifetime; 0 disables it
             "THROTTLE_BACKEND_RETRY_SECONDS": 1.0,  # after a Redis failure, skip Redis
             "THROTTLE_FAILURE_LOG_INTERVAL": 60.0,  # one log line per scope and worker

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from common.services import UPSTREAMS
 from gateway_project.proxy.authentication import forget_verified_tokens
+from gateway_project.proxy.health import forget_health
 from gateway_project.proxy.throttling import window_counter
 from gateway_project.tests.fake_upstream import FakeUpstream
 
@@ -32,9 +33,10 @@ def upstreams(fake_services: dict[str, FakeUpstream]) -> dict[str, FakeUpstream]
 
 @pytest.fixture(autouse=True)
 def fresh_counters() -> None:
-    """Each test starts with empty rate-limit windows and no cached tokens."""
+    """Each test starts with empty rate-limit windows, no cached tokens or health."""
     window_counter().reset()
     forget_verified_tokens()
+    forget_health()
 
 
 def gateway_settings(**changes: object) -> override_settings:
