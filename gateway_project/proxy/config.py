@@ -38,6 +38,8 @@ def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
             },
             "FAIL_CLOSED_SCOPES": env.list("GATEWAY_FAIL_CLOSED_SCOPES", default=[]),
             "TRUSTED_PROXIES": env.list("GATEWAY_TRUSTED_PROXIES", default=[]),
+            # IPv6 clients share a limit per network of this prefix length.
+            "IPV6_PREFIX": env.int("GATEWAY_IPV6_PREFIX", default=64),
             "MAX_BODY_BYTES": max_body,
             # Upstream timeouts: the common HTTP_CONNECT_TIMEOUT / HTTP_READ_TIMEOUT (a
             # route may set its own).
@@ -62,6 +64,7 @@ def gateway_settings(routes: list[dict[str, Any]]) -> dict[str, Any]:
             "DNS_NAMESERVERS": env.list("GATEWAY_DNS_NAMESERVERS", default=[]),
             # Tuning knobs, settings rather than environment variables:
             "HEALTH_TIMEOUT": 1.0,  # seconds for each service's /ready in GET /health
+            "HEALTH_CACHE_SECONDS": 1.0,  # GET /health answers kept this long per process
             "TOKEN_CACHE_SECONDS": 30.0,  # verified-token cache lifetime; 0 disables it
             "THROTTLE_BACKEND_RETRY_SECONDS": 1.0,  # after a Redis failure, skip Redis
             "THROTTLE_FAILURE_LOG_INTERVAL": 60.0,  # one log line per scope and worker

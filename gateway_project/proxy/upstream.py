@@ -31,7 +31,12 @@ from rest_framework.exceptions import APIException
 from common.service_client import ServiceTimeout, ServiceUnavailable
 from gateway_project import response_cache
 from gateway_project.proxy import metrics
-from gateway_project.proxy.forwarding import response_header_items, upstream_request_headers
+from gateway_project.proxy.forwarding import (
+    add_passed_cookie,
+    response_header_items,
+    upstream_content_length,
+    upstream_request_headers,
+)
 from gateway_project.proxy.routes import Route
 from gateway_project.upstreams import metrics as upstream_metrics
 from gateway_project.upstreams.discovery import upstreams
@@ -352,11 +357,12 @@ def response_from(answer: Answer) -> HttpResponse:
     del response["Content-Type"]
     for name, value in response_header_items(answer.headers):
         if name.lower() == "set-cookie":
-            response.cookies.load(value)
+            add_passed_cookie(response, value)
         elif name in response:
             response[name] = f"{response[name]}, {value}"
         else:
             response[name] = value
-    # Upstream answers, errors included, go back as they are.
+    # Upstream answers, errors included, go back as they are; a HEAD answer's length too.
     response.problem_passthrough = True
+    response.upstream_content_length = upstream_content_length(answer.headers)
     return response

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from common.services import UPSTREAMS
 from gateway_project.proxy.authentication import forget_verified_tokens
+from gateway_project.proxy.health import forget_health
 from gateway_project.proxy.throttling import window_counter
 from gateway_project.tests.fake_upstream import FakeUpstream
 from gateway_project.upstreams.discovery import upstreams as upstream_group
@@ -33,11 +34,12 @@ def upstreams(fake_services: dict[str, FakeUpstream]) -> dict[str, FakeUpstream]
 
 @pytest.fixture(autouse=True)
 def fresh_counters(settings) -> None:
-    """Each test starts with empty rate-limit windows, no cached tokens, closed breakers
-    and an empty registry; no background /ready polls unless a test asks for them."""
+    """Each test starts with empty rate-limit windows, no cached tokens or health, closed
+    breakers and an empty registry; no background /ready polls unless a test asks."""
     settings.GATEWAY = {**settings.GATEWAY, "HEALTH_INTERVAL": 0}
     window_counter().reset()
     forget_verified_tokens()
+    forget_health()
     upstream_group().reset_state()
 
 
