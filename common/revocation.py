@@ -63,6 +63,8 @@ def tokens_revoke_before(user_id: Any, *, at_ms: int | None = None) -> bool:
     except Exception as error:  # redis' errors, or OSError from the socket
         logger.error("token revocation for user %s not recorded: %s", user_id, error)
         return False
+    # This process knows at once; the others within LOOKUP_CACHE_SECONDS.
+    _looked_up[key] = (time.monotonic() + LOOKUP_CACHE_SECONDS, at_ms)
     return True
 
 
