@@ -20,6 +20,9 @@ def _password_field() -> serializers.CharField:
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Optional at registration: an address, or "" (so not OpenAPI's format "email").
+    email = serializers.CharField(read_only=True, help_text="Email address, or empty.")
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
