@@ -43,7 +43,9 @@ GATEWAY_ROUTES = [
         "methods": {"POST": PUBLIC},
         "throttle": "auth",
     },
-    {"path": "users/logout", "service": "users", "methods": {"POST": USER}},
+    # Public: the refresh token in the body is the credential (an expired access token
+    # must not stand in the way of logging out).
+    {"path": "users/logout", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/password", "service": "users", "methods": {"POST": USER}},
     {
         "path": "users/profile",

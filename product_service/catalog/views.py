@@ -8,13 +8,13 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from common.auth import HasServiceToken, IsStaff
+from common.pagination import CheckedCursorPagination
 from product_service.catalog import selectors, services
 from product_service.catalog.cache import CacheHeadersMixin
 from product_service.catalog.filters import ProductFilter
@@ -27,7 +27,7 @@ from product_service.catalog.serializers import (
 )
 
 
-class ProductCursorPagination(CursorPagination):
+class ProductCursorPagination(CheckedCursorPagination):
     """Cursor pages over the primary key: no COUNT(*), no OFFSET, same cost on any page."""
 
     ordering = "id"
