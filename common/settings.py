@@ -177,6 +177,8 @@ def service_settings(name: str) -> dict:
         "DATABASES": {"default": database_for(name)},
         "CACHES": {"default": cache_for(name)},
         "STATIC_ROOT": static_root,
+        # Per project, so the gateway can route /static/<name>/ to each service's admin.
+        "STATIC_URL": f"/static/{name}/",
         "WSGI_APPLICATION": service.wsgi_app.replace(":", "."),
         "SESSION_COOKIE_NAME": f"{name}_sessionid",
         "CSRF_COOKIE_NAME": f"{name}_csrftoken",

@@ -4,7 +4,12 @@ from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
 
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
-INSTALLED_APPS = [*INSTALLED_APPS, "corsheaders", "gateway_project.proxy"]  # noqa: F405
+INSTALLED_APPS = [
+    *INSTALLED_APPS,  # noqa: F405
+    "corsheaders",
+    "gateway_project.proxy",
+    "gateway_project.docs_hub",
+]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).
 _PROXY_PATH_MIDDLEWARE = [

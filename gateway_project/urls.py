@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
@@ -8,5 +8,6 @@ from gateway_project.proxy.routes import route_urlpatterns
 urlpatterns = [
     *ops_urlpatterns(liveness="health/live"),
     path("health", health_aggregate, name="health-aggregate"),
+    path("", include("gateway_project.docs_hub.urls")),
     *route_urlpatterns(),
 ]
