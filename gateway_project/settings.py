@@ -1,3 +1,4 @@
+from common.services import UPSTREAMS
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
@@ -9,6 +10,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "gateway_project.proxy",
     "gateway_project.docs_hub",
+    "gateway_project.admins",
 ]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).
@@ -67,6 +69,27 @@ GATEWAY_ROUTES = [
         "methods": {"POST": USER},
         "read_timeout": 10,
     },
+    # People's pages: each service's admin and its static files (the admin's links, forms
+    # and redirects stay under its prefix: common.admin_mount). The admin checks its own
+    # sign-in; its login is limited per username by the user service.
+    *(
+        {
+            "path": f"admin/{name}/<subpath:rest>",
+            "service": name,
+            "methods": {"GET": PUBLIC, "POST": PUBLIC},
+            "throttle": "none",
+        }
+        for name in UPSTREAMS
+    ),
+    *(
+        {
+            "path": f"static/{name}/<subpath:rest>",
+            "service": name,
+            "methods": {"GET": PUBLIC},
+            "throttle": "none",
+        }
+        for name in UPSTREAMS
+    ),
 ]
 
 globals().update(gateway_settings(GATEWAY_ROUTES))
