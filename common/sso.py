@@ -65,7 +65,7 @@ class UserServiceBackend(ModelBackend):
         user = user_for_claims(token, own_accounts=False)
         if user is not None and request is not None:
             # common.admin_mount hands the token on to the other admins (SSO cookie).
-            request.admin_sso_token = str(token)
+            request.admin_sso_token = token.token  # as issued: only the issuer can sign
         return user
 
 

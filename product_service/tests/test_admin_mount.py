@@ -7,10 +7,12 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+import responses
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from common.admin_mount import SSO_COOKIE
+from common.sso import AUTHENTICATE_PATH
 from common.testing import access_token
 from product_service.tests.factories import ProductFactory
 
@@ -105,3 +107,22 @@ def test_a_forged_sso_cookie_grants_nothing_and_is_dropped():
 
     assert response.status_code == HTTPStatus.FOUND
     assert response.cookies[SSO_COOKIE].value == ""
+
+
+@responses.activate
+def test_a_sign_in_checked_by_the_user_service_hands_its_token_to_the_other_admins(settings):
+    issued = access_token(user_id=7, username="ops", is_staff=True)
+    url = f"{settings.COMMON['SERVICE_URLS']['users']}{AUTHENTICATE_PATH}"
+    responses.post(url, json={"access": issued})
+    browser = Client()
+    form = browser.get(f"{PREFIX}login/")
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.content.decode())
+
+    signed_in = browser.post(
+        f"{PREFIX}login/?next={PREFIX}",
+        {"csrfmiddlewaretoken": csrf.group(1), "username": "ops", "password": "pw"},
+    )
+
+    assert signed_in.status_code == HTTPStatus.FOUND
+    assert signed_in.cookies[SSO_COOKIE].value == issued
+    assert signed_in.cookies[SSO_COOKIE]["path"] == "/admin/"
