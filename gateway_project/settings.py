@@ -11,6 +11,7 @@ INSTALLED_APPS = [
     "gateway_project.proxy",
     "gateway_project.docs_hub",
     "gateway_project.admins",
+    "gateway_project.dashboard",
 ]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).

@@ -11,4 +11,5 @@ urlpatterns = [
     *ops_urlpatterns(liveness="health/live"),
     path("health", health_aggregate, name="health-aggregate"),
     path("", include("gateway_project.docs_hub.urls")),
+    path("", include("gateway_project.dashboard.urls")),
 ]

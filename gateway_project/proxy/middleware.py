@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from gateway_project.dashboard import traffic
 from gateway_project.proxy import metrics
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -44,4 +45,5 @@ class ProxyFastPathMiddleware:
         metrics.observe_request(
             route.name, request.method, response.status_code, time.perf_counter() - started
         )
+        traffic.record(request, route, response.status_code, time.perf_counter() - started)
         return response
