@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    "common.tracing.TracingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "common.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",

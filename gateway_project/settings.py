@@ -18,6 +18,7 @@ INSTALLED_APPS = [
 _PROXY_PATH_MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "common.middleware.RequestIdMiddleware",
+    "common.tracing.TracingMiddleware",
     "common.middleware.AccessLogMiddleware",
     "common.middleware.OptionalTrailingSlashMiddleware",
     "gateway_project.proxy.middleware.ProxyFastPathMiddleware",
