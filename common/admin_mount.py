@@ -24,8 +24,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import login, user_logged_in, user_logged_out
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, URLResolver, get_resolver, path
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from rest_framework_simplejwt.exceptions import TokenError
 
@@ -115,29 +116,35 @@ class AdminSingleSignOnMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(SSO_COOKIE_PATH):
-            sign_in_by_cookie(request)
+        if request.path_info.startswith(SSO_COOKIE_PATH) and sign_in_by_cookie(request):
+            # The admin's login page sends a signed-in user to its index, not to `next`.
+            wanted = request.GET.get("next", "")
+            if request.path_info.endswith("/login/") and url_has_allowed_host_and_scheme(
+                wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return HttpResponseRedirect(wanted)
         return self.get_response(request)
 
 
-def sign_in_by_cookie(request: HttpRequest) -> None:
+def sign_in_by_cookie(request: HttpRequest) -> bool:
     """No session here but a valid SSO cookie of a staff user: sign that user in."""
     user = getattr(request, "user", None)
     raw = request.COOKIES.get(SSO_COOKIE)
     if raw is None or user is None or user.is_authenticated:
-        return
+        return False
     try:
         token = AccessToken(raw)
     except TokenError:
         request.admin_sso_forget = True
-        return
+        return False
     from common.sso import user_for_claims  # sso imports the service client: lazily
 
     found = user_for_claims(token, own_accounts=bool(getattr(settings, "ADMIN_SSO_ISSUER", "")))
     if found is None:
-        return
+        return False
     request.admin_sso_via_cookie = True
     login(request, found, backend=settings.AUTHENTICATION_BACKENDS[-1])
+    return True
 
 
 def _sso_cookie_on(request: HttpRequest, response: HttpResponse) -> None:

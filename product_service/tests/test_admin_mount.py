@@ -126,3 +126,17 @@ def test_a_sign_in_checked_by_the_user_service_hands_its_token_to_the_other_admi
     assert signed_in.status_code == HTTPStatus.FOUND
     assert signed_in.cookies[SSO_COOKIE].value == issued
     assert signed_in.cookies[SSO_COOKIE]["path"] == "/admin/"
+
+
+def test_the_sso_cookie_on_the_login_page_goes_on_to_next():
+    browser = Client()
+    browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
+
+    response = browser.get(f"{PREFIX}login/?next={PREFIX}catalog/product/")
+    elsewhere = Client()
+    elsewhere.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
+    offsite = elsewhere.get(f"{PREFIX}login/?next=https://evil.example/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == f"{PREFIX}catalog/product/"
+    assert offsite["Location"] == PREFIX  # the admin's own answer: its index
