@@ -266,12 +266,29 @@ def service_seed_commands(name: str) -> list[tuple[str, ...]]:
 
 
 def print_urls() -> None:
+    """The front door (everything through the gateway), then each project's own port."""
+    gateway = f"http://localhost:{port_for(SERVICES['gateway'])}"
+    front = [
+        ("Swagger UI, every service", f"{gateway}/docs"),
+        ("OpenAPI, merged", f"{gateway}/openapi.json"),
+        ("dashboard (staff)", f"{gateway}/dashboard"),
+        ("admin: gateway", f"{gateway}/admin/"),
+        *(
+            (f"admin: {name}", f"{gateway}/admin/{name}/")
+            for name in ("users", "products", "orders")
+        ),
+        ("health", f"{gateway}/health"),
+    ]
+    width = max(len(label) for label, _ in front)
+    say(paint("through the gateway", "1"))
+    for label, url in front:
+        say(f"  {label.ljust(width)}  {url}")
     rows = []
     for name in ("gateway", "users", "products", "orders"):
         base = f"http://localhost:{port_for(SERVICES[name])}"
         health = f"{base}/health" if name == "gateway" else f"{base}/ready"
         rows.append((name, base, health, f"{base}/api/docs", f"{base}/admin/"))
-    headers = ("service", "base URL", "health", "Swagger UI", "admin")
+    headers = ("own port", "base URL", "health", "Swagger UI", "admin")
     widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     say(paint(line, "1"))
