@@ -86,6 +86,9 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
     process, lines = start_up(tmp_path, ports)
     try:
         output = "".join(lines)
+        front = f"http://localhost:{ports['gateway']}"
+        for page in ("/docs", "/openapi.json", "/dashboard", "/admin/", "/admin/products/"):
+            assert f"{front}{page}" in output
         for name, port in ports.items():
             assert f"http://localhost:{port}/api/docs" in output
             status, _, _ = http("GET", f"http://127.0.0.1:{port}{SERVICES[name].liveness_path}")
