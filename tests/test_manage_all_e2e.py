@@ -24,7 +24,13 @@ def _up_env(tmp_path, ports):
         key: value
         for key, value in os.environ.items()
         if not key.endswith(("_DATABASE_URL", "_SERVICE_URL", "_PORT"))
-        and key not in ("APP_ENV", "PROMETHEUS_MULTIPROC_DIR", "DJANGO_SETTINGS_MODULE")
+        and key
+        not in (
+            "APP_ENV",
+            "PROMETHEUS_MULTIPROC_DIR",
+            "DJANGO_SETTINGS_MODULE",
+            "GATEWAY_INTERNAL_URL",  # `up` points its services at its own gateway
+        )
     }
     env.update(VAR_DIR=str(tmp_path / "var"), DJANGO_SUPERUSER_PASSWORD="correct-horse-battery-9")
     for name, port in ports.items():

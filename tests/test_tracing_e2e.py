@@ -110,7 +110,8 @@ def test_one_order_is_one_trace_across_the_gateway_orders_and_products(traced):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         spans = [s for s in collector.spans if s["trace_id"] == trace_id]
-        if {"gateway", "orders", "products"} <= {s["service"] for s in spans}:
+        # Each process exports in its own batches: wait for every server span (kind 2).
+        if {"gateway", "orders", "products"} <= {s["service"] for s in spans if s["kind"] == 2}:
             break
         time.sleep(0.2)
     assert {s["service"] for s in spans} == {"gateway", "orders", "products"}
