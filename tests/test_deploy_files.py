@@ -1,0 +1,139 @@
+"""The deployment files pass their ecosystem's own validators.
+
+docker-compose.yml against the compose specification (check-jsonschema's vendored
+schema), the Dockerfile through hadolint, every YAML file through yamllint. The tools are
+in requirements.txt's test section; a test skips, naming the tool, only where it is absent.
+Kubernetes and monitoring have their own files: test_deploy_k8s.py, test_deploy_monitoring.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.harness import REPO_ROOT
+
+DEPLOY = REPO_ROOT / "deploy"
+YAMLLINT_CONFIG = DEPLOY / "yamllint.yml"
+
+
+def tool(name: str) -> str:
+    """The path of a command-line tool: the virtualenv's first, then PATH; else skip."""
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        pytest.skip(f"{name} is not installed (deploy/ci-tools.sh or requirements.txt installs it)")
+    return found
+
+
+def run(*command: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def assert_ok(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, f"{result.args}:\n{result.stdout}{result.stderr}"
+
+
+def yaml_files() -> list[Path]:
+    files = [REPO_ROOT / "docker-compose.yml"]
+    files += sorted(DEPLOY.rglob("*.yml")) + sorted(DEPLOY.rglob("*.yaml"))
+    return files
+
+
+def test_compose_validates_against_the_compose_specification():
+    result = run(
+        tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"
+    )
+    assert_ok(result)
+
+
+def test_compose_rejects_a_file_that_breaks_the_specification(tmp_path):
+    """The schema check is a real check: a misspelt key fails it."""
+    broken = (REPO_ROOT / "docker-compose.yml").read_text().replace("healthcheck:", "healtcheck:")
+    (tmp_path / "docker-compose.yml").write_text(broken)
+    result = run(
+        tool("check-jsonschema"),
+        "--builtin-schema",
+        "vendor.compose-spec",
+        str(tmp_path / "docker-compose.yml"),
+    )
+    assert result.returncode != 0
+
+
+def test_compose_secrets_have_no_defaults_and_only_the_gateway_is_published():
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    default = {n: s for n, s in services.items() if "profiles" not in s}
+    assert [n for n, s in default.items() if "ports" in s] == ["gateway"]
+    # Grafana, in the monitoring profile, is published on the loopback only.
+    assert all(p.startswith("127.0.0.1:") for p in services["grafana"]["ports"])
+    assert compose["networks"]["backend"]["internal"] is True
+    assert all(s["networks"] == ["backend"] for n, s in default.items() if n != "gateway")
+    text = (REPO_ROOT / "docker-compose.yml").read_text()
+    for secret in (
+        "POSTGRES_PASSWORD",
+        "REDIS_PASSWORD",
+        "SERVICE_TOKEN",
+        "GRAFANA_ADMIN_PASSWORD",
+    ):
+        assert f"${{{secret}:?" in text
+        assert f"${{{secret}:-" not in text
+    for name, spec in services.items():
+        assert "healthcheck" in spec, f"{name} has no healthcheck"
+        assert ("disable" in spec["healthcheck"]) == (name == "migrate")  # it serves nothing
+    assert services["postgres"]["healthcheck"]["test"][1] == "pg_isready"
+    assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
+    assert {"monitoring"} == {p for s in services.values() for p in s.get("profiles", [])}
+    assert set(compose["volumes"]) >= {"pgdata", "prometheusdata", "grafanadata", "lokidata"}
+
+
+def test_compose_mounts_only_files_that_exist():
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    for name, spec in compose["services"].items():
+        for volume in spec.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (REPO_ROOT / source).exists(), f"{name} mounts {source}, which is missing"
+
+
+def test_dockerfile_passes_hadolint():
+    """No rule is ignored: the Dockerfile has no `# hadolint ignore=` line."""
+    dockerfile = REPO_ROOT / "Dockerfile"
+    assert "hadolint ignore" not in dockerfile.read_text()
+    assert_ok(run(tool("hadolint"), "--failure-threshold", "info", str(dockerfile)))
+
+
+def test_hadolint_is_a_real_check(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM python\nRUN apt-get install curl\n")
+    assert run(tool("hadolint"), str(tmp_path / "Dockerfile")).returncode != 0
+
+
+def test_dockerfile_builds_in_two_stages_with_no_compiler_in_the_final_one():
+    text = (REPO_ROOT / "Dockerfile").read_text()
+    stages = text.split("\nFROM ")
+    assert len(stages) == 3, "a build stage and a final stage"
+    final = stages[-1]
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    for compiler in ("gcc", "build-essential", "apt-get"):
+        assert compiler not in final
+    assert "collectstatic" in stages[1]
+    assert "HEALTHCHECK" in final
+    assert "/ready" in final
+    assert "\nUSER 10001\n" in final
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert {".env", "secrets", "var", ".venv", ".git"} <= set(ignored)
+
+
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_yaml_passes_yamllint(path):
+    assert_ok(run(tool("yamllint"), "--strict", "-c", str(YAMLLINT_CONFIG), str(path)))
