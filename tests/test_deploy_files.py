@@ -8,6 +8,8 @@ Kubernetes and monitoring have their own files: test_deploy_k8s.py, test_deploy_
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,9 +33,11 @@ def tool(name: str) -> str:
     return found
 
 
-def run(*command: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+def run(
+    *command: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 
@@ -137,3 +141,79 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
 @pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_yaml_passes_yamllint(path):
     assert_ok(run(tool("yamllint"), "--strict", "-c", str(YAMLLINT_CONFIG), str(path)))
+
+
+# -- docs/operations.md: its commands exist, its backup and restore blocks work ----------------
+
+OPERATIONS = REPO_ROOT / "docs" / "operations.md"
+
+
+def operations_block(after: str) -> str:
+    """The first ```sh block after the text AFTER in docs/operations.md."""
+    text = OPERATIONS.read_text().split(after, 1)[1]
+    return re.search(r"```sh\n(.*?)```", text, flags=re.DOTALL).group(1)
+
+
+def management_commands(package: str) -> set[str]:
+    """The project's own management commands, and those of the apps it installs."""
+    import importlib.util
+
+    found = {p.stem for p in (REPO_ROOT / package).glob("*/management/commands/*.py")}
+    for app in ("rest_framework_simplejwt.token_blacklist", "django.core", "django.contrib.auth"):
+        spec = importlib.util.find_spec(app)
+        found |= {p.stem for p in Path(spec.origin).parent.glob("management/commands/*.py")}
+    return found - {"__init__"}
+
+
+def test_operations_names_only_commands_and_files_that_exist():
+    text = OPERATIONS.read_text()
+    from common.services import SERVICES
+
+    by_package = {s.name: s.package for s in SERVICES.values()}
+    named = re.findall(r"\b(users|products|orders|gateway) ([a-z_]+)`", text)
+    named += re.findall(r"exec (?:-T )?(?:deploy/)?(\w+) (?:-- )?python -m django (\w+)", text)
+    assert len(named) >= 8
+    for project, command in named:
+        assert command in management_commands(by_package[project]), f"{project} {command}"
+    for path in set(re.findall(r"`((?:deploy|docs|tests|common|user_service)/[\w./-]+)`", text)):
+        assert (REPO_ROOT / path.split(" ")[0]).exists(), path
+    for flag in re.findall(r"`(\w+)` \(a day by default", text):
+        assert flag in (REPO_ROOT / "README.md").read_text()
+
+
+def test_operations_backup_and_restore_blocks_restore_a_database(tmp_path):
+    """The documented pg_dump / pg_restore commands, run on a scratch database."""
+    import secrets
+
+    psycopg = pytest.importorskip("psycopg")
+    for name in ("pg_dump", "pg_restore", "bash"):
+        tool(name)
+    server = "postgres://postgres@127.0.0.1:5432"
+    database = f"ops_backup_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432 to back up: {error}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+        try:
+            with psycopg.connect(f"{server}/{database}", autocommit=True) as conn:
+                conn.execute("CREATE TABLE product (id int PRIMARY KEY, stock int)")
+                conn.execute("INSERT INTO product VALUES (1, 10), (2, 20)")
+            backup = operations_block("daily, kept off the server:")
+            backup = backup.replace("users products orders gateway", database)
+            restore = operations_block("Restore one database").replace(
+                "db=products", f"db={database}"
+            )
+            env = {"PATH": os.environ["PATH"], "PGURL": server, "PGCONNECT_TIMEOUT": "5"}
+            assert_ok(run("bash", "-euc", backup, cwd=tmp_path, env=env))
+            assert (tmp_path / f"backup-{database}.dump").stat().st_size > 0
+            with psycopg.connect(f"{server}/{database}", autocommit=True) as conn:
+                conn.execute("UPDATE product SET stock = 0")
+                conn.execute("INSERT INTO product VALUES (3, 30)")
+            assert_ok(run("bash", "-euc", restore, cwd=tmp_path, env=env))
+            with psycopg.connect(f"{server}/{database}") as conn:
+                rows = conn.execute("SELECT id, stock FROM product ORDER BY id").fetchall()
+            assert rows == [(1, 10), (2, 20)]
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
