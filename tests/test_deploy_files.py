@@ -217,3 +217,28 @@ def test_operations_backup_and_restore_blocks_restore_a_database(tmp_path):
             assert rows == [(1, 10), (2, 20)]
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def _normalized(requirement: str) -> str:
+    name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pinned(text: str) -> set[str]:
+    return {_normalized(line) for line in text.splitlines() if "==" in line}
+
+
+def test_the_image_installs_the_runtime_part_of_the_lock_only():
+    """The Dockerfile cuts requirements.txt at "# test and lint": everything the projects
+    import is above the line, pytest and the linters below it."""
+    import tomllib
+
+    lock = (REPO_ROOT / "requirements.txt").read_text()
+    assert "\n# test and lint\n" in lock
+    runtime, tests = lock.split("\n# test and lint\n")
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    assert {_normalized(d) for d in project["dependencies"]} <= _pinned(runtime)
+    test_only = {_normalized(d) for d in project["optional-dependencies"]["test"]}
+    assert test_only <= _pinned(tests)
+    assert test_only & _pinned(runtime) == set()
+    assert "sed '/^# test and lint/,$d' requirements.txt" in (REPO_ROOT / "Dockerfile").read_text()

@@ -8,12 +8,15 @@ databases fresh SQLite files or PostgreSQL databases like the end-to-end stacks'
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -101,6 +104,24 @@ def finish(process: subprocess.Popen, timeout: float = 120) -> str:
     return output
 
 
+@contextlib.contextmanager
+def serving(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A project's server as its own process group, stopped (SIGTERM) afterwards."""
+    process = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def test_wait_for_migrations_then_the_migrate_job_then_the_cronjobs(cluster):
     base = render(BASE)
     config = by_kind(base, "ConfigMap")["django-api-gateway"]["data"]
@@ -131,24 +152,14 @@ def test_a_deployment_serves_its_probes_with_the_manifest_environment(cluster):
     (container,) = pod_spec(by_kind(base, "Deployment")["products"])["containers"]
     env = cluster.env(container, config)
     env["PORT"] = str(free_port())
-    process = subprocess.Popen(
-        [sys.executable, "-m", "common.entrypoint", *container["args"]],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    argv = [sys.executable, "-m", "common.entrypoint", *container["args"]]
+    with serving(argv, env) as process:
         url = f"http://127.0.0.1:{env['PORT']}"
         assert wait_until_ok(f"{url}/ready", process) is None
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             path = container[probe]["httpGet"]["path"]
             assert http("GET", f"{url}{path}")[0] == 200, probe
         assert http("GET", f"{url}/metrics")[0] == 200
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=20)
 
 
 def test_compose_wrapper_allows_the_containers_own_address(cluster, tmp_path):
@@ -176,20 +187,9 @@ def test_compose_wrapper_allows_the_containers_own_address(cluster, tmp_path):
         "PRODUCTS_DATABASE_URL": cluster.secret["PRODUCTS_DATABASE_URL"],
         "MIGRATE_ON_START": "true",
     }
-    process = subprocess.Popen(
-        [*script, *spec["command"]],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with serving([*script, *spec["command"]], env) as process:
         url = f"http://127.0.0.1:{port}"
         assert wait_until_ok(f"{url}/health", process) is None
         by_address = http("GET", f"{url}/ready", headers={"Host": f"{address[0]}:{port}"})
         assert by_address[0] == 200
         assert http("GET", f"{url}/ready", headers={"Host": "elsewhere.example"})[0] == 400
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=20)
