@@ -67,6 +67,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=5 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/ready' % os.environ.get('PORT', '8000'), timeout=2)"]
 
 # Checks the settings (a missing secret stops it with one line), optionally migrates
-# (MIGRATE_ON_START=true or --migrate), then execs granian (gateway) or gunicorn (services).
+# (MIGRATE_ON_START=true or --migrate), then execs gunicorn (WEB_SERVER=granian: granian).
 ENTRYPOINT ["python", "-m", "common.entrypoint"]
 CMD ["gateway"]

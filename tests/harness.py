@@ -297,6 +297,10 @@ def start_stack(
     )
     for name, port in ports.items():
         base[SERVICES[name].url_var] = f"http://127.0.0.1:{port}"
+    # Services purge the gateway's response cache there (none without a gateway).
+    base["GATEWAY_INTERNAL_URL"] = (
+        f"http://127.0.0.1:{ports['gateway']}" if "gateway" in ports else ""
+    )
     base.update(env or {})
     stack.base_env = base
     try:
