@@ -243,3 +243,26 @@ def test_the_image_installs_the_runtime_part_of_the_lock_only():
     assert test_only <= _pinned(tests)
     assert test_only & _pinned(runtime) == set()
     assert "sed '/^# test and lint/,$d' requirements.txt" in (REPO_ROOT / "Dockerfile").read_text()
+
+
+def test_operations_key_rotation_commands_make_a_second_trusted_key(tmp_path):
+    """The README's key-pair commands, then docs/operations.md's rotation block: the
+    combined file holds two public keys with different kids, the new one first."""
+    from cryptography.hazmat.primitives import serialization
+
+    from common.jwk import public_jwk
+
+    tool("openssl")
+    readme = (REPO_ROOT / "README.md").read_text().split("## Production", 1)[1]
+    first = re.search(r"```sh\n(.*?)```", readme, flags=re.DOTALL).group(1)
+    keys = "\n".join(line for line in first.splitlines() if line.startswith(("mkdir", "openssl")))
+    env = {"PATH": os.environ["PATH"]}
+    assert_ok(run("bash", "-euc", keys, cwd=tmp_path, env=env))
+    assert_ok(run("bash", "-euc", operations_block("Make the new pair"), cwd=tmp_path, env=env))
+    both = (tmp_path / "jwt_public.both.pem").read_text()
+    marker = "-----END PUBLIC KEY-----"
+    pems = [part + marker for part in both.split(marker) if part.strip()]
+    kids = [public_jwk(serialization.load_pem_public_key(p.strip().encode()))["kid"] for p in pems]
+    new = serialization.load_pem_public_key((tmp_path / "jwt_public.new.pem").read_bytes())
+    assert len(set(kids)) == 2
+    assert kids[0] == public_jwk(new)["kid"]

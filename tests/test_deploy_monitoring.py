@@ -139,6 +139,20 @@ def test_grafana_provisioning_names_the_dashboards_and_both_data_sources():
     assert providers[0]["options"]["path"] == "/var/lib/grafana/dashboards"
 
 
+def test_dashboard_panels_are_well_formed():
+    for path in DASHBOARDS.glob("*.json"):
+        dashboard = json.loads(path.read_text())
+        ids = [panel["id"] for panel in dashboard["panels"]]
+        assert len(ids) == len(set(ids)), "panel ids are unique"
+        assert dashboard["uid"]
+        for panel in dashboard["panels"]:
+            assert set(panel["gridPos"]) == {"h", "w", "x", "y"}
+            assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+            if panel["type"] != "row":
+                assert panel["targets"], panel["title"]
+                assert all(target["expr"] for target in panel["targets"])
+
+
 def test_loki_keeps_structured_metadata_for_the_request_id():
     loki = yaml.safe_load((MONITORING / "loki.yml").read_text())
     assert loki["limits_config"]["allow_structured_metadata"] is True
