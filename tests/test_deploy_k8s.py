@@ -226,11 +226,16 @@ def test_autoscalers_and_disruption_budgets_target_real_deployments(base):
     for hpa in hpas.values():
         assert hpa["spec"]["scaleTargetRef"]["name"] in deployments
         assert hpa["spec"]["minReplicas"] >= 2
+    for name, deployment in deployments.items():
+        # An autoscaled Deployment names no replica count: an apply would reset the HPA's.
+        assert ("replicas" in deployment["spec"]) == (name not in hpas), name
     pdbs = by_kind(base, "PodDisruptionBudget")
     assert set(pdbs) == set(SERVICES)
     for name, pdb in pdbs.items():
         assert pdb["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
-        assert pdb["spec"]["minAvailable"] < deployments[name]["spec"]["replicas"]
+        fewest = hpas[name]["spec"]["minReplicas"] if name in hpas else None
+        fewest = fewest or deployments[name]["spec"]["replicas"]
+        assert pdb["spec"]["minAvailable"] < fewest, "a node can still be drained"
 
 
 def test_the_ingress_reaches_the_gateway_only(production):
