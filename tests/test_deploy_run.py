@@ -159,6 +159,28 @@ def test_a_deployment_serves_its_probes_with_the_manifest_environment(cluster):
             path = container[probe]["httpGet"]["path"]
             assert http("GET", f"{url}{path}")[0] == 200, probe
         assert http("GET", f"{url}/metrics")[0] == 200
+        # The image's HEALTHCHECK, and compose's, as Docker would run them in the container.
+        assert run_healthcheck(dockerfile_healthcheck(), {**env}) == 0
+        compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+        probe = [
+            p.replace(":8002/", f":{env['PORT']}/")
+            for p in compose["services"]["products"]["healthcheck"]["test"][1:]
+        ]
+        assert run_healthcheck(probe, env) == 0
+    assert run_healthcheck(dockerfile_healthcheck(), env) != 0, "fails once the server is gone"
+
+
+def dockerfile_healthcheck() -> list[str]:
+    """The exec form of the Dockerfile's HEALTHCHECK CMD."""
+    import json
+
+    text = (REPO_ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return json.loads(re.search(r"HEALTHCHECK .*?CMD (\[.*\])", text).group(1))
+
+
+def run_healthcheck(command: list[str], env: dict[str, str]) -> int:
+    argv = [sys.executable if part == "python" else part for part in command]
+    return subprocess.run(argv, env=env, capture_output=True, timeout=10, check=False).returncode
 
 
 def test_compose_wrapper_allows_the_containers_own_address(cluster, tmp_path):
