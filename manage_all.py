@@ -286,13 +286,30 @@ def service_seed_commands(name: str) -> list[tuple[str, ...]]:
 
 
 def print_urls(runners: list[Runner]) -> None:
+    """The front door (everything through the gateway), then each project's own port."""
+    gateway = f"http://localhost:{port_for(SERVICES['gateway'])}"
+    front = [
+        ("Swagger UI, every service", f"{gateway}/docs"),
+        ("OpenAPI, merged", f"{gateway}/openapi.json"),
+        ("dashboard (staff)", f"{gateway}/dashboard"),
+        ("admin: gateway", f"{gateway}/admin/"),
+        *(
+            (f"admin: {name}", f"{gateway}/admin/{name}/")
+            for name in ("users", "products", "orders")
+        ),
+        ("health", f"{gateway}/health"),
+    ]
+    width = max(len(label) for label, _ in front)
+    say(paint("through the gateway", "1"))
+    for label, url in front:
+        say(f"  {label.ljust(width)}  {url}")
     rows = []
     for runner in sorted(runners, key=lambda r: list(SERVICES).index(r.service.name)):
         name = runner.service.name
         base = f"http://localhost:{runner.port}"
         health = f"{base}/health" if name == "gateway" else f"{base}/ready"
         rows.append((runner.label, base, health, f"{base}/api/docs", f"{base}/admin/"))
-    headers = ("service", "base URL", "health", "Swagger UI", "admin")
+    headers = ("own port", "base URL", "health", "Swagger UI", "admin")
     widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     say(paint(line, "1"))

@@ -1,4 +1,5 @@
 from common.config import env
+from common.services import UPSTREAMS
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
@@ -11,12 +12,16 @@ INSTALLED_APPS = [
     "gateway_project.proxy",
     "gateway_project.upstreams",
     "gateway_project.response_cache",
+    "gateway_project.docs_hub",
+    "gateway_project.admins",
+    "gateway_project.dashboard",
 ]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).
 _PROXY_PATH_MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "common.middleware.RequestIdMiddleware",
+    "common.tracing.TracingMiddleware",
     "common.middleware.AccessLogMiddleware",
     "common.middleware.OptionalTrailingSlashMiddleware",
     "gateway_project.proxy.middleware.ProxyFastPathMiddleware",
@@ -79,6 +84,27 @@ GATEWAY_ROUTES = [
         "methods": {"POST": USER},
         "read_timeout": 10,
     },
+    # People's pages: each service's admin and its static files (the admin's links, forms
+    # and redirects stay under its prefix: common.admin_mount). The admin checks its own
+    # sign-in; its login is limited per username by the user service.
+    *(
+        {
+            "path": f"admin/{name}/<subpath:rest>",
+            "service": name,
+            "methods": {"GET": PUBLIC, "POST": PUBLIC},
+            "throttle": "none",
+        }
+        for name in UPSTREAMS
+    ),
+    *(
+        {
+            "path": f"static/{name}/<subpath:rest>",
+            "service": name,
+            "methods": {"GET": PUBLIC},
+            "throttle": "none",
+        }
+        for name in UPSTREAMS
+    ),
 ]
 
 globals().update(gateway_settings(GATEWAY_ROUTES))

@@ -10,7 +10,9 @@ from gateway_project.upstreams.views import (
     ServicesStatusView,
 )
 
+# Routes first: /admin/<service>/ is the service's admin, not the gateway's /admin/.
 urlpatterns = [
+    *route_urlpatterns(),
     *ops_urlpatterns(liveness="health/live"),
     path("health", health_aggregate, name="health-aggregate"),
     path("gateway/services", ServicesStatusView.as_view(), name="gateway-services"),
@@ -22,5 +24,6 @@ urlpatterns = [
         name="registry-instance",
     ),
     path("", include("gateway_project.response_cache.urls")),
-    *route_urlpatterns(),
+    path("", include("gateway_project.docs_hub.urls")),
+    path("", include("gateway_project.dashboard.urls")),
 ]

@@ -35,9 +35,11 @@ from tests.harness import (
     REPO_ROOT,
     ServiceProcess,
     Stack,
+    another_instance,
     free_port,
     http,
     mint_access_token,
+    start_gateway,
     start_stack,
     wait_until_ok,
 )
@@ -181,20 +183,6 @@ def measure_isolated(root: Path, env: dict, args: argparse.Namespace) -> dict:
         upstream.wait(timeout=10)
 
 
-def _extra_process(stack: Stack, name: str, label: str, env: dict) -> ServiceProcess:
-    """Another process of a stack's project on a free port (same database, same secrets)."""
-    port = free_port()
-    base = stack[name].env if name in stack.services else stack.base_env
-    process = ServiceProcess(
-        name,
-        port,
-        {**base, "PORT": str(port), "VAR_DIR": str(stack.root / label), **env},
-        stack.root / f"{label}.log",
-    )
-    stack.services[label] = process
-    return process.start(migrate=False)
-
-
 def _alternate(
     targets: dict[str, tuple[str, ServiceProcess]],
     token: str,
@@ -223,10 +211,8 @@ def measure_scaled(stack: Stack, path: str, token: str, args: argparse.Namespace
     """Through the gateway with one product instance, and with two (a second gateway in
     front of both, so each gateway keeps its own warm connections)."""
     first = stack["products"]
-    second = _extra_process(stack, "products", "products-2", {})
-    both = _extra_process(
-        stack, "gateway", "gateway-2x", {"PRODUCTS_SERVICE_URL": f"{first.url},{second.url}"}
-    )
+    second = another_instance(stack, "products", "products-2")
+    both = start_gateway(stack, "gateway-2x", PRODUCTS_SERVICE_URL=f"{first.url},{second.url}")
     targets = {
         "gw-1-instance": (stack["gateway"].url + path, stack["gateway"]),
         "gw-2-instances": (both.url + path, both),
@@ -236,7 +222,7 @@ def measure_scaled(stack: Stack, path: str, token: str, args: argparse.Namespace
 
 def measure_cached(stack: Stack, path: str, token: str, args: argparse.Namespace) -> dict:
     """A cache HIT against the uncached path, at one connection (latency)."""
-    cached = _extra_process(stack, "gateway", "gateway-cached", {"GATEWAY_CACHE_SECONDS": "30"})
+    cached = start_gateway(stack, "gateway-cached", GATEWAY_CACHE_SECONDS="30")
     targets = {
         "gw-uncached": (stack["gateway"].url + path, stack["gateway"]),
         "gw-cache-hit": (cached.url + path, cached),

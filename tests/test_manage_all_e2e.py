@@ -24,7 +24,13 @@ def _up_env(tmp_path, ports):
         key: value
         for key, value in os.environ.items()
         if not key.endswith(("_DATABASE_URL", "_SERVICE_URL", "_PORT"))
-        and key not in ("APP_ENV", "PROMETHEUS_MULTIPROC_DIR", "DJANGO_SETTINGS_MODULE")
+        and key
+        not in (
+            "APP_ENV",
+            "PROMETHEUS_MULTIPROC_DIR",
+            "DJANGO_SETTINGS_MODULE",
+            "GATEWAY_INTERNAL_URL",  # `up` points its services at its own gateway
+        )
     }
     env.update(VAR_DIR=str(tmp_path / "var"), DJANGO_SUPERUSER_PASSWORD="correct-horse-battery-9")
     for name, port in ports.items():
@@ -86,6 +92,9 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
     process, lines = start_up(tmp_path, ports)
     try:
         output = "".join(lines)
+        front = f"http://localhost:{ports['gateway']}"
+        for page in ("/docs", "/openapi.json", "/dashboard", "/admin/", "/admin/products/"):
+            assert f"{front}{page}" in output
         for name, port in ports.items():
             assert f"http://localhost:{port}/api/docs" in output
             status, _, _ = http("GET", f"http://127.0.0.1:{port}{SERVICES[name].liveness_path}")

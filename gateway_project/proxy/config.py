@@ -22,6 +22,8 @@ EXPOSED_HEADERS = [
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "Location",
+    "X-Cache",
+    "Age",
 ]
 
 

@@ -167,6 +167,7 @@ def test_the_breaker_opens_after_the_threshold_and_then_fails_fast(client, upstr
     assert elapsed < 0.1
     assert int(response["Retry-After"]) >= 29
     assert json.loads(response.content)["type"].endswith("/circuit-open")
+    assert response["X-Cache"] == "BYPASS"  # a cacheable route says so on every answer
 
 
 def test_after_the_reset_timeout_one_trial_closes_the_breaker(client, upstreams):
