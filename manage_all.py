@@ -4,6 +4,7 @@
     python3 manage_all.py up                     # venv, migrations, dev keys, admin, all four
     python3 manage_all.py up --scale products=2  # two product instances sharing the load
     python3 manage_all.py test [SUITE ...] [-- PYTEST ARGS]
+    python3 manage_all.py logs REQUEST_ID          # one request's lines, all four projects
     python3 manage_all.py <gateway|users|products|orders> <django command> [args]
 
 Standard library only: it creates the virtualenv that everything else runs in.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -169,6 +171,7 @@ class Runner:
     restarts: int = 0
     backoff: float = 1.0
     last_lines: list[str] = field(default_factory=list)
+    merged: MergedLog | None = None
 
     @property
     def url(self) -> str:
@@ -205,6 +208,8 @@ class Runner:
             line = line.rstrip("\n")
             self.last_lines = [*self.last_lines[-19:], line]
             print(f"{prefix} | {line}", flush=True)
+            if self.merged is not None:
+                self.merged.write(self.service.name, line)
 
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -341,13 +346,15 @@ def command_up(args: argparse.Namespace) -> int:
     prepare_databases()
     if not os.environ.get("REDIS_URL"):
         say("REDIS_URL is not set: local-memory cache, the gateway runs as one process")
+    merged = MergedLog(merged_log_path())
+    say(f"every project's lines also go to {merged.path} (manage_all.py logs REQUEST_ID)")
     runners = []
     for name in START_ORDER:
         service = SERVICES[name]
-        runners.append(Runner(service, host, port_for(service)))
+        runners.append(Runner(service, host, port_for(service), merged=merged))
         # Extra instances on free ports; they register with the gateway and share the load.
         for instance in range(2, scale.get(name, 1) + 1):
-            runners.append(Runner(service, host, free_port(host), instance))
+            runners.append(Runner(service, host, free_port(host), instance, merged=merged))
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -404,6 +411,83 @@ def command_up(args: argparse.Namespace) -> int:
     say("stopping ...")
     _stop_all(runners)
     say("stopped")
+    return 0
+
+
+# -- merged log: `up` writes it, `logs REQUEST_ID` reads it ----------------------------------
+# Self-contained: MergedLog is handed to each Runner, command_logs is the `logs` command.
+
+
+def merged_log_path() -> Path:
+    """<VAR_DIR>/log/up.jsonl: one JSON object per line, from all four projects."""
+    return Path(os.environ.get("VAR_DIR", REPO / "var")) / "log" / "up.jsonl"
+
+
+def log_entry(service: str, line: str) -> dict:
+    """A project's JSON line as it is; anything else (a traceback, a server's own text)
+    wrapped in the same shape, so every line of the file parses."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict):
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        entry = {"ts": f"{now}.000+00:00", "level": "-", "request_id": "-", "message": line}
+    entry.setdefault("service", service)
+    return entry
+
+
+class MergedLog:
+    """The merged stream of one `up`; the previous run's is kept as up.jsonl.1."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.replace(path.with_name(path.name + ".1"))
+        self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 -- open while up runs
+        self._lock = threading.Lock()
+
+    def write(self, service: str, line: str) -> None:
+        text = json.dumps(log_entry(service, line), default=str)
+        with self._lock:
+            self._file.write(text + "\n")
+
+
+def request_lines(request_id: str, paths: list[Path]) -> list[dict]:
+    """Every entry carrying REQUEST_ID, oldest first (ISO times in UTC sort as text)."""
+    found = []
+    for path in paths:
+        if not path.exists():
+            continue
+        with open(path, encoding="utf-8") as file:
+            for line in file:
+                with contextlib.suppress(ValueError):
+                    entry = json.loads(line)
+                    if isinstance(entry, dict) and entry.get("request_id") == request_id:
+                        found.append(entry)
+    return sorted(found, key=lambda entry: str(entry.get("ts", "")))
+
+
+def command_logs(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else merged_log_path()
+    paths = [path.with_name(path.name + ".1"), path]
+    entries = request_lines(args.request_id, paths)
+    if not entries:
+        print(f"no line with request id {args.request_id!r} in {path}", file=sys.stderr)
+        return 1
+    shown = {"ts", "service", "level", "request_id", "logger", "message"}
+    for entry in entries:
+        if args.json:
+            print(json.dumps(entry, default=str))
+            continue
+        name = str(entry.get("service", "-"))
+        extra = " ".join(f"{k}={v}" for k, v in entry.items() if k not in shown)
+        print(
+            f"{entry.get('ts', '-')} {paint(name.ljust(8), COLOURS.get(name, '0'))} "
+            f"{str(entry.get('level', '-')).ljust(7)} {entry.get('message', '')}"
+            + (f"  {extra}" if extra else "")
+        )
     return 0
 
 
@@ -573,6 +657,10 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SERVICE=N",
         help="run N instances of a service (they register with the gateway), e.g. products=2",
     )
+    logs = commands.add_parser("logs", help="one request's lines from all four, in time order")
+    logs.add_argument("request_id", help="the X-Request-ID the gateway answered with")
+    logs.add_argument("--file", help="a merged log other than <VAR_DIR>/log/up.jsonl")
+    logs.add_argument("--json", action="store_true", help="print the JSON lines as written")
     test = commands.add_parser("test", help="run every check and test suite")
     test.add_argument(
         "suites", nargs="*", help=f"checks, {', '.join(PYTEST_SUITES)} (default: all)"
@@ -583,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         argv, pytest_args = argv[:split], argv[split + 1 :]
     args = parser.parse_args(argv)
     args.pytest_args = pytest_args
-    return {"up": command_up, "test": command_test}[args.command](args)
+    return {"up": command_up, "test": command_test, "logs": command_logs}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -6,3 +6,8 @@ class OrdersConfig(AppConfig):
     label = "orders"
     verbose_name = "Orders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from order_service.orders.metrics import register  # scrape-time gauges (alerts)
+
+        register()

@@ -5,3 +5,8 @@ class CatalogConfig(AppConfig):
     name = "product_service.catalog"
     label = "catalog"
     verbose_name = "Catalog and inventory"
+
+    def ready(self) -> None:
+        from product_service.catalog.metrics import register  # scrape-time gauges (alerts)
+
+        register()

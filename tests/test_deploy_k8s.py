@@ -1,0 +1,296 @@
+"""deploy/k8s/ renders, validates against the Kubernetes schemas, and matches the code.
+
+Rendered with kustomize (kubectl's) where it is installed, else with tests/k8s_render.py;
+where both exist they must agree. Validated offline with kubernetes-validate (strict:
+no unknown fields) and yamllint. Then checked against the code: every project, port,
+probe path, environment variable, secret key and scheduled command exists, and the
+NetworkPolicies admit to each service only the gateway and the callers the code has.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from common.services import SERVICES, UPSTREAMS
+from tests.harness import REPO_ROOT
+from tests.k8s_render import pod_spec, render
+from tests.test_deploy_files import YAMLLINT_CONFIG, assert_ok, run, tool
+from tests.test_docs_and_deploy import INTERNAL, readme_variables
+
+K8S = REPO_ROOT / "deploy" / "k8s"
+BASE, PRODUCTION = K8S / "base", K8S / "overlays" / "production"
+# Set for the manifests' own use ($(VAR) references), read by no code.
+MANIFEST_ONLY = {"POD_IP", "POD_NAMESPACE", "PUBLIC_HOSTS"}
+# Who calls whom besides the gateway: the order service reserves stock
+# (order_service/orders/products.py), every admin signs on at the user service (common/sso.py).
+CALLERS = {"users": {"gateway", "products", "orders"}, "products": {"gateway", "orders"}}
+
+
+def objects(directory: Path) -> list[dict]:
+    return render(directory)
+
+
+def by_kind(rendered: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in rendered if o["kind"] == kind}
+
+
+def containers(obj: dict) -> list[dict]:
+    spec = pod_spec(obj)
+    return [] if spec is None else spec.get("initContainers", []) + spec["containers"]
+
+
+def workloads(rendered: list[dict]) -> list[dict]:
+    return [o for o in rendered if pod_spec(o) is not None]
+
+
+@pytest.fixture(scope="module")
+def base() -> list[dict]:
+    return objects(BASE)
+
+
+@pytest.fixture(scope="module")
+def production() -> list[dict]:
+    return objects(PRODUCTION)
+
+
+def key_of(obj: dict) -> tuple[str, str]:
+    return obj["kind"], obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("directory", [BASE, PRODUCTION], ids=["base", "production"])
+def test_kustomize_renders_what_the_fallback_renders(directory, tmp_path):
+    kubectl = shutil.which("kubectl")
+    kustomize = shutil.which("kustomize")
+    if not (kubectl or kustomize):
+        pytest.skip("neither kubectl nor kustomize is installed: tests/k8s_render.py renders")
+    command = [kustomize, "build"] if kustomize else [kubectl, "kustomize"]
+    result = run(*command, str(directory))
+    assert_ok(result)
+    rendered = {key_of(o): o for o in yaml.safe_load_all(result.stdout) if o}
+    assert rendered == {key_of(o): o for o in objects(directory)}
+
+
+@pytest.mark.parametrize("directory", [BASE, PRODUCTION], ids=["base", "production"])
+def test_rendered_manifests_validate_against_the_kubernetes_schemas(directory, tmp_path):
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all(objects(directory), sort_keys=False))
+    assert_ok(run(tool("kubernetes-validate"), "--strict", "--quiet", str(rendered)))
+    assert_ok(run(tool("yamllint"), "--strict", "-c", str(YAMLLINT_CONFIG), str(rendered)))
+
+
+def test_kubernetes_validate_is_a_real_check(tmp_path):
+    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+           "spec": {"replicas": "two", "selector": {}, "template": {}}}  # fmt: skip
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    assert run(tool("kubernetes-validate"), "--strict", str(tmp_path / "bad.yaml")).returncode
+
+
+def test_every_project_runs_the_image_entrypoint_on_its_port_with_its_probes(base):
+    deployments, services = by_kind(base, "Deployment"), by_kind(base, "Service")
+    assert set(deployments) == set(SERVICES)
+    for name, service in SERVICES.items():
+        spec = pod_spec(deployments[name])
+        (container,) = spec["containers"]
+        assert container["args"] == [name]
+        assert "command" not in container  # the image's ENTRYPOINT: python -m common.entrypoint
+        assert container["ports"] == [{"name": "http", "containerPort": service.port}]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["PORT"] == str(service.port)
+        assert env["DJANGO_SETTINGS_MODULE"] == service.settings_module
+        assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+        assert container["livenessProbe"]["httpGet"]["path"] == service.liveness_path
+        assert container["startupProbe"]["httpGet"]["path"] == service.liveness_path
+        resources = container["resources"]
+        assert {"cpu", "memory"} <= set(resources["requests"])
+        assert "memory" in resources["limits"]
+        security = spec["securityContext"]
+        assert security["runAsNonRoot"] is True
+        assert security["runAsUser"] == 10001  # the image's USER
+        assert service.port == services[name]["spec"]["ports"][0]["port"]
+        assert services[name]["spec"]["selector"] == {"app.kubernetes.io/name": name}
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert deployments[name]["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        annotations = deployments[name]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(service.port)
+
+
+def test_the_gateway_balances_over_headless_services_and_services_use_cluster_ips(base):
+    services = by_kind(base, "Service")
+    gateway = pod_spec(by_kind(base, "Deployment")["gateway"])["containers"][0]
+    env = {e["name"]: e.get("value") for e in gateway["env"]}
+    config = by_kind(base, "ConfigMap")["django-api-gateway"]["data"]
+    for name in UPSTREAMS:
+        upstream = SERVICES[name]
+        headless = services[f"{name}-headless"]["spec"]
+        assert headless["clusterIP"] == "None"
+        assert headless["selector"] == {"app.kubernetes.io/name": name}
+        assert env[upstream.url_var] == f"dns+http://{name}-headless:{upstream.port}"
+        assert config[upstream.url_var] == f"http://{name}:{upstream.port}"
+
+
+def test_every_variable_set_is_one_the_code_reads(base):
+    documented = readme_variables() | INTERNAL | MANIFEST_ONLY
+    documented |= {s.database_url_var for s in SERVICES.values()}
+    documented |= {f"{s.env_prefix}_SECRET_KEY" for s in SERVICES.values()}
+    config = by_kind(base, "ConfigMap")["django-api-gateway"]["data"]
+    assert set(config) - documented == set()
+    for workload in workloads(base):
+        for container in containers(workload):
+            names = [e["name"] for e in container.get("env", [])]
+            assert set(names) - documented == set(), workload["metadata"]["name"]
+            defined = set(config)
+            for entry in container.get("env", []):
+                for ref in re.findall(r"\$\(([A-Z_]+)\)", entry.get("value", "")):
+                    assert ref in defined, f"{entry['name']} uses $({ref}) before it is set"
+                defined.add(entry["name"])
+
+
+def test_every_secret_reference_exists_and_the_base_holds_placeholders_only(base, production):
+    secrets = by_kind(base, "Secret")
+    for secret in secrets.values():
+        assert all("placeholder" in value for value in secret["stringData"].values())
+    assert by_kind(production, "Secret") == {}, "production never overwrites the real ones"
+    for workload in workloads(base):
+        spec = pod_spec(workload)
+        for container in containers(workload):
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["key"] in secrets[ref["name"]]["stringData"], entry
+            for source in container.get("envFrom", []):
+                assert source["configMapRef"]["name"] in by_kind(base, "ConfigMap")
+        for volume in spec.get("volumes", []):
+            secret = secrets[volume["secret"]["secretName"]]
+            for item in volume["secret"].get("items", []):
+                assert item["key"] in secret["stringData"]
+
+
+def test_only_the_user_service_and_its_jobs_hold_the_signing_key(base):
+    holders = {
+        w["metadata"]["name"]
+        for w in workloads(base)
+        if any(v["secret"]["secretName"] == "jwt-signing-key" for v in pod_spec(w)["volumes"])
+    }
+    assert holders == {"users", "migrate", "users-flush-expired-tokens"}
+
+
+def test_each_project_gets_only_its_own_database(base):
+    for name, service in SERVICES.items():
+        deployment = by_kind(base, "Deployment")[name]
+        for container in containers(deployment):
+            urls = {e["name"] for e in container["env"] if e["name"].endswith("_DATABASE_URL")}
+            assert urls == {service.database_url_var}
+
+
+def test_scheduled_commands_exist(base):
+    cronjobs = by_kind(base, "CronJob")
+    commands = {}
+    for name, cronjob in cronjobs.items():
+        (container,) = pod_spec(cronjob)["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        commands[name] = (env["DJANGO_SETTINGS_MODULE"], container["command"][-1])
+    assert commands == {
+        "orders-reconcile": ("order_service.settings", "reconcile"),
+        "users-flush-expired-tokens": ("user_service.settings", "flushexpiredtokens"),
+    }
+    assert (REPO_ROOT / "order_service/orders/management/commands/reconcile.py").exists()
+    blacklist = importlib.util.find_spec("rest_framework_simplejwt.token_blacklist")
+    flush = Path(blacklist.origin).parent / "management/commands/flushexpiredtokens.py"
+    assert flush.exists()
+    assert (
+        "rest_framework_simplejwt.token_blacklist"
+        in (REPO_ROOT / "user_service/settings.py").read_text()
+    )
+    assert cronjobs["orders-reconcile"]["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_migrate_job_migrates_every_project(base):
+    (container,) = pod_spec(by_kind(base, "Job")["migrate"])["containers"]
+    script = container["command"][-1]
+    for service in SERVICES.values():
+        assert service.package in script
+    urls = {e["name"] for e in container["env"] if e["name"].endswith("_DATABASE_URL")}
+    assert urls == {s.database_url_var for s in SERVICES.values()}
+
+
+def test_autoscalers_and_disruption_budgets_target_real_deployments(base):
+    deployments = by_kind(base, "Deployment")
+    hpas = by_kind(base, "HorizontalPodAutoscaler")
+    assert set(hpas) == {"gateway", "products"}
+    for hpa in hpas.values():
+        assert hpa["spec"]["scaleTargetRef"]["name"] in deployments
+        assert hpa["spec"]["minReplicas"] >= 2
+    for name, deployment in deployments.items():
+        # An autoscaled Deployment names no replica count: an apply would reset the HPA's.
+        assert ("replicas" in deployment["spec"]) == (name not in hpas), name
+    pdbs = by_kind(base, "PodDisruptionBudget")
+    assert set(pdbs) == set(SERVICES)
+    for name, pdb in pdbs.items():
+        assert pdb["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
+        fewest = hpas[name]["spec"]["minReplicas"] if name in hpas else None
+        fewest = fewest or deployments[name]["spec"]["replicas"]
+        assert pdb["spec"]["minAvailable"] < fewest, "a node can still be drained"
+
+
+def test_the_ingress_reaches_the_gateway_only(production):
+    (ingress,) = by_kind(production, "Ingress").values()
+    backends = {
+        path["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert backends == {"gateway"}
+    assert ingress["spec"]["tls"]
+
+
+def ingress_peers(policies: dict[str, dict], name: str) -> tuple[set[str], set[str]]:
+    """(pod names, namespace names) that the policies let reach pods named NAME."""
+    pods, namespaces = set(), set()
+    for policy in policies.values():
+        selector = policy["spec"]["podSelector"].get("matchLabels", {})
+        if selector and selector != {"app.kubernetes.io/name": name}:
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            assert rule.get("from"), f"{policy['metadata']['name']}: a rule open to everyone"
+            for peer in rule["from"]:
+                if "podSelector" in peer:
+                    assert "namespaceSelector" not in peer
+                    pods.add(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
+                else:
+                    labels = peer["namespaceSelector"]["matchLabels"]
+                    namespaces.add(labels["kubernetes.io/metadata.name"])
+    return pods, namespaces
+
+
+def test_network_policies_admit_only_the_gateway_and_the_callers_the_code_has(base):
+    policies = by_kind(base, "NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny["podSelector"] == {}
+    assert deny["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny
+    for name in UPSTREAMS:
+        pods, namespaces = ingress_peers(policies, name)
+        assert pods == CALLERS.get(name, {"gateway"}), name
+        assert namespaces == {"monitoring"}, name  # Prometheus scrapes /metrics
+    pods, namespaces = ingress_peers(policies, "gateway")
+    assert pods == set()
+    assert namespaces == {"ingress-nginx", "monitoring"}
+    # The callers are real: the code calls those services.
+    assert 'client_for("users")' in (REPO_ROOT / "common/sso.py").read_text()
+    assert 'SERVICE = "products"' in (REPO_ROOT / "order_service/orders/products.py").read_text()
+
+
+def test_only_the_projects_and_their_jobs_reach_the_database(base):
+    policy = by_kind(base, "NetworkPolicy")["database-ingress"]["spec"]
+    (rule,) = policy["ingress"]
+    (peer,) = rule["from"]
+    (expression,) = peer["podSelector"]["matchExpressions"]
+    names = {w["metadata"]["name"] for w in workloads(base)}
+    assert set(expression["values"]) == names
+    assert rule["ports"] == [{"protocol": "TCP", "port": 5432}]
