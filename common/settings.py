@@ -70,15 +70,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    "common.tracing.TracingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "common.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.OptionalTrailingSlashMiddleware",
+    "common.admin_mount.AdminMountMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "common.admin_mount.AdminSingleSignOnMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "common.problems.ProblemDetailsMiddleware",
@@ -189,6 +192,8 @@ def service_settings(name: str) -> dict:
         "DATABASES": {"default": database_for(name)},
         "CACHES": {"default": cache_for(name)},
         "STATIC_ROOT": static_root,
+        # Per project, so the gateway can route /static/<name>/ to each service's admin.
+        "STATIC_URL": f"/static/{name}/",
         "WSGI_APPLICATION": service.wsgi_app.replace(":", "."),
         "SESSION_COOKIE_NAME": f"{name}_sessionid",
         "CSRF_COOKIE_NAME": f"{name}_csrftoken",
@@ -201,6 +206,8 @@ def service_settings(name: str) -> dict:
             "PROBLEM_TYPE_BASE": env.str("PROBLEM_TYPE_BASE", default="https://errors.example/"),
             "HTTP_CONNECT_TIMEOUT": env.float("HTTP_CONNECT_TIMEOUT", default=1.0),
             "HTTP_READ_TIMEOUT": env.float("HTTP_READ_TIMEOUT", default=5.0),
+            # The gateway's base URL for service-to-gateway calls (cache purges); empty: none.
+            "GATEWAY_INTERNAL_URL": env.str("GATEWAY_INTERNAL_URL", default="").rstrip("/"),
             "TRUSTED_PROXIES": (
                 env.list("GATEWAY_TRUSTED_PROXIES", default=[])
                 if name == "gateway"

@@ -96,23 +96,11 @@ class UserServiceBackend(ModelBackend):
         token = _claims_from_user_service(username, password, request)
         if token is None or token.get("username") != username:
             return None
-        user_model = get_user_model()
-        is_superuser = token.get("is_superuser") is True
-        if token.get("is_staff") is not True:
-            # A user this backend made and the user service no longer calls staff loses
-            # the admin here too; a local account with its own password is left alone.
-            user_model.objects.filter(
-                username=username, password__startswith=UNUSABLE_PASSWORD_PREFIX
-            ).update(is_staff=False, is_superuser=False)
-            return None
-        user = self._local_user(user_model, username)
-        wanted = {"is_staff": True, "is_superuser": is_superuser}
-        changed = [name for name, value in wanted.items() if getattr(user, name) != value]
-        for name in changed:
-            setattr(user, name, wanted[name])
-        if changed:
-            user.save(update_fields=changed)
-        return user if self.user_can_authenticate(user) else None
+        user = user_for_claims(token, own_accounts=False)
+        if user is not None and request is not None:
+            # common.admin_mount hands the token on to the other admins (SSO cookie).
+            request.admin_sso_token = token.token  # as issued: only the issuer can sign
+        return user
 
     def get_user(self, user_id: Any) -> Any:
         """The session's user, while the user service still calls that account staff."""
@@ -124,20 +112,51 @@ class UserServiceBackend(ModelBackend):
         type(user).objects.filter(pk=user.pk).update(is_staff=False, is_superuser=False)
         return None
 
-    @staticmethod
-    def _local_user(user_model: Any, username: str) -> Any:
+
+def user_for_claims(token: AccessToken, *, own_accounts: bool) -> Any:
+    """The local staff user an access token of the user service vouches for, or None.
+
+    `own_accounts` on the user service itself (it issues the tokens): its own account
+    decides. Elsewhere the local user is made or kept in step with the claims.
+    """
+    user_model = get_user_model()
+    username = token.get("username")
+    if not username:
+        return None
+    if own_accounts:
+        user = user_model.objects.filter(pk=token.get("user_id"), username=username).first()
+        ok = user is not None and user.is_staff and user.is_active
+        return user if ok else None
+    if token.get("is_staff") is not True:
+        # A user this backend made and the user service no longer calls staff loses
+        # the admin here too; a local account with its own password is left alone.
+        user_model.objects.filter(
+            username=username, password__startswith=UNUSABLE_PASSWORD_PREFIX
+        ).update(is_staff=False, is_superuser=False)
+        return None
+    user = _local_user(user_model, username)
+    wanted = {"is_staff": True, "is_superuser": token.get("is_superuser") is True}
+    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, wanted[name])
+    if changed:
+        user.save(update_fields=changed)
+    return user if user.is_active else None
+
+
+def _local_user(user_model: Any, username: str) -> Any:
+    try:
+        return user_model.objects.get(username=username)
+    except user_model.DoesNotExist:
+        user = user_model(username=username)
+        # No local password: only the user service can vouch for this account.
+        user.set_unusable_password()
         try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:  # created by a concurrent login
             return user_model.objects.get(username=username)
-        except user_model.DoesNotExist:
-            user = user_model(username=username)
-            # No local password: only the user service can vouch for this account.
-            user.set_unusable_password()
-            try:
-                with transaction.atomic():
-                    user.save()
-            except IntegrityError:  # created by a concurrent login
-                return user_model.objects.get(username=username)
-            return user
+        return user
 
 
 def account_is_staff(username: str) -> bool:

@@ -27,7 +27,7 @@ from common.counters import (
     parse_rate,
 )
 from gateway_project.proxy import metrics
-from gateway_project.proxy.forwarding import client_ip_for
+from gateway_project.proxy.forwarding import client_ip_for, rate_limit_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +77,14 @@ class RateLimitState:
 
 
 def throttle_key_for(request: Request, route_scope: str) -> tuple[str, str]:
-    """(scope, identity): the client IP for `auth` and anonymous callers, else the user id."""
+    """(scope, identity): the client's address (IPv6: its network) for `auth` and anonymous
+    callers, else the user id."""
     if route_scope == "default":
         user = request.user
         if user is not None and user.is_authenticated:
             return "user", str(user.pk)
-        return "anon", client_ip_for(request._request)
-    return route_scope, client_ip_for(request._request)
+        return "anon", rate_limit_bucket(client_ip_for(request._request))
+    return route_scope, rate_limit_bucket(client_ip_for(request._request))
 
 
 _last_failure_log: dict[str, float] = {}

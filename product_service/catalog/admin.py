@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from rest_framework.exceptions import APIException
 
 from product_service.catalog import services
+from product_service.catalog.cache import products_changed
 from product_service.catalog.models import Product, Reservation, ReservationItem
 
 
@@ -109,7 +110,16 @@ class ProductAdmin(admin.ModelAdmin):
             services.product_adjust_stock(product_id=obj.pk, delta=form.stock_delta())
         except APIException as error:
             messages.error(request, f"{obj.sku}: stock not changed: {error.detail}")
+        products_changed([obj.pk])
         obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Product) -> None:
+        products_changed([obj.pk])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        products_changed(list(queryset.values_list("pk", flat=True)))
+        super().delete_queryset(request, queryset)
 
 
 class ReservationItemInline(admin.TabularInline):

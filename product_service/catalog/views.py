@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from common.auth import HasServiceToken, IsStaff
 from common.pagination import CheckedCursorPagination
 from product_service.catalog import selectors, services
+from product_service.catalog.cache import CacheHeadersMixin
 from product_service.catalog.filters import ProductFilter
 from product_service.catalog.models import Product
 from product_service.catalog.serializers import (
@@ -35,7 +36,7 @@ class ProductCursorPagination(CheckedCursorPagination):
     max_page_size = 100
 
 
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
     """Anyone reads active products; staff (the `is_staff` claim) read all and write."""
 
     serializer_class = ProductSerializer
