@@ -293,6 +293,8 @@ def start_stack(
         JWT_PUBLIC_KEY_FILE=str(public),
         WEB_CONCURRENCY=os.environ.get("E2E_WEB_CONCURRENCY", "2"),
         CACHE_KEY_PREFIX=f"e2e{unique}",
+        # What the user service and the gateway share (token revocations): per stack.
+        SHARED_CACHE_PREFIX=f"e2e{unique}:shared",
         PYTHONUNBUFFERED="1",
     )
     for name, port in ports.items():
