@@ -9,10 +9,14 @@ class CommonConfig(AppConfig):
         from django.conf import settings
         from django.contrib import admin
 
-        from common import schema  # noqa: F401 -- registers the OpenAPI auth scheme
+        from common import (
+            schema,  # noqa: F401 -- registers the OpenAPI auth scheme
+            tracing,
+        )
         from common.services import SERVICES
 
         # Four admins look alike; the header says which one this is.
         title = SERVICES[settings.COMMON["SERVICE_NAME"]].title
         admin.site.site_header = f"{title} administration"
         admin.site.site_title = f"{title} admin"
+        tracing.configure(settings.COMMON["SERVICE_NAME"])

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -134,6 +135,18 @@ def granian_argv(service: str, wsgi_app: str) -> list[str]:
     ]
 
 
+def start_registration(service: str) -> None:
+    """With GATEWAY_INTERNAL_URL set, a service registers with the gateway and heartbeats
+    (common.registration) from a small child process that outlives this exec as the
+    server's child, and leaves when the server stops."""
+    if service == "gateway" or not os.environ.get("GATEWAY_INTERNAL_URL"):
+        return
+    from django.conf import settings
+
+    env = {**os.environ, "SERVICE_TOKEN": settings.COMMON["SERVICE_TOKEN"]}
+    subprocess.Popen([sys.executable, "-m", "common.registration"], env=env)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m common.entrypoint")
     parser.add_argument("service", choices=sorted(SERVICES))
@@ -169,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.migrate:
         migrate()
+    start_registration(service.name)
     if server == "granian":
         command = granian_argv(service.name, WSGI_APP)
     else:

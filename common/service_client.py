@@ -18,6 +18,7 @@ from django.core.signals import setting_changed
 from requests.adapters import HTTPAdapter
 from rest_framework.exceptions import APIException
 
+from common import tracing
 from common.auth import SERVICE_TOKEN_HEADER, own_service_token
 from common.context import request_id_var, traceparent_var
 
@@ -76,21 +77,22 @@ class ServiceClient:
         timeout: float | tuple[float, float] | None = None,
     ) -> requests.Response:
         """Send the call; connection failures → ServiceUnavailable, timeouts → ServiceTimeout."""
-        outgoing = {"X-Request-ID": request_id_var.get()}
-        if traceparent := traceparent_var.get():
-            outgoing["traceparent"] = traceparent
-        outgoing.update(headers or {})
         url = f"{self.base_url}/{path.lstrip('/')}"
         started = time.perf_counter()
         try:
-            response = self.session.request(
-                method,
-                url,
-                json=json,
-                params=params,
-                headers=outgoing,
-                timeout=timeout or self.timeout,
-            )
+            with tracing.span(f"{method} {self.name}", **{"peer.service": self.name}):
+                outgoing = {"X-Request-ID": request_id_var.get()}
+                if traceparent := traceparent_var.get():  # inside the span: it names it
+                    outgoing["traceparent"] = traceparent
+                outgoing.update(headers or {})
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=outgoing,
+                    timeout=timeout or self.timeout,
+                )
         except requests.Timeout as error:
             logger.warning("%s %s %s timed out: %s", self.name, method, path, error)
             raise ServiceTimeout(service=self.name) from error
@@ -114,13 +116,24 @@ class ServiceClient:
         return self.request("POST", path, **kwargs)
 
 
+def first_base_url(value: str) -> str:
+    """The first entry of a service URL variable, as a plain URL.
+
+    The gateway balances over every entry (and every address of a `dns+http://` name);
+    a service calling another needs one address: a DNS name resolves through the
+    system resolver, which rotates over a Compose or Kubernetes name's addresses.
+    """
+    first = value.split(",", 1)[0].strip()
+    return first.removeprefix("dns+")
+
+
 @cache
 def client_for(name: str) -> ServiceClient:
     """The process-wide client for a service named in common.services."""
     common = settings.COMMON
     return ServiceClient(
         name,
-        common["SERVICE_URLS"][name],
+        first_base_url(common["SERVICE_URLS"][name]),
         service_token=own_service_token(),
         connect_timeout=common["HTTP_CONNECT_TIMEOUT"],
         read_timeout=common["HTTP_READ_TIMEOUT"],

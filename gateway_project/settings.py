@@ -1,15 +1,27 @@
+from common.config import env
+from common.services import UPSTREAMS
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
 
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
-INSTALLED_APPS = [*INSTALLED_APPS, "corsheaders", "gateway_project.proxy"]  # noqa: F405
+INSTALLED_APPS = [
+    *INSTALLED_APPS,  # noqa: F405
+    "corsheaders",
+    "gateway_project.proxy",
+    "gateway_project.upstreams",
+    "gateway_project.response_cache",
+    "gateway_project.docs_hub",
+    "gateway_project.admins",
+    "gateway_project.dashboard",
+]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).
 _PROXY_PATH_MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "common.middleware.RequestIdMiddleware",
+    "common.tracing.TracingMiddleware",
     "common.middleware.AccessLogMiddleware",
     "common.middleware.OptionalTrailingSlashMiddleware",
     "gateway_project.proxy.middleware.ProxyFastPathMiddleware",
@@ -23,8 +35,10 @@ MIDDLEWARE = [
 # `path` uses Django's path syntax (`<segment:id>`: one segment, never `.` or `..`);
 # `methods` maps each method to its auth policy;
 # `throttle` is "auth" (per client IP) or "default" (per user when signed in, else per IP);
-# optional `connect_timeout`/`read_timeout` (seconds) override the defaults, and later
-# per-route settings (response caching, retries) go in the same dict.
+# optional `connect_timeout`/`read_timeout` (seconds) override the defaults;
+# `cache` (seconds) lets the response cache keep the route's GET answers that long at
+# most (gateway_project/response_cache); later per-route settings go in the same dict.
+CACHE_SECONDS = env.int("GATEWAY_CACHE_SECONDS", default=30)
 GATEWAY_ROUTES = [
     {"path": "users/register", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/login", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
@@ -34,7 +48,9 @@ GATEWAY_ROUTES = [
         "methods": {"POST": PUBLIC},
         "throttle": "auth",
     },
-    {"path": "users/logout", "service": "users", "methods": {"POST": USER}},
+    # Public: the refresh token in the body is the credential (an expired access token
+    # must not stand in the way of logging out).
+    {"path": "users/logout", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/password", "service": "users", "methods": {"POST": USER}},
     {
         "path": "users/profile",
@@ -42,11 +58,17 @@ GATEWAY_ROUTES = [
         "methods": {"GET": USER, "PATCH": USER, "PUT": USER},
     },
     {"path": "users/.well-known/jwks.json", "service": "users", "methods": {"GET": PUBLIC}},
-    {"path": "products", "service": "products", "methods": {"GET": PUBLIC, "POST": STAFF}},
+    {
+        "path": "products",
+        "service": "products",
+        "methods": {"GET": PUBLIC, "POST": STAFF},
+        "cache": CACHE_SECONDS,
+    },
     {
         "path": "products/<segment:id>",
         "service": "products",
         "methods": {"GET": PUBLIC, "PUT": STAFF, "PATCH": STAFF, "DELETE": STAFF},
+        "cache": CACHE_SECONDS,
     },
     # Orders reserve stock at products while the client waits: a longer read timeout.
     {
@@ -62,6 +84,27 @@ GATEWAY_ROUTES = [
         "methods": {"POST": USER},
         "read_timeout": 10,
     },
+    # People's pages: each service's admin and its static files (the admin's links, forms
+    # and redirects stay under its prefix: common.admin_mount). The admin checks its own
+    # sign-in; its login is limited per username by the user service.
+    *(
+        {
+            "path": f"admin/{name}/<subpath:rest>",
+            "service": name,
+            "methods": {"GET": PUBLIC, "POST": PUBLIC},
+            "throttle": "none",
+        }
+        for name in UPSTREAMS
+    ),
+    *(
+        {
+            "path": f"static/{name}/<subpath:rest>",
+            "service": name,
+            "methods": {"GET": PUBLIC},
+            "throttle": "none",
+        }
+        for name in UPSTREAMS
+    ),
 ]
 
 globals().update(gateway_settings(GATEWAY_ROUTES))

@@ -57,4 +57,4 @@ def test_admin_login_page_renders(stack, name, tmp_path):
     dom = render(f"{stack[name].url}/admin/login/", tmp_path)
     assert 'id="login-form"' in dom
     assert f"{SERVICES[name].title} administration" in dom
-    assert "/static/admin/css/base.css" in dom
+    assert f"/static/{name}/admin/css/base.css" in dom

@@ -12,6 +12,8 @@ INSTALLED_APPS = [
 AUTH_USER_MODEL = "accounts.User"
 # The admin's own login counts against the same per-username limit as POST /users/login.
 AUTHENTICATION_BACKENDS = ["user_service.accounts.backends.ThrottledModelBackend"]
+# An admin sign-in here leaves a token for the other admins (common.admin_mount's SSO).
+ADMIN_SSO_ISSUER = "user_service.accounts.tokens.access_token_for"
 
 # The only signer: common.jwt.token_backend() signs with this key and publishes its kid.
 COMMON = {**COMMON, "JWT_PRIVATE_KEY": jwt_private_key()}  # noqa: F405
@@ -21,4 +23,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
 }
+# Login attempts per (username, client IP), and per username from any address.
 USERS_RATE_LOGIN = env.str("USERS_RATE_LOGIN", default="10/min")
+USERS_RATE_LOGIN_USER = env.str("USERS_RATE_LOGIN_USER", default="100/h")
+# POST /users/password attempts per user (each may be a guess of the old password).
+USERS_RATE_PASSWORD_CHANGE = env.str("USERS_RATE_PASSWORD_CHANGE", default="5/15m")

@@ -72,5 +72,5 @@ def test_openapi_schema_and_swagger_ui_are_served_locally(client):
     docs = client.get("/api/docs")
     assert docs.status_code == HTTPStatus.OK
     page = docs.content.decode()
-    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "/static/gateway/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()

@@ -22,27 +22,33 @@ from common.context import request_id_var
 from common.services import UPSTREAMS
 from gateway_project.proxy.throttling import GatewayRateThrottle
 from gateway_project.proxy.upstream import UpstreamError, exchange
+from gateway_project.upstreams.discovery import upstreams
 
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="health")
 
 
 def service_readiness(service: str, request_id: str) -> dict:
-    """{status: up|down, latency_ms[, detail]} for one service's /ready."""
+    """{status: up|down, latency_ms[, detail]}: up when one of its instances is ready."""
     timeout = settings.GATEWAY["HEALTH_TIMEOUT"]
     started = time.perf_counter()
-    try:
-        answer = exchange(
-            settings.COMMON["SERVICE_URLS"][service],
-            "GET",
-            "/ready",
-            {"X-Request-ID": request_id, "Accept": "application/json"},
-            None,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-        )
-        detail = None if answer.status == HTTPStatus.OK else f"/ready answered {answer.status}"
-    except UpstreamError as error:
-        detail = f"unreachable: {error.kind}"
+    detail = "no instances known"
+    for instance in upstreams().pool(service).members():
+        try:
+            answer = exchange(
+                instance.url,
+                "GET",
+                "/ready",
+                {"X-Request-ID": request_id, "Accept": "application/json"},
+                None,
+                connect_timeout=timeout,
+                read_timeout=timeout,
+            )
+            if answer.status == HTTPStatus.OK:
+                detail = None
+                break
+            detail = f"/ready answered {answer.status}"
+        except UpstreamError as error:
+            detail = f"unreachable: {error.kind}"
     result = {
         "status": "up" if detail is None else "down",
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
 from common.problems import problem
+from gateway_project.dashboard import traffic
 from gateway_project.proxy import metrics
 from gateway_project.proxy.forwarding import unsendable_header, upstream_query
 
@@ -79,4 +80,5 @@ class ProxyFastPathMiddleware:
         metrics.observe_request(
             route.name, request.method, response.status_code, time.perf_counter() - started
         )
+        traffic.record(request, route, response.status_code, time.perf_counter() - started)
         return response

@@ -20,6 +20,9 @@ def _password_field() -> serializers.CharField:
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Optional at registration: an address, or "" (so not OpenAPI's format "email").
+    email = serializers.CharField(read_only=True, help_text="Email address, or empty.")
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
@@ -44,7 +47,8 @@ class RegisterSerializer(serializers.Serializer):
         max_length=150, validators=User._meta.get_field("username").validators
     )
     password = _password_field()
-    email = serializers.EmailField(required=False, allow_blank=True, max_length=254, default="")
+    # No default="": OpenAPI would then describe an email whose default is not an email.
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         sent = self.initial_data if isinstance(self.initial_data, dict) else {}
@@ -64,8 +68,18 @@ class ProfileUpdateSerializer(serializers.Serializer):
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField turns numbers into text, which let a username
+    sent as a number be counted apart from the same name sent as a string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, trim_whitespace=False)
+    username = StrictCharField(max_length=150, trim_whitespace=False)
     password = _password_field()
 
 
@@ -76,6 +90,13 @@ class RefreshSerializer(serializers.Serializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class AccountStatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["username", "is_active", "is_staff", "is_superuser"]
+        read_only_fields = fields
 
 
 class AccessSerializer(serializers.Serializer):

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.urls import register_converter
+
+
+class AdminsConfig(AppConfig):
+    """Every service's admin through the gateway: the route table's prefix form."""
+
+    name = "gateway_project.admins"
+    label = "admins"
+
+    def ready(self) -> None:
+        from gateway_project.admins.converters import SubpathConverter
+
+        register_converter(SubpathConverter, "subpath")

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DocsHubConfig(AppConfig):
+    name = "gateway_project.docs_hub"
+    label = "docs_hub"
+    verbose_name = "Swagger hub"

@@ -1,0 +1,79 @@
+"""The OpenAPI description of the gateway's own endpoints (the proxy routes aside).
+
+The gateway's own views are plain Django views that drf-spectacular cannot see, and there
+are few of them: they are described here, and only those that this gateway's URLconf
+serves are listed (a page another module adds appears once it is mounted).
+"""
+
+from __future__ import annotations
+
+from django.urls import Resolver404, resolve
+
+from gateway_project.docs_hub.specs import security_for
+from gateway_project.proxy.config import PUBLIC, STAFF
+
+_HEALTH = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "services": {"type": "object", "additionalProperties": {"type": "object"}},
+    },
+}
+
+
+def _get(summary: str, policy: str, content: dict, *, tag: str = "gateway") -> dict:
+    responses = {"200": {"description": "OK", "content": content}}
+    if policy == STAFF:
+        responses["403"] = {"description": "Not staff"}
+    return {
+        "get": {
+            "operationId": "gateway_" + summary.lower().replace(" ", "_").replace("'", ""),
+            "summary": summary,
+            "tags": [tag],
+            "security": security_for(policy),
+            "x-gateway-policy": policy,
+            "responses": responses,
+        }
+    }
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+OWN_PATHS = {
+    "/health": _get("Every service's readiness", PUBLIC, _json(_HEALTH)),
+    "/health/live": _get("The gateway process serves", PUBLIC, _json({"type": "object"})),
+    "/openapi.json": _get(
+        "One OpenAPI document of every routed path", PUBLIC, _json({"type": "object"})
+    ),
+    "/gateway/services": _get("Services and instances", STAFF, _json({"type": "object"})),
+}
+
+
+def _served(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def gateway_spec() -> dict:
+    """The gateway's own paths that this deployment serves."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "API gateway",
+            "version": "0.1.0",
+            "description": "The gateway's own endpoints: health, the merged OpenAPI "
+            "document, and (staff) what it routes to.",
+        },
+        "servers": [{"url": "/", "description": "the gateway"}],
+        "paths": {path: item for path, item in OWN_PATHS.items() if _served(path)},
+        "components": {
+            "securitySchemes": {
+                "jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+        },
+    }

@@ -1,0 +1,207 @@
+"""The front door in a real (headless) Chromium, through the gateway only: the Swagger hub,
+every admin with one sign-on, and the dashboard. Screenshots land in var/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.harness import REPO_ROOT, json_call, mint_access_token, start_stack
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
+STAFF, PASSWORD = "frontdoor-ops", "front-door-Secret-42"
+# The admin's own stylesheet paints its header this colour (light theme).
+ADMIN_HEADER_BACKGROUND = "rgb(65, 118, 144)"
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    """A stack of its own with a staff account at the user service and one product."""
+    if CHROMIUM is None:
+        pytest.skip("needs Chromium (Debian package chromium); .ci/run installs it")
+    stack = start_stack(tmp_path_factory.mktemp("front"))
+    users = stack["users"]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            STAFF,
+        ],
+        env={
+            **users.env,
+            "DJANGO_SETTINGS_MODULE": "user_service.settings",
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+            "DJANGO_SUPERUSER_EMAIL": "ops@example.com",
+        },
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    gateway = stack["gateway"].url
+    status, _, product = json_call(
+        "POST",
+        f"{gateway}/products",
+        {"sku": "FD-1", "name": "Front door", "price": "3.00", "stock": 10},
+        token=mint_access_token(stack, user_id=1, is_staff=True),
+    )
+    assert status == 201, product
+    yield stack, product
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: page.errors.append(message.text) if message.type == "error" else None,
+    )
+    yield page
+    context.close()
+
+
+def try_it_out(page, operation: str) -> str:
+    """Expand an operation, run it with its defaults; the status Swagger UI shows."""
+    block = page.locator(f"#{operation}")
+    block.locator(".opblock-summary").first.click()
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    status = block.locator(".live-responses-table .response .response-col_status").first
+    status.wait_for()
+    return status.inner_text().strip()
+
+
+def test_the_hub_lists_every_document_and_tries_calls_through_the_gateway(front, page):
+    stack, _ = front
+    gateway = stack["gateway"].url
+    status, _, _ = json_call(
+        "POST", f"{gateway}/users/register", {"username": "dora", "password": "explorer-Map-77"}
+    )
+    assert status == 201
+    _, _, tokens = json_call(
+        "POST", f"{gateway}/users/login", {"username": "dora", "password": "explorer-Map-77"}
+    )
+
+    page.goto(f"{gateway}/docs")
+    selector = page.locator(".topbar .download-url-wrapper select")
+    selector.wait_for()
+    names = [option.strip() for option in selector.locator("option").all_inner_texts()]
+    assert names == ["User service", "Product service", "Order service", "API gateway"]
+    page.locator(".swagger-ui .info .title").first.wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "hub.png"), full_page=False)
+
+    selector.select_option(label="Product service")
+    page.locator("#operations-products-products_list").wait_for()
+    assert page.locator("#operations-internal-internal_reservations_create").count() == 0
+    assert try_it_out(page, "operations-products-products_list") == "200"
+
+    selector.select_option(label="User service")
+    page.locator("#operations-users-users_profile_retrieve").wait_for()
+    page.locator(".auth-wrapper button.authorize").click()
+    page.locator(".modal-ux input").first.fill(tokens["access"])
+    page.locator(".modal-ux button.authorize").click()
+    page.locator(".modal-ux button.btn-done").click()
+    assert try_it_out(page, "operations-users-users_profile_retrieve") == "200"
+    body = page.locator("#operations-users-users_profile_retrieve .live-responses-table")
+    assert '"username": "dora"' in body.inner_text()
+
+
+def test_one_sign_in_opens_every_admin_and_an_edit_shows_in_the_api(front, page):
+    stack, product = front
+    gateway = stack["gateway"].url
+
+    page.goto(f"{gateway}/admin/products/")
+    assert page.url == f"{gateway}/admin/products/login/?next=/admin/products/"
+    page.fill("#id_username", STAFF)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{gateway}/admin/products/")
+    assert "Product service administration" in page.inner_text("#site-name")
+    background = page.eval_on_selector("#header", "e => getComputedStyle(e).backgroundColor")
+    assert background == ADMIN_HEADER_BACKGROUND  # its stylesheet came through the gateway
+
+    page.goto(f"{gateway}/admin/products/catalog/product/{product['id']}/change/")
+    page.fill("#id_stock", "37")
+    page.click("input[name=_save]")
+    page.locator(".messagelist .success").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "admin.png"), full_page=False)
+    status, _, seen = json_call("GET", f"{gateway}/products/{product['id']}")
+    assert (status, seen["stock"]) == (200, 37)
+
+    page.goto(f"{gateway}/admin/orders/")
+    assert page.url == f"{gateway}/admin/orders/"  # no second sign-in
+    assert "Order service administration" in page.inner_text("#site-name")
+    page.goto(f"{gateway}/admin/users/")
+    assert "User service administration" in page.inner_text("#site-name")
+    # Each admin kept its own session: products still signed in after the others.
+    page.goto(f"{gateway}/admin/products/")
+    assert page.url == f"{gateway}/admin/products/"
+    cookies = {c["name"]: c["path"] for c in page.context.cookies()}
+    assert cookies["products_sessionid"] == "/admin/products/"
+    assert cookies["orders_sessionid"] == "/admin/orders/"
+
+
+def test_the_dashboard_shows_routes_and_charts_that_move_with_traffic(front, page):
+    stack, product = front
+    gateway = stack["gateway"].url
+    page.goto(f"{gateway}/admin/login/?next=/dashboard")
+    page.fill("#id_username", STAFF)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{gateway}/dashboard")
+    page.wait_for_function("document.getElementById('updated').textContent.startsWith('updated')")
+    assert page.locator('tr[data-route="/products/{id}"]').count() == 1
+    chart = page.locator('svg[data-chart="service:products:rate"]')
+    before = float(chart.get_attribute("data-sum"))
+
+    for _ in range(20):
+        json_call("GET", f"{gateway}/products/{product['id']}")
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if float(chart.get_attribute("data-sum")) > before:
+            break
+        page.wait_for_timeout(500)
+    assert float(chart.get_attribute("data-sum")) > before
+    assert chart.locator("polyline").count() == 1
+    row = page.locator('tr[data-route="/products/{id}"] .total')
+    assert int(row.inner_text()) >= 20
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_screenshots_are_kept():
+    names = {"hub.png", "admin.png", "dashboard.png"}
+    if CHROMIUM is None:
+        pytest.skip("needs Chromium (Debian package chromium); .ci/run installs it")
+    kept = {p.name for p in SCREENSHOTS.glob("*.png") if p.stat().st_size > 1000}
+    assert names <= kept, os.listdir(SCREENSHOTS)
