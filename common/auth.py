@@ -37,8 +37,11 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
 # what it needs. An internal path not listed here accepts no caller.
 SERVICE_CALLERS: dict[str, tuple[str, ...]] = {
     "/internal/reservations": ("orders",),  # orders reserves and releases stock
-    "/internal/users/authenticate": ("gateway", "products", "orders"),  # admin sign-on
+    # Every project's admin signs on at the user service (common.sso).
+    "/internal/users/authenticate": ("gateway", "products", "orders"),
+    "/internal/users/status": ("gateway", "products", "orders"),
     "/internal/registry": ("users", "products", "orders"),  # self-registration at the gateway
+    "/internal/cache/purge": ("products",),  # the catalog's changes purge the gateway's cache
 }
 
 
@@ -93,6 +96,11 @@ def _reset(*, setting: str, **kwargs: object) -> None:
 setting_changed.connect(_reset)
 
 
+def is_service_caller(sent: str, path: str) -> bool:
+    """Whether `sent` is the token of a caller the internal endpoint at `path` accepts."""
+    return bool(sent) and bool(service_callers(sent) & set(callers_for(path.rstrip("/"))))
+
+
 class HasServiceToken(BasePermission):
     """Service-to-service endpoints: the caller's own token, and a caller this endpoint
     accepts (SERVICE_CALLERS). With the one shared SERVICE_TOKEN, every caller is each."""
@@ -100,10 +108,7 @@ class HasServiceToken(BasePermission):
     message = "A valid X-Service-Token of a caller this endpoint accepts is required."
 
     def has_permission(self, request: Request, view: object) -> bool:
-        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
-        if not sent:
-            return False
-        return bool(service_callers(sent) & set(callers_for(request.path.rstrip("/"))))
+        return is_service_caller(request.headers.get(SERVICE_TOKEN_HEADER, ""), request.path)
 
 
 class IsStaff(BasePermission):
