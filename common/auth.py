@@ -16,6 +16,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from common.config import env
 from common.jwt import AccessToken
+from common.service_callers import callers_for
 from common.services import SERVICES
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
@@ -31,18 +32,6 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
             return AccessToken(raw_token)
         except TokenError as error:
             raise InvalidToken(str(error.args[0])) from error
-
-
-# Which callers each internal endpoint accepts, by path prefix: a caller's token opens only
-# what it needs. An internal path not listed here accepts no caller.
-SERVICE_CALLERS: dict[str, tuple[str, ...]] = {
-    "/internal/reservations": ("orders",),  # orders reserves and releases stock
-    # Every project's admin signs on at the user service (common.sso).
-    "/internal/users/authenticate": ("gateway", "products", "orders"),
-    "/internal/users/status": ("gateway", "products", "orders"),
-    "/internal/registry": ("users", "products", "orders"),  # self-registration at the gateway
-    "/internal/cache/purge": ("products",),  # the catalog's changes purge the gateway's cache
-}
 
 
 @cache
@@ -81,13 +70,6 @@ def service_callers(sent: str) -> set[str]:
     }
 
 
-def callers_for(path: str) -> tuple[str, ...]:
-    for prefix, callers in SERVICE_CALLERS.items():
-        if path == prefix or path.startswith(prefix + "/"):
-            return callers
-    return ()
-
-
 def _reset(*, setting: str, **kwargs: object) -> None:
     if setting == "COMMON":
         caller_tokens.cache_clear()
@@ -103,7 +85,7 @@ def is_service_caller(sent: str, path: str) -> bool:
 
 class HasServiceToken(BasePermission):
     """Service-to-service endpoints: the caller's own token, and a caller this endpoint
-    accepts (SERVICE_CALLERS). With the one shared SERVICE_TOKEN, every caller is each."""
+    accepts (common.service_callers). With the one shared SERVICE_TOKEN, every caller is each."""
 
     message = "A valid X-Service-Token of a caller this endpoint accepts is required."
 

@@ -45,3 +45,21 @@ def test_each_caller_opens_only_what_it_needs(tmp_path):
             assert status == HTTPStatus.FORBIDDEN, problem
     finally:
         stack.stop()
+
+
+def test_every_internal_path_names_the_callers_it_accepts():
+    """A new internal endpoint needs a row in common.service_callers.SERVICE_CALLERS, else no caller
+    may reach it: this names the one forgotten."""
+    import re
+
+    from common.service_callers import callers_for
+    from tests.harness import REPO_ROOT
+
+    paths = {
+        "/" + match.split("<", 1)[0].rstrip("/")
+        for urls in REPO_ROOT.glob("*/**/urls.py")
+        if ".venv" not in urls.parts
+        for match in re.findall(r"""["'](internal/[^"']*)["']""", urls.read_text())
+    }
+    assert len(paths) >= 5
+    assert {path for path in paths if not callers_for(path)} == set()
