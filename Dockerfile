@@ -25,6 +25,6 @@ RUN useradd --system --uid 10001 --home /app app \
 USER app
 
 # Checks the settings (a missing secret stops it with one line), optionally migrates
-# (MIGRATE_ON_START=true), then execs granian (gateway) or gunicorn (services).
+# (MIGRATE_ON_START=true), then execs gunicorn (WEB_SERVER=granian: granian).
 ENTRYPOINT ["python", "-m", "common.entrypoint"]
 CMD ["gateway"]
