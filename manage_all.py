@@ -2,6 +2,7 @@
 """Set up, run and test the gateway and the three services: the one command a newcomer needs.
 
     python3 manage_all.py up                     # venv, migrations, dev keys, admin, all four
+    python3 manage_all.py up --scale products=2  # two product instances sharing the load
     python3 manage_all.py test [SUITE ...] [-- PYTEST ARGS]
     python3 manage_all.py <gateway|users|products|orders> <django command> [args]
 
@@ -110,6 +111,8 @@ def project_env(service: Service | None = None, **extra: str) -> dict[str, str]:
     for other in SERVICES.values():
         if other.name != "gateway":
             env.setdefault(other.url_var, f"http://127.0.0.1:{port_for(other)}")
+    # The gateway, as services reach it: instance registration, response-cache purges.
+    env.setdefault("GATEWAY_INTERNAL_URL", f"http://127.0.0.1:{port_for(SERVICES['gateway'])}")
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("DJANGO_SETTINGS_MODULE", None)
     if service is not None:
@@ -155,10 +158,12 @@ def ready(url: str) -> bool:
 
 @dataclass
 class Runner:
-    """One project under gunicorn, its output prefixed and coloured."""
+    """One instance of a project (its entrypoint's server), its output prefixed and coloured."""
 
     service: Service
     host: str
+    port: int
+    instance: int = 1  # 2, 3, ... for the extra instances of `--scale`
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -167,14 +172,24 @@ class Runner:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{port_for(self.service)}"
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def label(self) -> str:
+        name = self.service.name
+        return name if self.instance == 1 else f"{name}#{self.instance}"
 
     def start(self) -> None:
         self.last_lines = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "common.entrypoint", self.service.name],
             cwd=REPO,
-            env=project_env(self.service, PORT=str(port_for(self.service)), HOST=self.host),
+            env=project_env(
+                self.service,
+                PORT=str(self.port),
+                HOST=self.host,
+                SERVICE_INSTANCE_URL=self.url,
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -185,7 +200,7 @@ class Runner:
         threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
 
     def _pump(self, process: subprocess.Popen) -> None:
-        prefix = paint(self.service.name.ljust(8), COLOURS[self.service.name])
+        prefix = paint(self.label.ljust(8), COLOURS[self.service.name])
         for line in process.stdout:
             line = line.rstrip("\n")
             self.last_lines = [*self.last_lines[-19:], line]
@@ -265,7 +280,7 @@ def service_seed_commands(name: str) -> list[tuple[str, ...]]:
     return available
 
 
-def print_urls() -> None:
+def print_urls(runners: list[Runner]) -> None:
     """The front door (everything through the gateway), then each project's own port."""
     gateway = f"http://localhost:{port_for(SERVICES['gateway'])}"
     front = [
@@ -284,10 +299,11 @@ def print_urls() -> None:
     for label, url in front:
         say(f"  {label.ljust(width)}  {url}")
     rows = []
-    for name in ("gateway", "users", "products", "orders"):
-        base = f"http://localhost:{port_for(SERVICES[name])}"
+    for runner in sorted(runners, key=lambda r: list(SERVICES).index(r.service.name)):
+        name = runner.service.name
+        base = f"http://localhost:{runner.port}"
         health = f"{base}/health" if name == "gateway" else f"{base}/ready"
-        rows.append((name, base, health, f"{base}/api/docs", f"{base}/admin/"))
+        rows.append((runner.label, base, health, f"{base}/api/docs", f"{base}/admin/"))
     headers = ("own port", "base URL", "health", "Swagger UI", "admin")
     widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
@@ -297,8 +313,26 @@ def print_urls() -> None:
     say("all four are ready; Ctrl-C stops them")
 
 
+def parse_scale(entries: list[str]) -> dict[str, int]:
+    """`--scale products=2 --scale users=3`: instances per service (1 unless named)."""
+    counts = {}
+    for entry in entries:
+        name, _, count = entry.partition("=")
+        if name not in SERVICES or name == "gateway" or not count.isdigit() or int(count) < 1:
+            fail(f"--scale takes SERVICE=COUNT for users, products or orders, not {entry!r}")
+        counts[name] = int(count)
+    return counts
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def command_up(args: argparse.Namespace) -> int:
     ensure_venv()
+    scale = parse_scale(args.scale)
     host = os.environ.get("HOST", "127.0.0.1")
     taken = [s for s in SERVICES.values() if not port_is_free(port_for(s), host)]
     if taken:
@@ -307,7 +341,13 @@ def command_up(args: argparse.Namespace) -> int:
     prepare_databases()
     if not os.environ.get("REDIS_URL"):
         say("REDIS_URL is not set: local-memory cache, the gateway runs as one process")
-    runners = [Runner(SERVICES[name], host) for name in START_ORDER]
+    runners = []
+    for name in START_ORDER:
+        service = SERVICES[name]
+        runners.append(Runner(service, host, port_for(service)))
+        # Extra instances on free ports; they register with the gateway and share the load.
+        for instance in range(2, scale.get(name, 1) + 1):
+            runners.append(Runner(service, host, free_port(host), instance))
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -329,24 +369,21 @@ def command_up(args: argparse.Namespace) -> int:
                     (line for line in reversed(runner.last_lines) if "error" in line.lower()),
                     runner.last_lines[-1] if runner.last_lines else "no output",
                 )
-                fail(f"{runner.service.name} exited during start (exit {code}): {reason}")
+                fail(f"{runner.label} exited during start (exit {code}): {reason}")
             if ready(runner.url):
                 pending.remove(runner)
         if time.monotonic() > deadline:
             _stop_all(runners)
-            fail(
-                f"not ready after {READY_TIMEOUT:.0f}s: "
-                + ", ".join(r.service.name for r in pending)
-            )
+            fail(f"not ready after {READY_TIMEOUT:.0f}s: " + ", ".join(r.label for r in pending))
         time.sleep(0.25)
     if not stopping.is_set():
-        print_urls()
+        print_urls(runners)
     restart_at: dict[str, float] = {}
     while not stopping.is_set():
         now = time.monotonic()
         for runner in runners:
             code = runner.exited()
-            name = runner.service.name
+            name = runner.label
             if code is None:
                 if now - runner.started_at > 60:
                     runner.backoff = 1.0
@@ -528,7 +565,14 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Also: manage_all.py <gateway|users|products|orders> <django command> [args]",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="install, migrate, and run all four until Ctrl-C")
+    up = commands.add_parser("up", help="install, migrate, and run all four until Ctrl-C")
+    up.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="SERVICE=N",
+        help="run N instances of a service (they register with the gateway), e.g. products=2",
+    )
     test = commands.add_parser("test", help="run every check and test suite")
     test.add_argument(
         "suites", nargs="*", help=f"checks, {', '.join(PYTEST_SUITES)} (default: all)"

@@ -137,10 +137,15 @@ def sign_in_by_cookie(request: HttpRequest) -> bool:
     except TokenError:
         request.admin_sso_forget = True
         return False
-    from common.sso import user_for_claims  # sso imports the service client: lazily
+    from common.sso import account_is_staff, user_for_claims  # sso imports the service client
 
-    found = user_for_claims(token, own_accounts=bool(getattr(settings, "ADMIN_SSO_ISSUER", "")))
+    own_accounts = bool(getattr(settings, "ADMIN_SSO_ISSUER", ""))
+    found = user_for_claims(token, own_accounts=own_accounts)
     if found is None:
+        return False
+    if not own_accounts and not account_is_staff(found.get_username()):
+        # The cookie's token outlives a demotion: the user service's word now decides.
+        request.admin_sso_forget = True
         return False
     request.admin_sso_via_cookie = True
     login(request, found, backend=settings.AUTHENTICATION_BACKENDS[-1])

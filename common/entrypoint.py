@@ -3,10 +3,11 @@
     python -m common.entrypoint products [--migrate]
 
 Settings are loaded first, so a missing production secret stops it with one line naming
-the variable, not a worker traceback. The HTTP server is `WEB_SERVER`: granian (a Rust
-HTTP/1.1 server calling the WSGI app) for the gateway, whose every request is overhead
-on a service's; gunicorn (gthread) for the services. Either can run any project
-(docs/performance.md has the measurements behind the defaults).
+the variable, not a worker traceback. The HTTP server is `WEB_SERVER`: gunicorn (gthread)
+for every project by default, since only under it are slow clients bounded (headers, body
+and answer: common.slow_clients); granian (a Rust HTTP/1.1 server calling the WSGI app,
+~0.7 ms less per request at the gateway, docs/performance.md) bounds the headers only, so it
+belongs behind a proxy that buffers request bodies. Both run common.wsgi.
 """
 
 from __future__ import annotations
@@ -15,17 +16,22 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from common.services import SERVICES
+from common.slow_clients import header_timeout
 
 CONF = Path(__file__).with_name("gunicorn_conf.py")
 SERVERS = ("granian", "gunicorn")
+# What both servers run: the project's app within the client bounds (common.slow_clients).
+WSGI_APP = "common.wsgi:application"
 
 
 def default_server(service: str) -> str:
-    return "granian" if service == "gateway" else "gunicorn"
+    """gunicorn for every project: only there are slow clients bounded (common.slow_clients)."""
+    return "gunicorn"
 
 
 def empty_metrics_dir(service: str) -> None:
@@ -119,11 +125,26 @@ def granian_argv(service: str, wsgi_app: str) -> list[str]:
         "--respawn-failed-workers",
         "--workers-kill-timeout",
         str(graceful_timeout()),
+        # Headers are read in Rust: granian's own bound (milliseconds, at most 60 s).
+        "--http1-header-read-timeout",
+        str(min(60_000, max(1, int(header_timeout() * 1000)))),
         "--log-config",
         str(log_config),
         "--no-access-log",  # the app writes one JSON access line per request itself
         wsgi_app,
     ]
+
+
+def start_registration(service: str) -> None:
+    """With GATEWAY_INTERNAL_URL set, a service registers with the gateway and heartbeats
+    (common.registration) from a small child process that outlives this exec as the
+    server's child, and leaves when the server stops."""
+    if service == "gateway" or not os.environ.get("GATEWAY_INTERNAL_URL"):
+        return
+    from django.conf import settings
+
+    env = {**os.environ, "SERVICE_TOKEN": settings.COMMON["SERVICE_TOKEN"]}
+    subprocess.Popen([sys.executable, "-m", "common.registration"], env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,10 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.migrate:
         migrate()
+    start_registration(service.name)
     if server == "granian":
-        command = granian_argv(service.name, service.wsgi_app)
+        command = granian_argv(service.name, WSGI_APP)
     else:
-        command = [sys.executable, "-m", "gunicorn", "-c", str(CONF), service.wsgi_app]
+        command = [sys.executable, "-m", "gunicorn", "-c", str(CONF), WSGI_APP]
     os.execv(sys.executable, command)
     return 0  # not reached
 

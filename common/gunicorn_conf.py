@@ -14,7 +14,8 @@ _service = os.environ.get("SERVICE_NAME", "service")
 bind = os.environ.get("BIND") or "{}:{}".format(*entrypoint.listen_address())
 workers = entrypoint.worker_processes()
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
+# gthread with a bound on slow headers (CLIENT_HEADER_TIMEOUT).
+worker_class = "common.gunicorn_worker.BoundedThreadWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = entrypoint.graceful_timeout()
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))

@@ -116,13 +116,24 @@ class ServiceClient:
         return self.request("POST", path, **kwargs)
 
 
+def first_base_url(value: str) -> str:
+    """The first entry of a service URL variable, as a plain URL.
+
+    The gateway balances over every entry (and every address of a `dns+http://` name);
+    a service calling another needs one address: a DNS name resolves through the
+    system resolver, which rotates over a Compose or Kubernetes name's addresses.
+    """
+    first = value.split(",", 1)[0].strip()
+    return first.removeprefix("dns+")
+
+
 @cache
 def client_for(name: str) -> ServiceClient:
     """The process-wide client for a service named in common.services."""
     common = settings.COMMON
     return ServiceClient(
         name,
-        common["SERVICE_URLS"][name],
+        first_base_url(common["SERVICE_URLS"][name]),
         service_token=common["SERVICE_TOKEN"],
         connect_timeout=common["HTTP_CONNECT_TIMEOUT"],
         read_timeout=common["HTTP_READ_TIMEOUT"],

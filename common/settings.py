@@ -116,7 +116,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "common.hashers.OWASPArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
@@ -141,8 +141,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["common.auth.StatelessJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "common.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "common.problems.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -162,6 +162,18 @@ SIMPLE_JWT = {
     "TOKEN_USER_CLASS": "rest_framework_simplejwt.models.TokenUser",
     "LEEWAY": env.int("JWT_LEEWAY", default=5),
 }
+
+# Where the services' own client-IP reading (login limits) believes X-Forwarded-For:
+# they sit behind the gateway on a private network. The gateway trusts only
+# GATEWAY_TRUSTED_PROXIES.
+PRIVATE_NETWORKS = [
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+]
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 
@@ -194,6 +206,18 @@ def service_settings(name: str) -> dict:
             "PROBLEM_TYPE_BASE": env.str("PROBLEM_TYPE_BASE", default="https://errors.example/"),
             "HTTP_CONNECT_TIMEOUT": env.float("HTTP_CONNECT_TIMEOUT", default=1.0),
             "HTTP_READ_TIMEOUT": env.float("HTTP_READ_TIMEOUT", default=5.0),
+            # The gateway's base URL for service-to-gateway calls (cache purges); empty: none.
+            "GATEWAY_INTERNAL_URL": env.str("GATEWAY_INTERNAL_URL", default="").rstrip("/"),
+            "TRUSTED_PROXIES": (
+                env.list("GATEWAY_TRUSTED_PROXIES", default=[])
+                if name == "gateway"
+                else env.list("TRUSTED_PROXIES", default=PRIVATE_NETWORKS)
+            ),
+            # Admin (and SSO) logins per client IP, before any password is hashed.
+            "ADMIN_RATE_LOGIN": env.str("ADMIN_RATE_LOGIN", default="10/min"),
+            # Keys the user service writes and the gateway reads (token revocation):
+            # one namespace for both, whatever each project's cache KEY_PREFIX.
+            "SHARED_CACHE_PREFIX": env.str("SHARED_CACHE_PREFIX", default="shared"),
         },
         "SPECTACULAR_SETTINGS": {
             "TITLE": service.title,
@@ -209,6 +233,7 @@ def service_settings(name: str) -> dict:
         "LOGGING": logging_config(name),
         # Staff accounts of the user service log into every other admin (common.sso).
         "AUTHENTICATION_BACKENDS": [
+            *(["common.sso.AdminLoginThrottleBackend"] if name != "users" else []),
             "django.contrib.auth.backends.ModelBackend",
             *(["common.sso.UserServiceBackend"] if name != "users" else []),
         ],

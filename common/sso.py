@@ -5,33 +5,67 @@ it asks the user service (POST /internal/users/authenticate, service token) to c
 username and password, verifies the access token it answers with offline (signature, kid,
 iss, aud, expiry: a forged or replayed answer grants nothing), and keeps a local user's
 is_staff/is_superuser in step with the token's claims. Non-staff accounts are refused.
+
+Every admin login (this one and a local account's) is first counted per client IP
+(AdminLoginThrottleBackend, before any password is hashed), and a signed-in SSO admin is
+re-checked at the user service every SSO_RECHECK_SECONDS: demoted or deactivated there,
+the session ends here at the next request after that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.exceptions import TokenError
 
 from common.jwt import AccessToken
+from common.login_limits import Limit, client_ip, limits_hit
 from common.service_client import client_for
 
 logger = logging.getLogger(__name__)
 
 AUTHENTICATE_PATH = "/internal/users/authenticate"
+STATUS_PATH = "/internal/users/status"
+SSO_RECHECK_SECONDS = 30
 
 
-def _claims_from_user_service(username: str, password: str) -> AccessToken | None:
+def admin_login_limits(request: HttpRequest) -> list[Limit]:
+    return [Limit(f"admin-ip:{client_ip(request)}", settings.COMMON["ADMIN_RATE_LOGIN"])]
+
+
+class AdminLoginThrottleBackend(ModelBackend):
+    """First of the backends: counts the attempt per client IP and stops it when over.
+
+    Django's authenticate() ends at a PermissionDenied, so neither the local password
+    hash nor the user service's is computed for a refused attempt. It authenticates
+    nobody; the rest is ModelBackend's (the first backend is what force_login names).
+    """
+
+    def authenticate(self, request: HttpRequest | None, *args: Any, **kwargs: Any) -> None:
+        if request is not None and limits_hit(admin_login_limits(request)) is not None:
+            raise PermissionDenied("too many admin login attempts from this address")
+        return None
+
+
+def _claims_from_user_service(
+    username: str, password: str, request: HttpRequest | None
+) -> AccessToken | None:
+    # The user service limits per (username, client IP): tell it who the client is.
+    headers = {"X-Forwarded-For": client_ip(request)} if request is not None else None
     try:
         response = client_for("users").post(
-            AUTHENTICATE_PATH, json={"username": username, "password": password}
+            AUTHENTICATE_PATH, json={"username": username, "password": password}, headers=headers
         )
     except APIException as error:
         logger.warning("SSO: the user service is unavailable: %s", error)
@@ -59,7 +93,7 @@ class UserServiceBackend(ModelBackend):
     ) -> Any:
         if not username or not password:
             return None
-        token = _claims_from_user_service(username, password)
+        token = _claims_from_user_service(username, password, request)
         if token is None or token.get("username") != username:
             return None
         user = user_for_claims(token, own_accounts=False)
@@ -67,6 +101,16 @@ class UserServiceBackend(ModelBackend):
             # common.admin_mount hands the token on to the other admins (SSO cookie).
             request.admin_sso_token = token.token  # as issued: only the issuer can sign
         return user
+
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user, while the user service still calls that account staff."""
+        user = super().get_user(user_id)
+        if user is None or user.has_usable_password():
+            return user  # a local account answers for itself
+        if account_is_staff(user.get_username()):
+            return user
+        type(user).objects.filter(pk=user.pk).update(is_staff=False, is_superuser=False)
+        return None
 
 
 def user_for_claims(token: AccessToken, *, own_accounts: bool) -> Any:
@@ -113,3 +157,27 @@ def _local_user(user_model: Any, username: str) -> Any:
         except IntegrityError:  # created by a concurrent login
             return user_model.objects.get(username=username)
         return user
+
+
+def account_is_staff(username: str) -> bool:
+    """Whether the user service calls this account active staff, asked once per few seconds.
+
+    Unreachable user service: not staff (the admin is unavailable while logins are anyway).
+    """
+    key = f"sso:staff:{username}"
+    try:
+        verdict = cache.get(key)
+    except Exception:
+        verdict = None
+    if verdict is None:
+        try:
+            response = client_for("users").get(STATUS_PATH, params={"username": username})
+            body = response.json() if response.status_code == 200 else {}
+        except (APIException, ValueError) as error:
+            logger.warning("SSO: cannot re-check %s at the user service: %s", username, error)
+            return False
+        verdict = bool(body.get("is_active") is True and body.get("is_staff") is True)
+        if response.status_code in (200, 404):
+            with contextlib.suppress(Exception):
+                cache.set(key, verdict, SSO_RECHECK_SECONDS)
+    return verdict

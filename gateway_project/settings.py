@@ -1,3 +1,4 @@
+from common.config import env
 from common.services import UPSTREAMS
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
@@ -9,6 +10,8 @@ INSTALLED_APPS = [
     *INSTALLED_APPS,  # noqa: F405
     "corsheaders",
     "gateway_project.proxy",
+    "gateway_project.upstreams",
+    "gateway_project.response_cache",
     "gateway_project.docs_hub",
     "gateway_project.admins",
     "gateway_project.dashboard",
@@ -32,8 +35,10 @@ MIDDLEWARE = [
 # `path` uses Django's path syntax (`<segment:id>`: one segment, never `.` or `..`);
 # `methods` maps each method to its auth policy;
 # `throttle` is "auth" (per client IP) or "default" (per user when signed in, else per IP);
-# optional `connect_timeout`/`read_timeout` (seconds) override the defaults, and later
-# per-route settings (response caching, retries) go in the same dict.
+# optional `connect_timeout`/`read_timeout` (seconds) override the defaults;
+# `cache` (seconds) lets the response cache keep the route's GET answers that long at
+# most (gateway_project/response_cache); later per-route settings go in the same dict.
+CACHE_SECONDS = env.int("GATEWAY_CACHE_SECONDS", default=30)
 GATEWAY_ROUTES = [
     {"path": "users/register", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/login", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
@@ -43,7 +48,9 @@ GATEWAY_ROUTES = [
         "methods": {"POST": PUBLIC},
         "throttle": "auth",
     },
-    {"path": "users/logout", "service": "users", "methods": {"POST": USER}},
+    # Public: the refresh token in the body is the credential (an expired access token
+    # must not stand in the way of logging out).
+    {"path": "users/logout", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/password", "service": "users", "methods": {"POST": USER}},
     {
         "path": "users/profile",
@@ -51,11 +58,17 @@ GATEWAY_ROUTES = [
         "methods": {"GET": USER, "PATCH": USER, "PUT": USER},
     },
     {"path": "users/.well-known/jwks.json", "service": "users", "methods": {"GET": PUBLIC}},
-    {"path": "products", "service": "products", "methods": {"GET": PUBLIC, "POST": STAFF}},
+    {
+        "path": "products",
+        "service": "products",
+        "methods": {"GET": PUBLIC, "POST": STAFF},
+        "cache": CACHE_SECONDS,
+    },
     {
         "path": "products/<segment:id>",
         "service": "products",
         "methods": {"GET": PUBLIC, "PUT": STAFF, "PATCH": STAFF, "DELETE": STAFF},
+        "cache": CACHE_SECONDS,
     },
     # Orders reserve stock at products while the client waits: a longer read timeout.
     {

@@ -4,12 +4,26 @@ from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
 from gateway_project.proxy.health import health_aggregate
 from gateway_project.proxy.routes import route_urlpatterns
+from gateway_project.upstreams.views import (
+    InstanceDeregistrationView,
+    InstanceRegistrationView,
+    ServicesStatusView,
+)
 
 # Routes first: /admin/<service>/ is the service's admin, not the gateway's /admin/.
 urlpatterns = [
     *route_urlpatterns(),
     *ops_urlpatterns(liveness="health/live"),
     path("health", health_aggregate, name="health-aggregate"),
+    path("gateway/services", ServicesStatusView.as_view(), name="gateway-services"),
+    # Service to gateway only (service token); no route of the table can reach /internal.
+    path("internal/registry/instances", InstanceRegistrationView.as_view(), name="registry"),
+    path(
+        "internal/registry/instances/<str:service>/<str:instance_id>",
+        InstanceDeregistrationView.as_view(),
+        name="registry-instance",
+    ),
+    path("", include("gateway_project.response_cache.urls")),
     path("", include("gateway_project.docs_hub.urls")),
     path("", include("gateway_project.dashboard.urls")),
 ]

@@ -33,9 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.harness import (
     REPO_ROOT,
+    ServiceProcess,
+    Stack,
+    another_instance,
     free_port,
     http,
     mint_access_token,
+    start_gateway,
     start_stack,
     wait_until_ok,
 )
@@ -179,6 +183,53 @@ def measure_isolated(root: Path, env: dict, args: argparse.Namespace) -> dict:
         upstream.wait(timeout=10)
 
 
+def _alternate(
+    targets: dict[str, tuple[str, ServiceProcess]],
+    token: str,
+    args: argparse.Namespace,
+    connections: int,
+) -> dict:
+    """Each target's median over rounds, the targets taking turns within every round."""
+    for url, _ in targets.values():
+        run_wrk(url, token, connections=connections, duration=args.warmup)
+    runs: dict[str, list[dict]] = {}
+    for _ in range(args.rounds):
+        for name, (url, measured) in targets.items():
+            runs.setdefault(f"{name}@{connections}", []).append(
+                run_wrk(
+                    url,
+                    token,
+                    connections=connections,
+                    duration=args.duration,
+                    pids=_worker_pids(measured.process.pid),
+                )
+            )
+    return {key: _median(figures) for key, figures in runs.items()}
+
+
+def measure_scaled(stack: Stack, path: str, token: str, args: argparse.Namespace) -> dict:
+    """Through the gateway with one product instance, and with two (a second gateway in
+    front of both, so each gateway keeps its own warm connections)."""
+    first = stack["products"]
+    second = another_instance(stack, "products", "products-2")
+    both = start_gateway(stack, "gateway-2x", PRODUCTS_SERVICE_URL=f"{first.url},{second.url}")
+    targets = {
+        "gw-1-instance": (stack["gateway"].url + path, stack["gateway"]),
+        "gw-2-instances": (both.url + path, both),
+    }
+    return _alternate(targets, token, args, args.connections)
+
+
+def measure_cached(stack: Stack, path: str, token: str, args: argparse.Namespace) -> dict:
+    """A cache HIT against the uncached path, at one connection (latency)."""
+    cached = start_gateway(stack, "gateway-cached", GATEWAY_CACHE_SECONDS="30")
+    targets = {
+        "gw-uncached": (stack["gateway"].url + path, stack["gateway"]),
+        "gw-cache-hit": (cached.url + path, cached),
+    }
+    return _alternate(targets, token, args, 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -195,6 +246,16 @@ def main() -> int:
         action="store_true",
         help="also measure a gateway in front of a static upstream (its own cost alone)",
     )
+    parser.add_argument(
+        "--scaled",
+        action="store_true",
+        help="also measure the gateway with one and with two product instances",
+    )
+    parser.add_argument(
+        "--cached",
+        action="store_true",
+        help="also measure a response-cache HIT against the uncached path",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     if not Path(WRK).exists():
@@ -207,6 +268,8 @@ def main() -> int:
         "GATEWAY_RATE_USER": "100000000/min",
         "GATEWAY_RATE_ANON": "100000000/min",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # The comparison is of the forwarding path: the response cache is measured apart.
+        "GATEWAY_CACHE_SECONDS": "0",
         **dict(item.split("=", 1) for item in args.env),
     }
     stack = start_stack(root, ["products", "gateway"], env=env)
@@ -246,6 +309,10 @@ def main() -> int:
                         )
                     )
         results = {key: _median(figures) for key, figures in runs.items()}
+        if args.scaled:
+            results.update(measure_scaled(stack, path, user, args))
+        if args.cached:
+            results.update(measure_cached(stack, path, user, args))
         if args.isolated:
             results.update(measure_isolated(root, env, args))
     finally:
@@ -276,6 +343,12 @@ def main() -> int:
     if "gw-static@1" in results:
         alone = results["gw-static@1"]["p50_ms"] - results["static@1"]["p50_ms"]
         print(f"p50 added by the gateway alone (static upstream, 1 connection): {alone:.2f} ms")
+    if "gw-2-instances@" + str(many) in results:
+        scaled = results[f"gw-2-instances@{many}"]["rps"] / results[f"gw-1-instance@{many}"]["rps"]
+        print(f"throughput 2 product instances / 1 instance at {many} connections: {scaled:.2f}")
+    if "gw-cache-hit@1" in results:
+        hit, miss = results["gw-cache-hit@1"]["p50_ms"], results["gw-uncached@1"]["p50_ms"]
+        print(f"p50 at 1 connection: cache HIT {hit:.2f} ms, uncached {miss:.2f} ms")
     if args.json:
         print(json.dumps({"results": results, "ratio": ratio, "added_p50_ms": added}))
     return 0

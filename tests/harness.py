@@ -297,6 +297,10 @@ def start_stack(
     )
     for name, port in ports.items():
         base[SERVICES[name].url_var] = f"http://127.0.0.1:{port}"
+    # Services purge the gateway's response cache there (none without a gateway).
+    base["GATEWAY_INTERNAL_URL"] = (
+        f"http://127.0.0.1:{ports['gateway']}" if "gateway" in ports else ""
+    )
     base.update(env or {})
     stack.base_env = base
     try:
@@ -319,3 +323,31 @@ def start_stack(
         stack.stop()
         raise
     return stack
+
+
+def another_instance(stack: Stack, name: str, label: str, **env: str) -> ServiceProcess:
+    """One more instance of a running service: same database, secrets and settings."""
+    port = free_port()
+    process = ServiceProcess(
+        name, port, {**stack[name].env, "PORT": str(port), **env}, stack.root / f"{label}.log"
+    )
+    stack.services[label] = process
+    return process.start(migrate=False)
+
+
+def start_gateway(
+    stack: Stack, label: str = "gateway", port: int | None = None, **env: str
+) -> ServiceProcess:
+    """A gateway in front of the stack; gateways started this way share one cache prefix
+    (so, with Redis, one registry and one set of breakers)."""
+    port = port or free_port()
+    gateway_env = {
+        **stack.base_env,
+        "PORT": str(port),
+        "VAR_DIR": str(stack.root / label),
+        "CACHE_KEY_PREFIX": f"{stack.base_env['CACHE_KEY_PREFIX']}:gateway",
+        **env,
+    }
+    process = ServiceProcess("gateway", port, gateway_env, stack.root / f"{label}.log")
+    stack.services[label] = process
+    return process.start()

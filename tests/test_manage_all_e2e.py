@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -23,7 +24,13 @@ def _up_env(tmp_path, ports):
         key: value
         for key, value in os.environ.items()
         if not key.endswith(("_DATABASE_URL", "_SERVICE_URL", "_PORT"))
-        and key not in ("APP_ENV", "PROMETHEUS_MULTIPROC_DIR", "DJANGO_SETTINGS_MODULE")
+        and key
+        not in (
+            "APP_ENV",
+            "PROMETHEUS_MULTIPROC_DIR",
+            "DJANGO_SETTINGS_MODULE",
+            "GATEWAY_INTERNAL_URL",  # `up` points its services at its own gateway
+        )
     }
     env.update(VAR_DIR=str(tmp_path / "var"), DJANGO_SUPERUSER_PASSWORD="correct-horse-battery-9")
     for name, port in ports.items():
@@ -45,16 +52,27 @@ def _wait_for(process, text, lines, timeout):
     return False
 
 
+def _keep_reading(process, lines) -> None:
+    """Collect what `up` prints from now on, in the background."""
+    import threading
+
+    def pump() -> None:
+        for line in process.stdout:
+            lines.append(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+
 def _listening(port):
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start_up(tmp_path, ports) -> tuple[subprocess.Popen, list[str]]:
-    """`manage_all.py up` on PORTS, waited for until it prints its URL table."""
+def start_up(tmp_path, ports, *args: str) -> tuple[subprocess.Popen, list[str]]:
+    """`manage_all.py up [ARGS]` on PORTS, waited for until it prints its URL table."""
     process = subprocess.Popen(
-        [sys.executable, "manage_all.py", "up"],
+        [sys.executable, "manage_all.py", "up", *args],
         cwd=REPO_ROOT,
         env=_up_env(tmp_path, ports),
         stdout=subprocess.PIPE,
@@ -151,3 +169,53 @@ def test_django_commands_pass_through(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "contenttypes"
+
+
+def test_up_scale_runs_two_product_instances_that_register_and_share_the_load(tmp_path):
+    ports = {name: free_port() for name in SERVICES}
+    process, lines = start_up(tmp_path, ports, "--scale", "products=2")
+    try:
+        output = "".join(lines)
+        rows = [line for line in lines if "products" in line and "/api/docs" in line]
+        assert len(rows) == 2, output  # the URL table shows every instance
+        assert any("products#2" in row for row in rows)
+        extra_port = int(next(r for r in rows if "products#2" in r).split("localhost:")[1][:5])
+        token_status, _, body = http(
+            "POST",
+            f"http://127.0.0.1:{ports['users']}/users/login",
+            body=b'{"username": "admin", "password": "correct-horse-battery-9"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert token_status == HTTPStatus.OK
+        token = json.loads(body)["access"]
+        _keep_reading(process, lines)
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        deadline = time.monotonic() + 30
+        urls: set[str] = set()
+        while time.monotonic() < deadline:
+            status, _, raw = http(
+                "GET", f"{gateway}/gateway/services", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert status == HTTPStatus.OK
+            products = next(s for s in json.loads(raw)["services"] if s["name"] == "products")
+            urls = {i["url"] for i in products["instances"] if "registry" in i["source"]}
+            if len(urls) == 2:
+                break
+            time.sleep(0.5)
+        assert urls == {
+            f"http://127.0.0.1:{ports['products']}",
+            f"http://127.0.0.1:{extra_port}",
+        }
+        for n in range(8):  # each query its own: no answer comes from the response cache
+            assert http("GET", f"{gateway}/products?page_size=1&n={n}")[0] == HTTPStatus.OK
+        time.sleep(1.0)  # the last access-log lines reach `up`
+        requests = [line for line in list(lines) if "GET /products" in line]
+        per_instance = {
+            prefix: sum(1 for line in requests if line.startswith(prefix))
+            for prefix in ("products | ", "products#2 | ")
+        }
+        assert all(count >= 2 for count in per_instance.values()), per_instance
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, rest

@@ -254,6 +254,8 @@ def test_products_down_is_503_and_reconcile_releases_later(tmp_path):
         assert int(headers["Retry-After"]) >= 1
         assert problem["type"].endswith("/service-unavailable")
         status, _, page = client.call("orders", "GET", "/orders", user_id=5)
+        assert page["results"] == []  # nothing was ordered: the owner sees nothing
+        status, _, page = client.call("orders", "GET", "/orders", user_id=1, is_staff=True)
         assert [order["status"] for order in page["results"]] == ["failed"]
 
         stack["products"].start()

@@ -23,4 +23,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
 }
+# Login attempts per (username, client IP), and per username from any address.
 USERS_RATE_LOGIN = env.str("USERS_RATE_LOGIN", default="10/min")
+USERS_RATE_LOGIN_USER = env.str("USERS_RATE_LOGIN_USER", default="100/h")
+# POST /users/password attempts per user (each may be a guess of the old password).
+USERS_RATE_PASSWORD_CHANGE = env.str("USERS_RATE_PASSWORD_CHANGE", default="5/15m")

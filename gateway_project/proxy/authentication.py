@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
 from common.auth import StatelessJWTAuthentication
+from common.revocation import token_is_revoked
 from gateway_project.proxy.config import PUBLIC, STAFF, USER
 
 _MAX_CACHED_TOKENS = 10_000
@@ -24,7 +28,27 @@ class CachedJWTAuthentication(StatelessJWTAuthentication):
     and never past the token's own expiry; the services verify every token again.
     """
 
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        """On the auth routes (public, throttled per IP) a bad or expired token is no
+        token: it must not stand in the way of logging in, refreshing or logging out."""
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:
+            route = getattr(request.parser_context.get("view"), "route", None)
+            auth_route = route is not None and route.throttle == "auth"
+            if auth_route and route.policy_for(request.method) == PUBLIC:
+                return None
+            raise
+
     def get_validated_token(self, raw_token: bytes) -> Token:
+        token = self._verified_token(raw_token)
+        # Checked on every request, cached or not: logout and password change revoke
+        # (common.revocation; cost measured in docs/security.md).
+        if token_is_revoked(token.payload):
+            raise InvalidToken("This token was revoked by a logout or password change.")
+        return token
+
+    def _verified_token(self, raw_token: bytes) -> Token:
         lifetime = settings.GATEWAY["TOKEN_CACHE_SECONDS"]
         if lifetime <= 0:
             return super().get_validated_token(raw_token)

@@ -8,11 +8,12 @@ client is a configured proxy (GATEWAY_TRUSTED_PROXIES).
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import cache
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from common.auth import SERVICE_TOKEN_HEADER
 from common.context import request_id_var, traceparent_var
@@ -97,13 +98,80 @@ def client_ip_for(request: HttpRequest) -> str:
             client = address
             if not is_trusted_proxy(address):
                 break
+    client = unmapped(client)
     request._gateway_client_ip = client
     return client
+
+
+def unmapped(address: str) -> str:
+    """`::ffff:a.b.c.d` (an IPv4 client on a dual-stack socket) as the IPv4 address it is."""
+    if address.startswith("::ffff:") or address.startswith("::FFFF:"):
+        try:
+            mapped = ipaddress.IPv6Address(address).ipv4_mapped
+        except ValueError:
+            return address
+        if mapped is not None:
+            return str(mapped)
+    return address
+
+
+def rate_limit_bucket(address: str) -> str:
+    """Whose limit a client address counts against: an IPv4 address, or its IPv6 network.
+
+    One IPv6 subscriber is usually given a whole /64 (RFC 6177) and picks addresses in it
+    at will, so counting per /128 would give it 2**64 buckets. GATEWAY_IPV6_PREFIX sets
+    the prefix length (64; 128 counts each address)."""
+    address = unmapped(address)
+    if ":" not in address:
+        return address
+    prefix = settings.GATEWAY.get("IPV6_PREFIX", 64)
+    try:
+        network = ipaddress.IPv6Network(f"{address}/{prefix}", strict=False)
+    except ValueError:
+        return address
+    return str(network.network_address) if prefix == 128 else str(network)
+
+
+# What libcurl refuses in a URL's query (then a 502): a raw space, controls, DEL.
+_UNSENDABLE_QUERY = re.compile(r"[\x00-\x20\x7f]")
+
+
+def upstream_query(query: str) -> str | None:
+    """The query as it goes upstream: raw non-ASCII bytes percent-encoded (the same bytes to
+    a server that decodes it), or None when it holds a byte no request target may carry.
+
+    WSGI hands the raw bytes over decoded as latin-1, so each character is one byte.
+    """
+    if not query.isascii():
+        query = "".join(c if c < "\x80" else f"%{ord(c):02X}" for c in query)
+    return None if _UNSENDABLE_QUERY.search(query) else query
+
+
+def unsendable_header(request: HttpRequest) -> str | None:
+    """The name of a header whose value has non-ASCII bytes: such a value has no one
+    meaning (RFC 9110 §5.5 obs-text) and the upstream client sends ASCII only."""
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and not value.isascii():
+            return key[5:].replace("_", "-").title()
+    return None
 
 
 def connection_tokens(value: str) -> set[str]:
     """Header names a Connection header lists: hop-by-hop for this message too."""
     return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
+def services_cookies(header: str) -> str:
+    """A Cookie header without the gateway's own session and CSRF cookies.
+
+    They are the gateway's (its admin); a service has no use for them, and passing them
+    on would hand a gateway session to every service and whoever logs its headers.
+    """
+    own = {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
+    if not any(name in header for name in own):
+        return header
+    kept = [part.strip() for part in header.split(";")]
+    return "; ".join(part for part in kept if part and part.partition("=")[0].strip() not in own)
 
 
 def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
@@ -115,6 +183,10 @@ def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
     headers = {
         name: value for name, value in request.headers.items() if name.lower() not in dropped
     }
+    if "Cookie" in headers:
+        headers["Cookie"] = services_cookies(headers["Cookie"])
+        if not headers["Cookie"]:
+            del headers["Cookie"]
     peer = meta.get("REMOTE_ADDR", "")
     trusted = is_trusted_proxy(peer)
     forwarded_for = meta.get("HTTP_X_FORWARDED_FOR", "") if trusted else ""
@@ -129,6 +201,46 @@ def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
     if traceparent := traceparent_var.get():
         headers["traceparent"] = traceparent
     return headers
+
+
+class PassedCookie:
+    """A service's Set-Cookie line, sent back as it came.
+
+    Django's cookie jar would re-parse it and write it anew: attributes it does not know
+    (Priority, Partitioned) are lost or broken, quoting and dates rewritten. Django's WSGI
+    handler writes a cookie as `cookie.output(header="")`; this gives the line itself.
+    `key` and `value` serve whoever reads response.cookies (the test client's jar).
+    """
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        name, _, rest = line.partition("=")
+        self.key = name.strip()
+        self.value = self.coded_value = rest.split(";", 1)[0].strip()
+
+    def output(self, attrs: object = None, header: str = "Set-Cookie:") -> str:
+        return f"{header} {self.line}" if header else self.line
+
+    def OutputString(self, attrs: object = None) -> str:  # Morsel's name, for SimpleCookie
+        return self.line
+
+
+def add_passed_cookie(response: HttpResponse, line: str) -> None:
+    """Keep `line` for the answer, under a key no other Set-Cookie of it uses."""
+    cookie = PassedCookie(line)
+    key, n = cookie.key, 1
+    while key in response.cookies:
+        n += 1
+        key = f"{cookie.key}#{n}"
+    dict.__setitem__(response.cookies, key, cookie)
+
+
+def upstream_content_length(headers: list[tuple[str, str]]) -> str | None:
+    """The service's Content-Length: what a HEAD answer must repeat (RFC 9110 §9.3.2)."""
+    for name, value in headers:
+        if name.lower() == "content-length":
+            return value
+    return None
 
 
 def response_header_items(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -1,39 +1,54 @@
-"""GET /health: every service's /ready, asked in parallel, each bounded in time."""
+"""GET /health: every service's /ready, asked in parallel, each bounded in time.
+
+It is public, and each call costs one /ready (a database and cache round trip) per
+service, so an answer is kept for HEALTH_CACHE_SECONDS in the process (callers arriving
+meanwhile wait for the one round under way) and callers are throttled in the `anon` scope.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpResponse, JsonResponse
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from common.context import request_id_var
 from common.services import UPSTREAMS
+from gateway_project.proxy.throttling import GatewayRateThrottle
 from gateway_project.proxy.upstream import UpstreamError, exchange
+from gateway_project.upstreams.discovery import upstreams
 
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="health")
 
 
 def service_readiness(service: str, request_id: str) -> dict:
-    """{status: up|down, latency_ms[, detail]} for one service's /ready."""
+    """{status: up|down, latency_ms[, detail]}: up when one of its instances is ready."""
     timeout = settings.GATEWAY["HEALTH_TIMEOUT"]
     started = time.perf_counter()
-    try:
-        answer = exchange(
-            settings.COMMON["SERVICE_URLS"][service],
-            "GET",
-            "/ready",
-            {"X-Request-ID": request_id, "Accept": "application/json"},
-            None,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-        )
-        detail = None if answer.status == HTTPStatus.OK else f"/ready answered {answer.status}"
-    except UpstreamError as error:
-        detail = f"unreachable: {error.kind}"
+    detail = "no instances known"
+    for instance in upstreams().pool(service).members():
+        try:
+            answer = exchange(
+                instance.url,
+                "GET",
+                "/ready",
+                {"X-Request-ID": request_id, "Accept": "application/json"},
+                None,
+                connect_timeout=timeout,
+                read_timeout=timeout,
+            )
+            if answer.status == HTTPStatus.OK:
+                detail = None
+                break
+            detail = f"/ready answered {answer.status}"
+        except UpstreamError as error:
+            detail = f"unreachable: {error.kind}"
     result = {
         "status": "up" if detail is None else "down",
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -43,14 +58,59 @@ def service_readiness(service: str, request_id: str) -> dict:
     return result
 
 
-@require_GET
-def health_aggregate(request: HttpRequest) -> JsonResponse:
-    """200 when every service is ready, else 503 naming the ones that are not."""
-    request_id = request_id_var.get()
+def aggregate(request_id: str) -> tuple[int, dict]:
+    """(status, body): 200 when every service is ready, else 503 naming the ones that are not."""
     futures = {name: _executor.submit(service_readiness, name, request_id) for name in UPSTREAMS}
     services = {name: future.result() for name, future in futures.items()}
     healthy = all(entry["status"] == "up" for entry in services.values())
     body = {"status": "ok" if healthy else "degraded", "services": services}
     if not healthy:
         body["down"] = sorted(name for name, entry in services.items() if entry["status"] != "up")
-    return JsonResponse(body, status=HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE)
+    return (HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE), body
+
+
+_round = threading.Lock()
+_cached: dict[str, Any] = {"until": float("-inf"), "answer": None}
+
+
+def cached_aggregate(request_id: str) -> tuple[int, dict]:
+    """The last aggregate while it is fresh; one round of /ready calls at a time."""
+    if time.monotonic() < _cached["until"]:
+        return _cached["answer"]
+    with _round:
+        if time.monotonic() >= _cached["until"]:
+            _cached["answer"] = aggregate(request_id)
+            _cached["until"] = time.monotonic() + settings.GATEWAY["HEALTH_CACHE_SECONDS"]
+        return _cached["answer"]
+
+
+def forget_health() -> None:
+    """Drop the kept answer (tests that change what the services answer)."""
+    _cached["until"] = float("-inf")
+
+
+class HealthAggregateView(APIView):
+    """Anonymous (no token is read), throttled per client like any anonymous call."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    schema = None
+
+    def get_throttles(self) -> list[GatewayRateThrottle]:
+        return [GatewayRateThrottle("default")]
+
+    def get(self, request: Request) -> HttpResponse:
+        status, body = cached_aggregate(request_id_var.get())
+        return JsonResponse(body, status=status)
+
+    def finalize_response(
+        self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if state := getattr(request._request, "rate_limit", None):
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
+
+
+health_aggregate = HealthAggregateView.as_view()

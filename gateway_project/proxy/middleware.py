@@ -16,10 +16,46 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from common.problems import problem
 from gateway_project.dashboard import traffic
 from gateway_project.proxy import metrics
+from gateway_project.proxy.forwarding import unsendable_header, upstream_query
 
 Handler = Callable[[HttpRequest], HttpResponse]
+
+
+# No body, so no Content-Length either (RFC 9110 §8.6: a 1xx or 204 answer must not
+# carry one; a 304 would describe the representation, not this empty answer).
+BODYLESS_STATUSES = frozenset({204, 304})
+
+
+def set_content_length(request: HttpRequest, response: HttpResponse) -> None:
+    """The length CommonMiddleware would set; a HEAD answer keeps the service's."""
+    if response.has_header("Content-Length"):
+        return
+    if response.status_code in BODYLESS_STATUSES or response.status_code < 200:
+        return
+    upstream_length = getattr(response, "upstream_content_length", None)
+    if request.method == "HEAD" and upstream_length is not None:
+        response["Content-Length"] = upstream_length
+    else:
+        response["Content-Length"] = str(len(response.content))
+
+
+def unforwardable(request: HttpRequest) -> HttpResponse | None:
+    """400 for a request the gateway cannot send on as it came; its query made sendable."""
+    if query := request.META.get("QUERY_STRING"):
+        sendable = upstream_query(query)
+        if sendable is None:
+            return problem(
+                400,
+                "The query string holds a raw space or control character: percent-encode it.",
+                slug="invalid-request-target",
+            )
+        request.META["QUERY_STRING"] = sendable
+    if header := unsendable_header(request):
+        return problem(400, f"The {header} header holds non-ASCII bytes.", slug="invalid-header")
+    return None
 
 
 class ProxyFastPathMiddleware:
@@ -38,9 +74,8 @@ class ProxyFastPathMiddleware:
         # What CommonMiddleware would check: the Host header names this gateway.
         request.get_host()
         request.resolver_match = match
-        response = match.func(request, *match.args, **match.kwargs)
-        if not response.has_header("Content-Length"):
-            response["Content-Length"] = str(len(response.content))
+        response = unforwardable(request) or match.func(request, *match.args, **match.kwargs)
+        set_content_length(request, response)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         metrics.observe_request(
             route.name, request.method, response.status_code, time.perf_counter() - started

@@ -43,6 +43,7 @@ class Route:
     throttle: str = "default"
     connect_timeout: float | None = None
     read_timeout: float | None = None
+    retry: bool = True  # an idempotent request may be retried once on another instance
     extra: dict[str, Any] = field(default_factory=dict)  # room for caching, retries, ...
 
     @cached_property
@@ -72,7 +73,7 @@ class Route:
 
 def route_from(entry: dict[str, Any]) -> Route:
     """One route-table entry, checked: a typo must stop the start, not open a hole."""
-    known = {"path", "service", "methods", "throttle", "connect_timeout", "read_timeout"}
+    known = {"path", "service", "methods", "throttle", "connect_timeout", "read_timeout", "retry"}
     route = Route(
         path=entry["path"].strip("/"),
         service=entry["service"],
@@ -80,6 +81,7 @@ def route_from(entry: dict[str, Any]) -> Route:
         throttle=entry.get("throttle", "default"),
         connect_timeout=entry.get("connect_timeout"),
         read_timeout=entry.get("read_timeout"),
+        retry=bool(entry.get("retry", True)),
         extra={key: value for key, value in entry.items() if key not in known},
     )
     problems = []

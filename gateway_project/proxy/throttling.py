@@ -1,23 +1,16 @@
-"""Rate limits counted atomically: one Redis round trip per request, or a locked counter.
+"""Rate limits counted atomically on common.counters' fixed windows, per (scope, client).
 
-Algorithm: a fixed window per (scope, client) that opens at the client's first request
-and lasts the rate's period. Redis runs INCR, PTTL and (for a new window) PEXPIRE in one
-Lua script, so concurrent requests on every worker and replica see distinct counts and a
-burst of any size lets exactly `limit` through. DRF's SimpleRateThrottle reads a history
-list and writes it back, which loses updates under concurrency; this keeps DRF's
-throttle API (allow_request/wait) and replaces only the counting.
+This keeps DRF's throttle API (allow_request/wait) and replaces only the counting, which
+lives in common.counters (the login limits of every project count there too).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
-import threading
 import time
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -26,36 +19,17 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from common.counters import (
+    CounterUnavailable,
+    LocalWindowCounter,
+    RedisWindowCounter,
+    is_redis_cache,
+    parse_rate,
+)
 from gateway_project.proxy import metrics
-from gateway_project.proxy.forwarding import client_ip_for
+from gateway_project.proxy.forwarding import client_ip_for, rate_limit_bucket
 
 logger = logging.getLogger(__name__)
-
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-WINDOW_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {count, ttl}
-"""
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """DRF's rate syntax ('100/min', '10/s', '5/hour'; also '30/5m'): (limit, seconds)."""
-    match = _RATE.match(rate)
-    if not match:
-        raise ValueError(f"not a rate: {rate!r} (expected like '100/min')")
-    count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * _PERIODS[unit]
-
-
-class CounterUnavailable(Exception):
-    """The shared counter store cannot be reached: no count for this request."""
 
 
 class ThrottleBackendUnavailable(APIException):
@@ -66,67 +40,12 @@ class ThrottleBackendUnavailable(APIException):
     wait = 5
 
 
-class LocalWindowCounter:
-    """Counts in this process's memory (no Redis: the gateway then runs one process)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[str, list[float]] = {}
-
-    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
-        now = time.monotonic() * 1000
-        with self._lock:
-            entry = self._windows.get(key)
-            if entry is None or entry[1] <= now:
-                if len(self._windows) >= 100_000:
-                    self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
-                entry = self._windows[key] = [0, now + window_ms]
-            entry[0] += 1
-            return int(entry[0]), int(entry[1] - now)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._windows.clear()
-
-
-class RedisWindowCounter:
-    """Counts in Redis through the cache's connection pool: one EVALSHA per request."""
-
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
-        self._script = None
-        self._retry_seconds = settings.GATEWAY["THROTTLE_BACKEND_RETRY_SECONDS"]
-        self._down_until = 0.0
-
-    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
-        from redis.exceptions import RedisError
-
-        # After a failure, skip Redis for a moment: a blackholed Redis must cost each
-        # request nothing, not a socket timeout.
-        if time.monotonic() < self._down_until:
-            raise CounterUnavailable("Redis failed a moment ago")
-        try:
-            if self._script is None:
-                client = self.cache.client.get_client(write=True)
-                self._script = client.register_script(WINDOW_SCRIPT)
-            count, ttl = self._script(keys=[self.cache.make_key(key)], args=[window_ms])
-        except (RedisError, OSError) as error:
-            self._down_until = time.monotonic() + self._retry_seconds
-            raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
-        return int(count), int(ttl)
-
-    def reset(self) -> None:
-        client = self.cache.client.get_client(write=True)
-        keys = list(client.scan_iter(match=self.cache.make_key("throttle:*")))
-        if keys:
-            client.delete(*keys)
-
-
 @cache
 def window_counter() -> LocalWindowCounter | RedisWindowCounter:
     default = caches["default"]
-    if hasattr(default, "client") and hasattr(default.client, "get_client"):
-        return RedisWindowCounter(default)
+    if is_redis_cache(default):
+        retry = settings.GATEWAY["THROTTLE_BACKEND_RETRY_SECONDS"]
+        return RedisWindowCounter(default, retry_seconds=retry)
     return LocalWindowCounter()
 
 
@@ -158,13 +77,14 @@ class RateLimitState:
 
 
 def throttle_key_for(request: Request, route_scope: str) -> tuple[str, str]:
-    """(scope, identity): the client IP for `auth` and anonymous callers, else the user id."""
+    """(scope, identity): the client's address (IPv6: its network) for `auth` and anonymous
+    callers, else the user id."""
     if route_scope == "default":
         user = request.user
         if user is not None and user.is_authenticated:
             return "user", str(user.pk)
-        return "anon", client_ip_for(request._request)
-    return route_scope, client_ip_for(request._request)
+        return "anon", rate_limit_bucket(client_ip_for(request._request))
+    return route_scope, rate_limit_bucket(client_ip_for(request._request))
 
 
 _last_failure_log: dict[str, float] = {}

@@ -24,15 +24,24 @@ import time
 from dataclasses import dataclass
 
 import pycurl
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import APIException
 
 from common.service_client import ServiceTimeout, ServiceUnavailable
+from gateway_project import response_cache
 from gateway_project.proxy import metrics
-from gateway_project.proxy.forwarding import response_header_items, upstream_request_headers
+from gateway_project.proxy.forwarding import (
+    add_passed_cookie,
+    response_header_items,
+    upstream_content_length,
+    upstream_request_headers,
+)
 from gateway_project.proxy.routes import Route
+from gateway_project.upstreams import metrics as upstream_metrics
+from gateway_project.upstreams.discovery import upstreams
+from gateway_project.upstreams.pool import ServicePool
+from gateway_project.upstreams.retry import RetryBudget
 
 logger = logging.getLogger(__name__)
 
@@ -199,49 +208,147 @@ def exchange(
     )
 
 
+class CircuitOpen(ServiceUnavailable):
+    default_detail = (
+        "The service is failing and the gateway is not sending it requests for a moment; "
+        "try again shortly."
+    )
+    default_code = "circuit_open"
+    problem_type = "circuit-open"
+
+
+# What counts against an instance (breaker and outlier detection) besides a failed
+# exchange: answers saying the service cannot serve. A 500 is a bug, not an outage.
+FAILURE_STATUSES = frozenset({502, 503, 504})
+# After these answers an idempotent request may be retried on another instance.
+RETRY_STATUSES = frozenset({502, 503})
+MAX_ATTEMPTS = 2  # the first try and one retry
+
+
 def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> HttpResponse:
-    """Send the request to the route's service; its answer, as it sent it."""
+    """Send the request to an instance of the route's service; its answer, as it sent it.
+
+    One retry on another instance at most: after a failed connect (nothing was sent, so
+    any method), or for an idempotent method on a route that allows it, after a timeout,
+    a broken answer or 502/503. POST and PATCH are never sent twice. Retries spend the
+    service's retry budget.
+    """
+    if (cached := response_cache.lookup(request, route)) is not None:
+        return cached
     service = route.service
     target = escape_uri_path(request.path)
     if query := request.META.get("QUERY_STRING"):
         target = f"{target}?{query}"
     connect, read = route.timeouts()
     method = request.method
-    started = time.perf_counter()
-    try:
-        answer = exchange(
-            settings.COMMON["SERVICE_URLS"][service],
-            method,
-            target,
-            upstream_request_headers(request),
-            body,
-            connect_timeout=connect,
-            read_timeout=read,
-        )
-    except UpstreamUnreachable as error:
-        _failed(request, route, started, "unavailable", error)
-        raise ServiceUnavailable(service=service) from error
-    except UpstreamTimeout as error:
-        _failed(request, route, started, "timeout", error)
-        raise ServiceTimeout(service=service) from error
-    except UpstreamBroken as error:
-        _failed(request, route, started, "error", error)
-        raise BadGateway() from error
-    elapsed = time.perf_counter() - started
-    metrics.observe_upstream(service, method, str(answer.status), elapsed)
-    request.access_log["upstream_status"] = answer.status
-    request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
-    return response_from(answer)
+    headers = upstream_request_headers(request)
+    group = upstreams()
+    pool = group.pool(service)
+    budget = group.budgets[service]
+    budget.request()
+    tried: set[str] = set()
+    last_answer: Answer | None = None
+    failure: APIException | None = None
+    while True:
+        pick = pool.pick(exclude=tried)
+        if pick is None:
+            # The retry found nothing else to try: the first outcome stands.
+            if last_answer is not None:
+                return _answer(request, route, last_answer)
+            if failure is not None:
+                raise failure
+            request.access_log["upstream_status"] = "circuit_open"
+            metrics.observe_upstream(service, method, "circuit_open", 0.0)
+            error = CircuitOpen(service=service)
+            error.wait = pool.retry_after()
+            raise error
+        instance = pick.instance
+        tried.add(instance.url)
+        started = time.perf_counter()
+        instance.in_flight += 1
+        try:
+            answer = exchange(
+                instance.url,
+                method,
+                target,
+                headers,
+                body,
+                connect_timeout=connect,
+                read_timeout=read,
+            )
+        except UpstreamError as error:
+            elapsed = time.perf_counter() - started
+            pool.record(pick, ok=False, seconds=elapsed)
+            failure = _failure_for(request, route, instance.url, elapsed, error)
+            reason = "connect" if isinstance(error, UpstreamUnreachable) else "timeout"
+            if _retry_allowed(route, method, error, pool, tried, budget, reason):
+                continue
+            raise failure from error
+        finally:
+            instance.in_flight -= 1
+        elapsed = time.perf_counter() - started
+        failed = answer.status in FAILURE_STATUSES
+        pool.record(pick, ok=not failed, seconds=elapsed)
+        metrics.observe_upstream(service, method, str(answer.status), elapsed)
+        if answer.status in RETRY_STATUSES and _retry_allowed(
+            route, method, None, pool, tried, budget, "status"
+        ):
+            last_answer = answer
+            continue
+        request.access_log["upstream_status"] = answer.status
+        request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
+        if len(tried) > 1:
+            request.access_log["upstream_attempts"] = len(tried)
+        request.access_log["upstream_instance"] = instance.id
+        return _answer(request, route, answer)
 
 
-def _failed(
-    request: HttpRequest, route: Route, started: float, outcome: str, error: Exception
-) -> None:
-    elapsed = time.perf_counter() - started
+def _answer(request: HttpRequest, route: Route, answer: Answer) -> HttpResponse:
+    """The service's answer for the client; the response cache stores or invalidates."""
+    response = response_from(answer)
+    response_cache.after_upstream(request, route, answer, response)
+    return response
+
+
+def _retry_allowed(
+    route: Route,
+    method: str,
+    error: UpstreamError | None,
+    pool: ServicePool,
+    tried: set[str],
+    budget: RetryBudget,
+    reason: str,
+) -> bool:
+    """Once, on another instance: when nothing was sent (any method), or for an idempotent
+    method on a route that allows it; and only while the retry budget lasts."""
+    if len(tried) >= MAX_ATTEMPTS or len(pool.instances) <= len(tried):
+        return False
+    if not isinstance(error, UpstreamUnreachable) and not (
+        route.retry and method in IDEMPOTENT_METHODS
+    ):
+        return False
+    if budget.try_spend():
+        upstream_metrics.RETRIES.labels(route.service, reason).inc()
+        return True
+    upstream_metrics.RETRY_BUDGET_EXHAUSTED.labels(route.service).inc()
+    return False
+
+
+def _failure_for(
+    request: HttpRequest, route: Route, url: str, elapsed: float, error: UpstreamError
+) -> APIException:
+    """The client's answer for a failed exchange (if no retry saves it), logged and counted."""
+    if isinstance(error, UpstreamUnreachable):
+        outcome, failure = "unavailable", ServiceUnavailable(service=route.service)
+    elif isinstance(error, UpstreamTimeout):
+        outcome, failure = "timeout", ServiceTimeout(service=route.service)
+    else:
+        outcome, failure = "error", BadGateway()
     metrics.observe_upstream(route.service, request.method, outcome, elapsed)
     request.access_log["upstream_status"] = outcome
     request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
-    logger.warning("%s %s %s: %s", route.service, request.method, request.path, error)
+    logger.warning("%s %s %s %s: %s", route.service, url, request.method, request.path, error)
+    return failure
 
 
 def response_from(answer: Answer) -> HttpResponse:
@@ -250,11 +357,12 @@ def response_from(answer: Answer) -> HttpResponse:
     del response["Content-Type"]
     for name, value in response_header_items(answer.headers):
         if name.lower() == "set-cookie":
-            response.cookies.load(value)
+            add_passed_cookie(response, value)
         elif name in response:
             response[name] = f"{response[name]}, {value}"
         else:
             response[name] = value
-    # Upstream answers, errors included, go back as they are.
+    # Upstream answers, errors included, go back as they are; a HEAD answer's length too.
     response.problem_passthrough = True
+    response.upstream_content_length = upstream_content_length(answer.headers)
     return response

@@ -120,6 +120,9 @@ class ProxyView(APIView):
         if state := getattr(django_request, "rate_limit", None):
             for name, value in state.headers().items():
                 response[name] = value
+        if self.route.extra.get("cache") and not response.has_header("X-Cache"):
+            # The gateway's own answers on a cacheable route (401, 429, 503...) say so too.
+            response["X-Cache"] = "BYPASS"
         log = django_request.access_log
         log.setdefault("throttled", False)
         log["client_ip"] = client_ip_for(django_request)

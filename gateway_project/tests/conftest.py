@@ -7,8 +7,10 @@ from rest_framework.test import APIClient
 
 from common.services import UPSTREAMS
 from gateway_project.proxy.authentication import forget_verified_tokens
+from gateway_project.proxy.health import forget_health
 from gateway_project.proxy.throttling import window_counter
 from gateway_project.tests.fake_upstream import FakeUpstream
+from gateway_project.upstreams.discovery import upstreams as upstream_group
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +33,14 @@ def upstreams(fake_services: dict[str, FakeUpstream]) -> dict[str, FakeUpstream]
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters() -> None:
-    """Each test starts with empty rate-limit windows and no cached tokens."""
+def fresh_counters(settings) -> None:
+    """Each test starts with empty rate-limit windows, no cached tokens or health, closed
+    breakers and an empty registry; no background /ready polls unless a test asks."""
+    settings.GATEWAY = {**settings.GATEWAY, "HEALTH_INTERVAL": 0}
     window_counter().reset()
     forget_verified_tokens()
+    forget_health()
+    upstream_group().reset_state()
 
 
 def gateway_settings(**changes: object) -> override_settings:

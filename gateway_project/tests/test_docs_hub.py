@@ -179,6 +179,7 @@ def test_merged_document_is_valid_openapi_with_every_routed_path(client, describ
     doc = response.json()
     validate(doc)
     assert sorted(doc["paths"]) == [
+        "/gateway/services",
         "/health",
         "/health/live",
         "/openapi.json",

@@ -14,7 +14,6 @@ from common.testing import access_token, bearer
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("POST", "/users/logout"),
         ("GET", "/users/profile"),
         ("GET", "/orders"),
         ("POST", "/orders"),

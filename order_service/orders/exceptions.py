@@ -22,6 +22,12 @@ class UnknownProduct(exceptions.ValidationError):
     problem_type = "unknown-product"
 
 
+class OrderTotalTooLarge(exceptions.ValidationError):
+    """price * quantity beyond what an order's total holds (Order.total's digits)."""
+
+    problem_type = "order-total-too-large"
+
+
 class ProductsUnavailable(exceptions.APIException):
     """Products down, timing out or answering nonsense: nothing stays reserved."""
 
@@ -63,13 +69,21 @@ class OrderStillPending(exceptions.APIException):
 
 
 # The answers stored for idempotent replays: {"error": name, "detail": ..., ...}.
-def stored_error(exc: InsufficientStock | UnknownProduct) -> dict[str, Any]:
+def stored_error(exc: InsufficientStock | UnknownProduct | OrderTotalTooLarge) -> dict[str, Any]:
     if isinstance(exc, InsufficientStock):
         return {"error": "insufficient-stock", "detail": str(exc.detail), **exc.problem_extra}
+    if isinstance(exc, OrderTotalTooLarge):
+        return {"error": "order-total-too-large", "errors": exc.detail}
     return {"error": "unknown-product", "errors": exc.detail}
+
+
+def stored_status(stored: dict[str, Any]) -> int:
+    return 409 if stored.get("error") == "insufficient-stock" else 400
 
 
 def error_from_stored(stored: dict[str, Any]) -> exceptions.APIException:
     if stored.get("error") == "insufficient-stock":
         return InsufficientStock(stored.get("detail"), items=stored.get("items"))
+    if stored.get("error") == "order-total-too-large":
+        return OrderTotalTooLarge(stored.get("errors"))
     return UnknownProduct(stored.get("errors"))

@@ -1,7 +1,7 @@
-from rest_framework.pagination import CursorPagination
+from common.pagination import CheckedCursorPagination
 
 
-class OrderCursorPagination(CursorPagination):
+class OrderCursorPagination(CheckedCursorPagination):
     """Newest first; `{results, next, previous}`."""
 
     ordering = ("-created_at", "-id")

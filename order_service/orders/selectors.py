@@ -15,8 +15,12 @@ def user_id_of(user: Any) -> int:
 
 
 def orders_visible_to(user: Any) -> QuerySet[Order]:
-    """Staff see every order; anyone else only their own (others' do not exist for them)."""
+    """Staff see every order; anyone else only their own (others' do not exist for them).
+
+    A failed order is not shown to its owner: the answer they got said nothing was
+    ordered (staff still see it, with its failure reason, to investigate).
+    """
     queryset = Order.objects.prefetch_related("items")
     if getattr(user, "is_staff", False):
         return queryset
-    return queryset.filter(user_id=user_id_of(user))
+    return queryset.filter(user_id=user_id_of(user)).exclude(status=Order.Status.FAILED)

@@ -6,6 +6,7 @@ from order_service.orders.models import Order, OrderItem
 
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000
+MAX_ID = 2**63 - 1  # product ids are BIGINT at the product service
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
@@ -25,7 +26,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderLineSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1)
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 

@@ -35,16 +35,21 @@ from order_service.orders.exceptions import (
     InsufficientStock,
     OrderNotCancellable,
     OrderStillPending,
+    OrderTotalTooLarge,
     ProductsUnavailable,
     UnknownProduct,
     error_from_stored,
     stored_error,
+    stored_status,
 )
 from order_service.orders.models import Order, OrderItem
 
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+_TOTAL = Order._meta.get_field("total")
+# The largest total an order can record: 999999999999.99 for DECIMAL(14, 2).
+MAX_TOTAL = Decimal(10) ** (_TOTAL.max_digits - _TOTAL.decimal_places) - CENT
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def order_place(
 
     outcome = products.reserve(str(order.id), wanted)
     if isinstance(outcome, products.Reserved):
-        return _confirm(order.id, outcome.items)
+        return _confirm_or_release(order.id, outcome.items)
     if isinstance(outcome, products.Rejected):
         if outcome.status == 409:
             error = InsufficientStock(outcome.detail or None, items=_stock_items(outcome.body))
@@ -153,7 +158,35 @@ def _replay(order: Order, fingerprint: str) -> PlaceResult:
     return PlaceResult(order.id, order.response_body, replayed=True)
 
 
-def _confirm(order_id: UUID, reserved: list[products.ReservedItem]) -> PlaceResult:
+def order_total(reserved: Iterable[products.ReservedItem]) -> Decimal:
+    return sum(((item.unit_price * item.quantity) for item in reserved), Decimal(0)).quantize(CENT)
+
+
+def _confirm_or_release(order_id: UUID, reserved: list[products.ReservedItem]) -> PlaceResult:
+    """Confirm what was reserved; on any failure first release it (nothing stays held).
+
+    The total is checked before anything is written: prices are known only now, from
+    the reservation's snapshots, and price * quantity can exceed what Order.total holds.
+    """
+    total = order_total(reserved)
+    if total > MAX_TOTAL:
+        error = OrderTotalTooLarge({"items": [f"The order's total may be at most {MAX_TOTAL}."]})
+        _fail(order_id, "total too large", stored=stored_error(error), release=True)
+        _release(order_id)
+        raise error
+    try:
+        return _confirm(order_id, reserved, total)
+    except ProductsUnavailable:
+        raise  # _confirm released already
+    except Exception:
+        logger.exception("order %s: confirming failed; releasing its reservation", order_id)
+        _fail(order_id, "confirming failed", release=True)
+        _mark_release_pending(order_id)
+        _release(order_id)
+        raise
+
+
+def _confirm(order_id: UUID, reserved: list[products.ReservedItem], total: Decimal) -> PlaceResult:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status == Order.Status.PENDING:
@@ -167,9 +200,7 @@ def _confirm(order_id: UUID, reserved: list[products.ReservedItem]) -> PlaceResu
                 )
                 for item in reserved
             )
-            order.total = sum(
-                ((item.unit_price * item.quantity) for item in reserved), Decimal(0)
-            ).quantize(CENT)
+            order.total = total
             order.status = Order.Status.CONFIRMED
             order.stock = Order.Stock.RESERVED
             order.response_status = 201
@@ -193,7 +224,7 @@ def _fail(
         "updated_at": timezone.now(),
     }
     if stored is not None:
-        changes.update(response_status=400 if stored["error"] == "unknown-product" else 409)
+        changes.update(response_status=stored_status(stored))
         changes.update(response_body=stored)
     else:
         changes["idempotency_key"] = ""

@@ -6,10 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 from rest_framework.exceptions import APIException
 
 from product_service.catalog import services
+from product_service.catalog.cache import products_changed
 from product_service.catalog.models import Product, Reservation, ReservationItem
 
 
@@ -40,6 +43,28 @@ class ProductAdminForm(forms.ModelForm):
         return self.cleaned_data["stock"] - seen
 
 
+class NoCountPaginator(Paginator):
+    """Pages without COUNT(*): the count is what this page and one row beyond show.
+
+    `show_full_result_count = False` removes only the admin's second count; the
+    paginator still counts the (filtered) table on every page. This one reads the
+    current page plus one row and claims exactly enough rows for a "next" page to
+    exist, so a page costs one LIMIT query at any table size.
+    """
+
+    def __init__(self, *args: Any, page_number: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.page_number = max(1, page_number)
+
+    @cached_property
+    def count(self) -> int:
+        start = (self.page_number - 1) * self.per_page
+        seen = len(self.object_list[start : start + self.per_page + 1])
+        if seen == 0 and self.page_number > 1:
+            return start  # past the end: the admin then shows the last page it knows
+        return start + seen
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
@@ -51,6 +76,16 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["units_received", "created_at", "updated_at"]
     ordering = ["id"]
     show_full_result_count = False  # no COUNT(*) over a large catalog
+    paginator = NoCountPaginator
+
+    def get_paginator(
+        self, request: HttpRequest, queryset: Any, per_page: int, **kwargs: Any
+    ) -> NoCountPaginator:
+        try:
+            page = int(request.GET.get("p", 1))
+        except ValueError:
+            page = 1
+        return NoCountPaginator(queryset, per_page, page_number=page, **kwargs)
 
     def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
         return super().get_changelist_form(request, form=ProductAdminForm, **kwargs)
@@ -75,7 +110,16 @@ class ProductAdmin(admin.ModelAdmin):
             services.product_adjust_stock(product_id=obj.pk, delta=form.stock_delta())
         except APIException as error:
             messages.error(request, f"{obj.sku}: stock not changed: {error.detail}")
+        products_changed([obj.pk])
         obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Product) -> None:
+        products_changed([obj.pk])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        products_changed(list(queryset.values_list("pk", flat=True)))
+        super().delete_queryset(request, queryset)
 
 
 class ReservationItemInline(admin.TabularInline):

@@ -33,8 +33,12 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+# Ids are BIGINT: a larger number names no product, and the database cannot take it.
+MAX_ID = 2**63 - 1
+
+
 class ReservationLineSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1)
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 

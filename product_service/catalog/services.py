@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework import exceptions, status
 
+from product_service.catalog.cache import products_changed
 from product_service.catalog.models import Product, Reservation, ReservationItem
 
 
@@ -80,6 +81,7 @@ def product_create(*, sku: str, name: str, price: Any, stock: int = 0, **fields:
     try:
         with transaction.atomic():
             product.save()
+            products_changed([product.pk])
     except IntegrityError as error:  # a concurrent create took the SKU after full_clean
         if Product.objects.filter(sku=sku).exists():
             raise exceptions.ValidationError({"sku": ["This field must be unique."]}) from error
@@ -104,6 +106,7 @@ def product_adjust_stock(*, product_id: int, delta: int) -> None:
         if not Product.objects.filter(pk=product_id).exists():
             raise exceptions.NotFound()
         raise StockWouldGoNegative()
+    products_changed([product_id])
 
 
 def product_update(*, product: Product, data: dict[str, Any]) -> Product:
@@ -115,6 +118,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
             for name, value in fields.items():
                 setattr(product, name, value)
             product.save(update_fields=[*fields, "updated_at"])
+            products_changed([product.pk])
         if "stock" in data:
             product_adjust_stock(product_id=product.pk, delta=data["stock"] - seen_stock)
     product.refresh_from_db()
@@ -124,6 +128,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
 def product_deactivate(*, product: Product) -> None:
     """Soft delete: reservations and orders keep pointing at it."""
     Product.objects.filter(pk=product.pk).update(is_active=False, updated_at=timezone.now())
+    products_changed([product.pk])
 
 
 # Reservations
@@ -198,6 +203,7 @@ def _take_stock(reservation: Reservation, lines: list[Line]) -> None:
         )
         for line in lines
     )
+    products_changed(ids)
 
 
 def stock_release(*, order_ref: str) -> Reservation:
@@ -211,7 +217,9 @@ def stock_release(*, order_ref: str) -> Reservation:
             released_at=now
         )
         if claimed:
-            for item in reservation.items.order_by("product_id"):
+            items = list(reservation.items.order_by("product_id"))
+            for item in items:
                 Product.objects.filter(pk=item.product_id).update(stock=F("stock") + item.quantity)
+            products_changed(item.product_id for item in items)
     reservation.refresh_from_db()
     return reservation

@@ -8,14 +8,15 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from common.auth import HasServiceToken, IsStaff
+from common.pagination import CheckedCursorPagination
 from product_service.catalog import selectors, services
+from product_service.catalog.cache import CacheHeadersMixin
 from product_service.catalog.filters import ProductFilter
 from product_service.catalog.models import Product
 from product_service.catalog.serializers import (
@@ -26,7 +27,7 @@ from product_service.catalog.serializers import (
 )
 
 
-class ProductCursorPagination(CursorPagination):
+class ProductCursorPagination(CheckedCursorPagination):
     """Cursor pages over the primary key: no COUNT(*), no OFFSET, same cost on any page."""
 
     ordering = "id"
@@ -35,7 +36,7 @@ class ProductCursorPagination(CursorPagination):
     max_page_size = 100
 
 
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
     """Anyone reads active products; staff (the `is_staff` claim) read all and write."""
 
     serializer_class = ProductSerializer

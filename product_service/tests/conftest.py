@@ -37,3 +37,9 @@ def customer() -> dict[str, str]:
 @pytest.fixture
 def service() -> dict[str, str]:
     return {"X-Service-Token": settings.COMMON["SERVICE_TOKEN"]}
+
+
+@pytest.fixture(autouse=True)
+def no_gateway_purges(settings) -> None:
+    """No test calls a real gateway (test_cache.py points purges at `responses`)."""
+    settings.COMMON = {**settings.COMMON, "GATEWAY_INTERNAL_URL": ""}

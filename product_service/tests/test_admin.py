@@ -119,3 +119,37 @@ def test_reservations_are_read_only(admin_client):
     assert "o" in [r.order_ref for r in listing.context["cl"].result_list]
     assert add.status_code == delete.status_code == HTTPStatus.FORBIDDEN
     assert Reservation.objects.filter(pk=reservation.pk).exists()
+
+
+def test_changelist_pages_never_count_the_table(admin_client, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(5):
+        ProductFactory(sku=f"P-{n}")
+    with CaptureQueriesContext(connection) as first:
+        response = admin_client.get(CHANGELIST, {"o": "1"})
+    with CaptureQueriesContext(connection) as filtered:
+        admin_client.get(CHANGELIST, {"is_active__exact": "1", "q": "P-"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert len(response.context["cl"].result_list) == 5
+    statements = [q["sql"].upper() for q in [*first.captured_queries, *filtered.captured_queries]]
+    assert not [sql for sql in statements if "COUNT(" in sql and "CATALOG_PRODUCT" in sql]
+
+
+def test_changelist_still_pages(admin_client, monkeypatch):
+    from product_service.catalog.admin import ProductAdmin
+
+    monkeypatch.setattr(ProductAdmin, "list_per_page", 2)
+    for n in range(5):
+        ProductFactory(sku=f"P-{n}")
+
+    pages = [admin_client.get(CHANGELIST, {"p": p}).context["cl"] for p in (1, 2, 3)]
+
+    assert [[x.sku for x in cl.result_list] for cl in pages] == [
+        ["P-0", "P-1"],
+        ["P-2", "P-3"],
+        ["P-4"],
+    ]
+    assert pages[0].multi_page

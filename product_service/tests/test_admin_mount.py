@@ -12,13 +12,32 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from common.admin_mount import SSO_COOKIE
-from common.sso import AUTHENTICATE_PATH
-from common.testing import access_token
+from common.sso import AUTHENTICATE_PATH, STATUS_PATH
+from common.testing import access_token, clear_own_cache
 from product_service.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 PREFIX = "/admin/products/"
+
+
+def status_url() -> str:
+    from django.conf import settings
+
+    return f"{settings.COMMON['SERVICE_URLS']['users']}{STATUS_PATH}"
+
+
+@pytest.fixture
+def user_service_says(request):
+    """What the user service answers when the SSO cookie's account is re-checked."""
+    staff = getattr(request, "param", True)
+    clear_own_cache()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        mocked.get(
+            status_url(),
+            json={"username": "ops", "is_active": True, "is_staff": staff, "is_superuser": False},
+        )
+        yield mocked
 
 
 def test_admin_under_the_prefix_keeps_its_links_and_redirects_there(admin_client):
@@ -68,7 +87,7 @@ def test_session_and_csrf_cookies_are_named_and_scoped_to_the_admin_that_set_the
     assert SSO_COOKIE not in signed_in.cookies
 
 
-def test_a_staff_token_in_the_sso_cookie_signs_in_without_a_password():
+def test_a_staff_token_in_the_sso_cookie_signs_in_without_a_password(user_service_says):
     browser = Client()
     browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
 
@@ -79,6 +98,17 @@ def test_a_staff_token_in_the_sso_cookie_signs_in_without_a_password():
     assert user.is_staff
     assert not user.has_usable_password()
     assert index.cookies["products_sessionid"]["path"] == PREFIX
+
+
+@pytest.mark.parametrize("user_service_says", [False], indirect=True)
+def test_the_sso_cookie_of_an_account_demoted_since_grants_nothing(user_service_says):
+    browser = Client()
+    browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
+
+    index = browser.get(PREFIX)
+
+    assert index.status_code == HTTPStatus.FOUND
+    assert index["Location"].startswith(f"{PREFIX}login/")
 
 
 @pytest.mark.parametrize(
@@ -128,7 +158,7 @@ def test_a_sign_in_checked_by_the_user_service_hands_its_token_to_the_other_admi
     assert signed_in.cookies[SSO_COOKIE]["path"] == "/admin/"
 
 
-def test_the_sso_cookie_on_the_login_page_goes_on_to_next():
+def test_the_sso_cookie_on_the_login_page_goes_on_to_next(user_service_says):
     browser = Client()
     browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
 

@@ -1,13 +1,32 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.tokens import Token
 
 from common.auth import StatelessJWTAuthentication
+from common.revocation import token_is_revoked
+from user_service.accounts.tokens import CREDENTIALS_CLAIM, credentials_fingerprint
+
+
+class StaleToken(AuthenticationFailed):
+    default_detail = "This token was issued before a password change or logout."
+    default_code = "token_not_valid"
+    problem_type = "invalid-token"
 
 
 class AccountJWTAuthentication(StatelessJWTAuthentication):
-    """The access token verified as everywhere, then the account it names must exist and be
-    active: for the user service's own endpoints, which act on the account in the database.
+    """The access token verified as everywhere, then the account it names must exist, be
+    active and still have the password the token was issued under: for the user
+    service's own endpoints, which act on the account in the database.
     """
 
-    get_user = JWTAuthentication.get_user
+    def get_user(self, validated_token: Token) -> Any:
+        user = JWTAuthentication.get_user(self, validated_token)
+        if validated_token.get(CREDENTIALS_CLAIM) != credentials_fingerprint(user):
+            raise StaleToken()
+        if token_is_revoked(validated_token.payload):
+            raise StaleToken()
+        return user

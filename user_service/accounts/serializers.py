@@ -20,6 +20,9 @@ def _password_field() -> serializers.CharField:
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Optional at registration: an address, or "" (so not OpenAPI's format "email").
+    email = serializers.CharField(read_only=True, help_text="Email address, or empty.")
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
@@ -65,8 +68,18 @@ class ProfileUpdateSerializer(serializers.Serializer):
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField turns numbers into text, which let a username
+    sent as a number be counted apart from the same name sent as a string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, trim_whitespace=False)
+    username = StrictCharField(max_length=150, trim_whitespace=False)
     password = _password_field()
 
 
@@ -77,6 +90,13 @@ class RefreshSerializer(serializers.Serializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class AccountStatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["username", "is_active", "is_staff", "is_superuser"]
+        read_only_fields = fields
 
 
 class AccessSerializer(serializers.Serializer):

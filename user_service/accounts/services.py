@@ -17,7 +17,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from common.login_limits import limits_check
+from common.revocation import tokens_revoke_before
 from user_service.accounts.models import User
+from user_service.accounts.throttles import password_change_limits
 from user_service.accounts.tokens import (
     CREDENTIALS_CLAIM,
     RefreshToken,
@@ -141,10 +144,12 @@ def token_refresh(*, refresh: str) -> TokenPair:
 
 
 def token_revoke(*, refresh: str) -> None:
-    """Logout: the refresh token stops working."""
+    """Logout: the refresh token stops working, and the user's access tokens at the edge."""
     token = _refresh_token_from(refresh)
     with transaction.atomic():
         _spend(token)
+    if token.get("user_id") is not None:
+        tokens_revoke_before(token["user_id"])
 
 
 def user_tokens_revoke(*, user: User) -> int:
@@ -160,6 +165,9 @@ def user_tokens_revoke(*, user: User) -> int:
 
 @transaction.atomic
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
+    """Every attempt counts (USERS_RATE_PASSWORD_CHANGE per user): each one may be a
+    guess of the old password by whoever holds a stolen access token."""
+    limits_check(password_change_limits(user.pk))
     if not user.check_password(old_password):
         raise ValidationError({"old_password": [str(_("The old password is not correct."))]})
     try:
@@ -169,6 +177,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_tokens_revoke(user=user)
+    tokens_revoke_before(user.pk)
 
 
 @transaction.atomic
@@ -176,6 +185,7 @@ def user_deactivate(*, user: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     user_tokens_revoke(user=user)
+    tokens_revoke_before(user.pk)
 
 
 def user_profile_update(

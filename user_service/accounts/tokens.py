@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from common.jwt import AccessToken, KidTokenMixin
+from common.revocation import ISSUED_MS_CLAIM
 from user_service.accounts.models import User
 
-# A refresh token carries a fingerprint of the password it was issued under, so any
-# password change (API, admin, `changepassword`) makes every older refresh token fail.
+# Both tokens carry a fingerprint of the password they were issued under, so any
+# password change (API, admin, `changepassword`) makes every older token fail here.
 CREDENTIALS_CLAIM = "cred"
 
 
@@ -30,6 +33,10 @@ def access_token_for(user: User) -> AccessToken:
     token["username"] = user.get_username()
     token["is_staff"] = user.is_staff
     token["is_superuser"] = user.is_superuser
+    token[CREDENTIALS_CLAIM] = credentials_fingerprint(user)
+    # iat has whole seconds; revocation (common.revocation) needs to tell apart a token
+    # issued just before a logout from one issued just after it.
+    token[ISSUED_MS_CLAIM] = int(time.time() * 1000)
     return token
 
 

@@ -15,4 +15,5 @@ urlpatterns = [
         views.InternalAuthenticateView.as_view(),
         name="internal-user-authenticate",
     ),
+    path("internal/users/status", views.InternalStatusView.as_view(), name="internal-user-status"),
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from http import HTTPStatus
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -15,8 +16,10 @@ from common.auth import HasServiceToken
 from common.jwt import token_backend
 from user_service.accounts import services
 from user_service.accounts.authentication import AccountJWTAuthentication
+from user_service.accounts.models import User
 from user_service.accounts.serializers import (
     AccessSerializer,
+    AccountStatusSerializer,
     CredentialsSerializer,
     PasswordChangeSerializer,
     ProfileUpdateSerializer,
@@ -137,3 +140,21 @@ class InternalAuthenticateView(PublicView):
     def post(self, request: Request) -> Response:
         user = services.user_authenticate(request=request._request, **self.validated(request))
         return Response({"access": str(access_token_for(user))})
+
+
+class InternalStatusView(PublicView):
+    """For common.sso: whether a signed-in admin still is active staff (no credentials)."""
+
+    permission_classes = (HasServiceToken,)
+    serializer_class = AccountStatusSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("username", str, required=True)],
+        responses={HTTPStatus.OK: AccountStatusSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        username = request.query_params.get("username", "")
+        user = User.objects.filter(username=username).first() if username else None
+        if user is None:
+            raise NotFound()
+        return Response(AccountStatusSerializer(user).data)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from common.login_limits import limits_reset
+from common.revocation import revocations_reset
 from common.testing import clear_own_cache
 from user_service.tests.factories import PASSWORD, UserFactory
 
@@ -12,8 +14,12 @@ def _fast_hasher_and_clean_cache(settings):
     """Argon2 is what runs (see test_password_is_hashed_with_argon2); tests need speed."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     clear_own_cache()
+    limits_reset()
+    revocations_reset()
     yield
     clear_own_cache()
+    limits_reset()
+    revocations_reset()
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def test_login_answers_a_token_pair_with_the_contract_claims(api_client, setting
     claims = jwt.decode(body["access"], options={"verify_signature": False})
     assert set(claims) == {
         "user_id", "username", "is_staff", "is_superuser", "iss", "aud", "exp", "iat", "jti",
-        "token_type",
+        "token_type", "cred", "iat_ms",
     }  # fmt: skip
     assert {k: claims[k] for k in ("user_id", "username", "is_staff", "is_superuser")} == {
         "user_id": user.id,

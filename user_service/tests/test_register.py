@@ -55,11 +55,13 @@ def test_register_with_trailing_slash_and_without_email(api_client):
 
 def test_password_is_hashed_with_argon2(api_client, settings):
     settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "common.hashers.OWASPArgon2PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     ]
     api_client.post("/users/register", {"username": "fay", "password": PASSWORD}, format="json")
-    assert User.objects.get(username="fay").password.startswith("argon2$argon2id$")
+    assert User.objects.get(username="fay").password.startswith(
+        "argon2$argon2id$v=19$m=19456,t=2,p=1$"
+    )
 
 
 @pytest.mark.parametrize("username", ["alice", "ALICE"])

@@ -1,0 +1,123 @@
+"""Fixed-window counters counted atomically: one Redis round trip, or a locked dict.
+
+A window per key opens at the key's first hit and lasts the rate's period. Redis runs
+INCR, PTTL and (for a new window) PEXPIRE in one Lua script, so concurrent hits on every
+worker and replica see distinct counts and a burst of any size lets exactly `limit`
+through. DRF's SimpleRateThrottle reads a history list and writes it back, which loses
+updates under concurrency; the gateway's throttles and the login limits count here.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from functools import cache
+from typing import Any
+
+from django.core.cache import caches
+from django.core.signals import setting_changed
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+WINDOW_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """DRF's rate syntax ('100/min', '10/s', '5/hour'; also '30/5m'): (limit, seconds)."""
+    match = _RATE.match(rate)
+    if not match:
+        raise ValueError(f"not a rate: {rate!r} (expected like '100/min')")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * _PERIODS[unit]
+
+
+class CounterUnavailable(Exception):
+    """The shared counter store cannot be reached: no count for this request."""
+
+
+class LocalWindowCounter:
+    """Counts in this process's memory (no Redis: one process, or a fallback)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[str, list[float]] = {}
+
+    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        now = time.monotonic() * 1000
+        with self._lock:
+            entry = self._windows.get(key)
+            if entry is None or entry[1] <= now:
+                if len(self._windows) >= 100_000:
+                    self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+                entry = self._windows[key] = [0, now + window_ms]
+            entry[0] += 1
+            return int(entry[0]), int(entry[1] - now)
+
+    def reset(self, prefix: str = "") -> None:
+        with self._lock:
+            for key in [key for key in self._windows if key.startswith(prefix)]:
+                del self._windows[key]
+
+
+class RedisWindowCounter:
+    """Counts in Redis through the cache's connection pool: one EVALSHA per hit."""
+
+    def __init__(self, cache: Any, *, retry_seconds: float = 1.0) -> None:
+        self.cache = cache
+        self._script = None
+        self._retry_seconds = retry_seconds
+        self._down_until = 0.0
+
+    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        from redis.exceptions import RedisError
+
+        # After a failure, skip Redis for a moment: a blackholed Redis must cost each
+        # request nothing, not a socket timeout.
+        if time.monotonic() < self._down_until:
+            raise CounterUnavailable("Redis failed a moment ago")
+        try:
+            if self._script is None:
+                client = self.cache.client.get_client(write=True)
+                self._script = client.register_script(WINDOW_SCRIPT)
+            count, ttl = self._script(keys=[self.cache.make_key(key)], args=[window_ms])
+        except (RedisError, OSError) as error:
+            self._down_until = time.monotonic() + self._retry_seconds
+            raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
+        return int(count), int(ttl)
+
+    def reset(self, prefix: str = "throttle:") -> None:
+        client = self.cache.client.get_client(write=True)
+        keys = list(client.scan_iter(match=self.cache.make_key(f"{prefix}*")))
+        if keys:
+            client.delete(*keys)
+
+
+def is_redis_cache(cache: Any) -> bool:
+    return hasattr(cache, "client") and hasattr(cache.client, "get_client")
+
+
+@cache
+def window_counter() -> LocalWindowCounter | RedisWindowCounter:
+    """The process's counter on the default cache: Redis when it is one, else memory."""
+    default = caches["default"]
+    if is_redis_cache(default):
+        return RedisWindowCounter(default)
+    return LocalWindowCounter()
+
+
+def _reset(*, setting: str, **kwargs: object) -> None:
+    if setting == "CACHES":
+        window_counter.cache_clear()
+
+
+setting_changed.connect(_reset)

@@ -1,0 +1,122 @@
+"""Login limits for every project: who the client is, and attempts counted atomically.
+
+Counts on common.counters' window counter (Redis when the cache is Redis). When Redis
+cannot be reached the attempt is counted in this process's memory instead: logins keep
+working (never a 500, never a 503) and stay limited per worker until Redis is back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.http import HttpRequest
+from rest_framework.exceptions import Throttled
+
+from common.counters import CounterUnavailable, LocalWindowCounter, parse_rate, window_counter
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "login:"
+_fallback = LocalWindowCounter()
+_last_fallback_log = [float("-inf")]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class LoginThrottled(Throttled):
+    default_detail = "Too many login attempts; try again later."
+    problem_type = "login-throttled"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One counter an attempt is counted on: `key` names the window, `rate` bounds it."""
+
+    key: str
+    rate: str
+
+
+@cache
+def _trusted_proxies() -> tuple[Network, ...]:
+    entries = settings.COMMON.get("TRUSTED_PROXIES", [])
+    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+
+
+def _reset(*, setting: str, **kwargs: object) -> None:
+    if setting == "COMMON":
+        _trusted_proxies.cache_clear()
+
+
+setting_changed.connect(_reset)
+
+
+def _is_trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _trusted_proxies())
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The peer, or what trusted proxies (COMMON["TRUSTED_PROXIES"]) say the client was.
+
+    X-Forwarded-For is read from the right, as the gateway does: the last address no
+    trusted proxy owns is the client, so a client cannot choose its own bucket.
+    """
+    client = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if _is_trusted(client):
+        chain = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        for address in reversed([part for part in chain if part]):
+            client = address
+            if not _is_trusted(address):
+                break
+    return client
+
+
+def identity(value: str) -> str:
+    """A fixed-length, case-folded name for a username in a counter key."""
+    return hashlib.sha256(value.casefold().encode()).hexdigest()[:32]
+
+
+def _hit(key: str, window_ms: int) -> tuple[int, int]:
+    try:
+        return window_counter().hit(key, window_ms)
+    except CounterUnavailable as error:
+        now = time.monotonic()
+        if now - _last_fallback_log[0] >= 60:
+            _last_fallback_log[0] = now
+            logger.error("login limits counted in process memory: %s", error)
+        return _fallback.hit(key, window_ms)
+
+
+def limits_hit(limits: Iterable[Limit]) -> float | None:
+    """Count one attempt on every limit; the seconds to wait when one is exceeded, else None."""
+    wait = None
+    for limit in limits:
+        allowed, seconds = parse_rate(limit.rate)
+        count, ttl_ms = _hit(KEY_PREFIX + limit.key, seconds * 1000)
+        if count > allowed:
+            wait = max(wait or 0.0, max(1.0, ttl_ms / 1000))
+    return wait
+
+
+def limits_check(limits: Iterable[Limit]) -> None:
+    """limits_hit, raising LoginThrottled (429 with Retry-After) when one is exceeded."""
+    wait = limits_hit(limits)
+    if wait is not None:
+        raise LoginThrottled(wait=wait)
+
+
+def limits_reset() -> None:
+    """Tests: forget every login counter of this project (Redis keys and memory)."""
+    _fallback.reset()
+    window_counter().reset(KEY_PREFIX)

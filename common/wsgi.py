@@ -1,0 +1,14 @@
+"""The WSGI app both servers run: the project's own (SERVICE_NAME) inside the client bounds.
+
+common.entrypoint sets SERVICE_NAME and points granian or gunicorn here, so every project
+gets common.slow_clients without its own wsgi.py knowing.
+"""
+
+import importlib
+import os
+
+from common.services import SERVICES
+from common.slow_clients import bounded_app
+
+_module, _, _name = SERVICES[os.environ["SERVICE_NAME"]].wsgi_app.partition(":")
+application = bounded_app(getattr(importlib.import_module(_module), _name))

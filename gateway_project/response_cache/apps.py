@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import Error, register
+
+
+class ResponseCacheConfig(AppConfig):
+    name = "gateway_project.response_cache"
+
+    def ready(self) -> None:
+        register(check_route_cache_keys)
+
+
+def check_route_cache_keys(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """A route's `cache` must be whole seconds on a route that has GET: a typo stops
+    the start rather than caching something by surprise."""
+    problems = []
+    for entry in settings.GATEWAY["ROUTES"]:
+        value = entry.get("cache")
+        if value is None:
+            continue
+        methods = {method.upper() for method in entry["methods"]}
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"{entry['path']}: cache must be whole seconds >= 0, not {value!r}")
+        elif "GET" not in methods:
+            problems.append(f"{entry['path']}: cache needs a GET method to cache")
+    return [Error(problem, id="response_cache.E001") for problem in problems]

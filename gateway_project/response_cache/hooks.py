@@ -1,0 +1,189 @@
+"""The two calls the proxy makes: `lookup` before the upstream call, `after_upstream` after.
+
+`lookup` answers a HIT from the cache; otherwise it leaves a `_State` on the request
+saying what `after_upstream` may do with the service's answer: store it (a cacheable
+200), invalidate (a successful unsafe method, RFC 9111 §4.4), and always label it with
+`X-Cache`. The service's `Surrogate-Key` header never reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from django.http import HttpRequest, HttpResponse
+
+from gateway_project.response_cache import metrics, policy
+from gateway_project.response_cache.config import knob
+from gateway_project.response_cache.entry import Entry
+from gateway_project.response_cache.store import StoreUnavailable, response_store
+
+logger = logging.getLogger(__name__)
+
+HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
+STATE_ATTRIBUTE = "_response_cache"
+
+
+@dataclass(slots=True)
+class _State:
+    route: str
+    seconds: int
+    result: str = MISS
+    may_store: bool = True
+    base: str = ""
+    headers: dict[str, str] | None = None
+    seen: int = 0
+
+
+def route_seconds(route: object) -> int:
+    """The route table's `cache` key: seconds an answer may be served (0: not cached)."""
+    value = getattr(route, "extra", {}).get("cache") or 0
+    return max(0, int(value))
+
+
+def lookup(request: HttpRequest, route: object) -> HttpResponse | None:
+    """The cached answer for this request (a HIT), or None to ask the service."""
+    seconds = route_seconds(route)
+    if not seconds:
+        return None
+    state = _State(route=route.name, seconds=seconds)
+    setattr(request, STATE_ATTRIBUTE, state)
+    reason = policy.request_bypass_reason(request.method, request.headers)
+    if reason in ("method", "no-store"):
+        state.result, state.may_store = BYPASS, False
+        return None
+    role = policy.caller_role(getattr(request, "user", None))
+    state.base = policy.base_key(role, request.path, request.META.get("QUERY_STRING", ""))
+    state.headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        found = response_store().lookup(state.base, state.headers)
+    except StoreUnavailable:
+        state.result, state.may_store = BYPASS, False
+        return None
+    state.seen = found.seq
+    if reason == "no-cache":  # a fresh answer was asked for; it may refresh the entry
+        state.result = BYPASS
+        return None
+    if found.raw is None:
+        return None
+    try:
+        entry = Entry.loads(found.raw)
+    except (ValueError, KeyError, TypeError):
+        logger.warning("unreadable response cache entry for %s", request.path)
+        return None
+    response = _response_for(entry, request.method)
+    _finish(request, state, HIT, response)
+    return response
+
+
+def after_upstream(
+    request: HttpRequest, route: object, answer: object, response: HttpResponse
+) -> None:
+    """Store, invalidate and label the service's answer (`response`, built from `answer`)."""
+    keys = []
+    if (named := response.headers.get(policy.SURROGATE_KEY_HEADER)) is not None:
+        keys = policy.surrogate_keys(named)
+        del response[policy.SURROGATE_KEY_HEADER]
+    state = getattr(request, STATE_ATTRIBUTE, None)
+    if state is None:
+        return
+    if request.method not in policy.SAFE_METHODS:
+        if 200 <= response.status_code < 300:
+            _invalidate_after_write(request, response)
+        _finish(request, state, BYPASS, response)
+        return
+    if state.may_store and request.method == "GET":
+        state.result = _store(request, state, response, keys)
+    _finish(request, state, state.result, response)
+
+
+def _store(request: HttpRequest, state: _State, response: HttpResponse, keys: list[str]) -> str:
+    """MISS when stored (or refused by the race guard), BYPASS when not cacheable."""
+    ttl = policy.response_ttl(
+        response.status_code,
+        response.headers,
+        route_seconds=state.seconds,
+        authorized="Authorization" in request.headers,
+    )
+    if not ttl or response.cookies or len(response.content) > knob("MAX_BODY_BYTES"):
+        return BYPASS
+    names = policy.vary_names(response.headers.get("Vary"))
+    entry = Entry(
+        status=response.status_code,
+        reason=response.reason_phrase,
+        headers=[
+            (name, value)
+            for name, value in response.headers.items()
+            if name.lower() not in policy.UNSTORED_HEADERS
+        ],
+        body=response.content,
+        stored_at=_now(),
+        age=_seconds(response.headers.get("Age")),
+    )
+    tags = [policy.path_tag(request.path), *keys]
+    try:
+        response_store().put(
+            state.base, names, state.headers, entry.dumps(), ttl=ttl, tags=tags, seen=state.seen
+        )
+    except StoreUnavailable:
+        return BYPASS
+    return state.result
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _seconds(value: str | None) -> int:
+    return int(value) if value and value.strip().isdigit() else 0
+
+
+def _response_for(entry: Entry, method: str) -> HttpResponse:
+    response = HttpResponse(
+        b"" if method == "HEAD" else entry.body, status=entry.status, reason=entry.reason or None
+    )
+    del response["Content-Type"]
+    for name, value in entry.headers:
+        response[name] = value
+    response["Age"] = str(entry.age_now())
+    response.problem_passthrough = True
+    return response
+
+
+def _finish(
+    request: HttpRequest, state: _State, result: str, response: HttpResponse | None = None
+) -> None:
+    state.result = result
+    if response is not None:
+        response["X-Cache"] = result
+    metrics.CACHE_REQUESTS.labels(state.route, result).inc()
+    log = getattr(request, "access_log", None)
+    if log is not None:
+        log["cache"] = result
+
+
+def _invalidate_after_write(request: HttpRequest, response: HttpResponse) -> None:
+    """RFC 9111 §4.4: the target URI, and Location / Content-Location on this origin."""
+    paths = {request.path}
+    for header in ("Location", "Content-Location"):
+        if value := response.headers.get(header):
+            target = urlsplit(urljoin(request.path, value))
+            if not target.netloc or target.netloc == request.get_host():
+                paths.add(target.path.rstrip("/") or "/")
+    invalidate([policy.path_tag(path) for path in sorted(paths)], source="write")
+
+
+def invalidate(tags: list[str], *, source: str) -> int:
+    """Drop every entry carrying one of `tags`; StoreUnavailable when the store is down
+    for a purge (the caller must know), logged and swallowed for a write."""
+    try:
+        removed = response_store().purge(tags)
+    except StoreUnavailable:
+        if source == "purge":
+            raise
+        logger.warning("response cache: could not invalidate %s after a write", tags)
+        return 0
+    metrics.CACHE_INVALIDATIONS.labels(source).inc()
+    return removed

@@ -1,0 +1,164 @@
+"""Where answers are kept: Redis when the cache is django-redis, else process memory.
+
+Both stores keep the same four structures: the Vary names of a resource, the entries
+(one per variant), a tag index (tag -> entry keys; tags are the path and the service's
+surrogate keys) and, for the race guard, a purge sequence number with the number at
+which each tag was last purged. `lookup` returns the sequence number it saw; `put`
+stores only if none of the entry's tags was purged since, so an answer fetched while
+a purge ran (old data, read before the change) is never stored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import NamedTuple, Protocol
+
+from django.core.cache import caches
+from django.core.signals import setting_changed
+
+from gateway_project.response_cache.config import knob
+from gateway_project.response_cache.policy import variant_key
+
+
+class StoreUnavailable(Exception):
+    """The shared store cannot be reached: answer from the service, store nothing."""
+
+
+class Found(NamedTuple):
+    raw: bytes | None  # the stored entry, if any
+    seq: int  # the purge sequence number when looked up: hand it back to `put`
+
+
+class Store(Protocol):
+    def lookup(self, base: str, headers: Mapping[str, str]) -> Found: ...
+
+    def put(
+        self,
+        base: str,
+        names: Sequence[str],
+        headers: Mapping[str, str],
+        raw: bytes,
+        *,
+        ttl: int,
+        tags: Sequence[str],
+        seen: int,
+    ) -> bool: ...
+
+    def purge(self, tags: Sequence[str]) -> int: ...
+
+    def reset(self) -> None: ...
+
+
+class MemoryStore:
+    """This process's memory, bounded (least recently used out); without Redis the
+    gateway runs one process, so a purge reaches every entry."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clear()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        self._entries: OrderedDict[str, tuple[float, bytes, tuple[str, ...]]] = OrderedDict()
+        self._vary: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._tags: dict[str, set[str]] = {}
+        self._purged: dict[str, tuple[int, float]] = {}
+        self._seq = 0
+
+    def lookup(self, base: str, headers: Mapping[str, str]) -> Found:
+        now = time.monotonic()
+        with self._lock:
+            vary = self._vary.get(base)
+            if vary is None or vary[0] <= now:
+                return Found(None, self._seq)
+            key = f"{base}:{variant_key(vary[1], headers)}"
+            entry = self._entries.get(key)
+            if entry is None:
+                return Found(None, self._seq)
+            if entry[0] <= now:
+                self._drop(key)
+                return Found(None, self._seq)
+            self._entries.move_to_end(key)
+            return Found(entry[1], self._seq)
+
+    def put(
+        self,
+        base: str,
+        names: Sequence[str],
+        headers: Mapping[str, str],
+        raw: bytes,
+        *,
+        ttl: int,
+        tags: Sequence[str],
+        seen: int,
+    ) -> bool:
+        now = time.monotonic()
+        names = tuple(names)
+        with self._lock:
+            for tag in tags:
+                purged = self._purged.get(tag)
+                if purged is not None and purged[0] > seen and purged[1] > now:
+                    return False
+            key = f"{base}:{variant_key(names, headers)}"
+            self._drop(key)
+            self._entries[key] = (now + ttl, raw, tuple(tags))
+            vary = self._vary.get(base)
+            keep = vary[0] if vary is not None and vary[1] == names else 0.0
+            self._vary[base] = (max(keep, now + ttl), names)
+            for tag in tags:
+                self._tags.setdefault(tag, set()).add(key)
+            while len(self._entries) > knob("MAX_ENTRIES"):
+                self._drop(next(iter(self._entries)))
+            if len(self._vary) > 2 * knob("MAX_ENTRIES"):
+                self._vary = {b: v for b, v in self._vary.items() if v[0] > now}
+        return True
+
+    def purge(self, tags: Sequence[str]) -> int:
+        now = time.monotonic()
+        removed = 0
+        with self._lock:
+            self._seq += 1
+            for tag in tags:
+                for key in self._tags.pop(tag, ()):
+                    removed += self._drop(key)
+                self._purged[tag] = (self._seq, now + knob("PURGE_MEMORY_SECONDS"))
+            if len(self._purged) > 10_000:
+                self._purged = {t: p for t, p in self._purged.items() if p[1] > now}
+        return removed
+
+    def _drop(self, key: str) -> int:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return 0
+        for tag in entry[2]:
+            keys = self._tags.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._tags[tag]
+        return 1
+
+
+@cache
+def response_store() -> Store:
+    default = caches["default"]
+    if hasattr(default, "client") and hasattr(default.client, "get_client"):
+        from gateway_project.response_cache.redis_store import RedisStore
+
+        return RedisStore(default)
+    return MemoryStore()
+
+
+def _reset(*, setting: str, **kwargs: object) -> None:
+    if setting in ("CACHES", "GATEWAY_RESPONSE_CACHE"):
+        response_store.cache_clear()
+
+
+setting_changed.connect(_reset)

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from gateway_project.response_cache.views import CachePurgeView
+
+urlpatterns = [path("internal/cache/purge", CachePurgeView.as_view(), name="cache-purge")]

@@ -1,0 +1,62 @@
+"""`POST /internal/cache/purge {"keys": [...]}`: a service says which data changed.
+
+Service token only (`HasServiceToken`); the route table refuses `internal` paths, so no
+client reaches it through a proxy route.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.auth import HasServiceToken
+from gateway_project.response_cache.hooks import invalidate
+from gateway_project.response_cache.policy import SURROGATE_KEY
+from gateway_project.response_cache.store import StoreUnavailable
+
+
+class CacheUnavailable(APIException):
+    status_code = 503
+    default_detail = "The response cache cannot be reached; nothing was purged."
+    default_code = "cache_unavailable"
+    problem_type = "cache-unavailable"
+    wait = 1
+
+
+class PurgeRequestSerializer(serializers.Serializer):
+    keys = serializers.ListField(
+        child=serializers.RegexField(SURROGATE_KEY.pattern, max_length=128),
+        min_length=1,
+        max_length=100,
+    )
+
+
+class PurgeResponseSerializer(serializers.Serializer):
+    keys = serializers.ListField(child=serializers.CharField())
+    purged = serializers.IntegerField(help_text="entries removed")
+
+
+class CachePurgeView(APIView):
+    authentication_classes: list = []
+    permission_classes = [HasServiceToken]
+
+    @extend_schema(
+        request=PurgeRequestSerializer,
+        responses={200: PurgeResponseSerializer},
+        tags=["internal"],
+        summary="Drop every cached answer that carries one of these surrogate keys",
+    )
+    def post(self, request: Request) -> Response:
+        body = PurgeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        keys = list(dict.fromkeys(body.validated_data["keys"]))
+        try:
+            purged = invalidate(keys, source="purge")
+        except StoreUnavailable as error:
+            raise CacheUnavailable() from error
+        request._request.access_log["purged_keys"] = keys
+        return Response({"keys": keys, "purged": purged})

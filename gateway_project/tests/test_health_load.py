@@ -1,0 +1,49 @@
+"""GET /health is public: its fan-out to every service's /ready is cached and throttled."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+
+from django.conf import settings
+
+from gateway_project.tests.conftest import gateway_settings
+
+
+def _ready_calls(upstreams) -> int:
+    return sum(1 for server in upstreams.values() for r in server.received if r.path == "/ready")
+
+
+def test_health_answers_from_a_short_cache(client, upstreams):
+    with gateway_settings(HEALTH_CACHE_SECONDS=0.5):
+        first = client.get("/health")
+        again = client.get("/health")
+        assert _ready_calls(upstreams) == 3  # one /ready per service for both answers
+        time.sleep(0.6)
+        later = client.get("/health")
+
+    assert first.status_code == again.status_code == later.status_code == HTTPStatus.OK
+    assert again.content == first.content
+    assert _ready_calls(upstreams) == 6
+
+
+def test_concurrent_health_checks_share_one_round_of_ready_calls(client, upstreams):
+    from django.test import Client
+
+    with gateway_settings(HEALTH_CACHE_SECONDS=5.0), ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: Client().get("/health").status_code, range(8)))
+
+    assert statuses == [HTTPStatus.OK] * 8
+    assert _ready_calls(upstreams) == 3
+
+
+def test_health_is_throttled_in_the_anon_scope(client, upstreams):
+    rates = {**settings.GATEWAY["RATES"], "anon": "2/min"}
+    with gateway_settings(RATES=rates):
+        answers = [client.get("/health") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, HTTPStatus.TOO_MANY_REQUESTS]
+    assert answers[2]["Content-Type"] == "application/problem+json"
+    assert int(answers[2]["Retry-After"]) > 0
+    assert answers[0]["RateLimit-Policy"] == '"anon";q=2;w=60'

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class UpstreamsConfig(AppConfig):
+    name = "gateway_project.upstreams"
+    label = "gateway_upstreams"
+    verbose_name = "Gateway upstreams"

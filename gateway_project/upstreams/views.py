@@ -1,0 +1,103 @@
+"""The registry's internal endpoints (service token only) and the staff status endpoint."""
+
+from __future__ import annotations
+
+import hmac
+from http import HTTPStatus
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.auth import SERVICE_TOKEN_HEADER, IsStaff
+from common.services import UPSTREAMS
+from gateway_project.proxy.authentication import CachedJWTAuthentication
+from gateway_project.upstreams.discovery import upstreams
+from gateway_project.upstreams.registry import RegistrationRefused, checked_base_url
+from gateway_project.upstreams.status import services_snapshot
+
+
+class ServiceTokenAuthentication(BaseAuthentication):
+    """The shared service token, or 401: registration is for the services alone."""
+
+    def authenticate(self, request: Request) -> tuple[None, str]:
+        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
+        expected = settings.COMMON["SERVICE_TOKEN"]
+        if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise AuthenticationFailed(f"A valid {SERVICE_TOKEN_HEADER} is required.")
+        return None, "service"
+
+    def authenticate_header(self, request: Request) -> str:
+        return SERVICE_TOKEN_HEADER
+
+
+class RegistrationSerializer(serializers.Serializer):
+    service = serializers.ChoiceField(choices=UPSTREAMS)
+    url = serializers.CharField(max_length=300)
+    instance_id = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,100}$", required=False)
+
+    def validate_url(self, value: str) -> str:
+        try:
+            return checked_base_url(value, settings.GATEWAY["REGISTRY_ALLOWED_HOSTS"])
+        except RegistrationRefused as error:
+            raise ValidationError(str(error)) from error
+
+
+class InstanceRegistrationView(APIView):
+    """POST registers or heartbeats (the same call); DELETE deregisters."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes: list = []
+    throttle_classes: list = []
+    schema = None
+
+    def post(self, request: Request) -> Response:
+        serializer = RegistrationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        instance_id = data.get("instance_id") or data["url"].split("://", 1)[1]
+        group = upstreams()
+        entry = group.registry.heartbeat(data["service"], instance_id, data["url"])
+        group.refresh()  # this worker at once; the others within REGISTRY_REFRESH_SECONDS
+        created = entry.registered_at == entry.last_heartbeat
+        return Response(
+            {
+                "service": entry.service,
+                "instance_id": entry.instance_id,
+                "url": entry.url,
+                "ttl": settings.GATEWAY["REGISTRY_TTL"],
+            },
+            status=HTTPStatus.CREATED if created else HTTPStatus.OK,
+        )
+
+
+class InstanceDeregistrationView(APIView):
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes: list = []
+    throttle_classes: list = []
+    schema = None
+
+    def delete(self, request: Request, service: str, instance_id: str) -> Response:
+        group = upstreams()
+        if service not in UPSTREAMS or not group.registry.deregister(service, instance_id):
+            raise NotFound("No such registered instance.")
+        group.refresh()
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class ServicesStatusView(APIView):
+    """Every service and instance: source, health, breaker, load, recent errors, p50."""
+
+    authentication_classes = [CachedJWTAuthentication, SessionAuthentication]
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Upstream instances (staff)")
+    def get(self, request: Request, *args: Any) -> Response:
+        return Response({"services": services_snapshot()})

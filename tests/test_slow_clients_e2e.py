@@ -1,0 +1,245 @@
+"""Slow and broken clients against the real servers (gunicorn with common.slow_clients): a
+truncated body, headers sent byte by byte, a client that never reads its answer. Each ends
+within its bound, and while they hang the server goes on serving: more such connections
+are open than the server has threads. granian, when chosen, bounds the headers itself."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from gateway_project.tests.fake_upstream import FakeUpstream, Reply
+from tests.harness import Stack, http, start_stack
+
+pytestmark = pytest.mark.e2e
+
+BOUND = 2  # CLIENT_HEADER_TIMEOUT and CLIENT_BODY_TIMEOUT of these stacks, seconds
+SLACK = 4.0  # what a shared CI machine may add to a bound
+THREADS = 2  # app threads per stack
+STALLED = THREADS  # as many stalled connections as threads: each holds one until its bound
+BOUNDS = {
+    "CLIENT_HEADER_TIMEOUT": str(BOUND),
+    "CLIENT_BODY_TIMEOUT": str(BOUND),
+    "WEB_CONCURRENCY": "1",
+    "WEB_THREADS": str(THREADS),
+    "GUNICORN_THREADS": str(THREADS),
+    "GATEWAY_RATE_AUTH": "1000/min",
+    "GATEWAY_RATE_ANON": "1000/min",
+    "USERS_RATE_LOGIN": "1000/min",
+}
+
+
+@pytest.fixture(scope="module")
+def fake_service() -> Iterator[FakeUpstream]:
+    server = FakeUpstream("fake")
+    yield server
+    server.stop()
+
+
+def _gateway(root: Path, upstream: FakeUpstream, **env: str) -> Stack:
+    urls = {f"{name}_SERVICE_URL": upstream.url for name in ("USERS", "PRODUCTS", "ORDERS")}
+    return start_stack(root, ["gateway"], env={**urls, **BOUNDS, **env})
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, fake_service) -> Iterator[Stack]:
+    """The gateway under granian, every service a fake."""
+    stack = _gateway(tmp_path_factory.mktemp("slow-gateway"), fake_service)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def users(tmp_path_factory) -> Iterator[Stack]:
+    """The user service under gunicorn (gthread)."""
+    stack = start_stack(tmp_path_factory.mktemp("slow-users"), ["users"], env=BOUNDS)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def fake(fake_service: FakeUpstream) -> FakeUpstream:
+    fake_service.received.clear()
+    fake_service.responder = fake_service.echo
+    return fake_service
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=BOUND + SLACK + 5)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _truncated(url: str, path: str, kind: str) -> socket.socket:
+    """A POST whose body stops part way: Content-Length larger than sent, or mid-chunk."""
+    sock = _connect(url)
+    if kind == "length":
+        head = "Content-Length: 100\r\n\r\n"
+        part = b'{"username": "x'
+    else:
+        head = "Transfer-Encoding: chunked\r\n\r\n"
+        part = b'40\r\n{"username": "x'
+    start = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    sock.sendall(f"{start}{head}".encode() + part)
+    return sock
+
+
+def _answer(sock: socket.socket) -> tuple[float, bytes]:
+    """(seconds until the server answered or closed, what it sent): reads one response."""
+    started = time.monotonic()
+    data = b""
+    with contextlib.suppress(OSError):
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            head, sep, body = data.partition(b"\r\n\r\n")
+            if sep:
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    None,
+                )
+                if length is not None and len(body) >= length:
+                    break
+    sock.close()
+    return time.monotonic() - started, data
+
+
+def _assert_408(data: bytes) -> None:
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), data[:200]
+    assert b"application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["status"] == 408
+    assert problem["type"].endswith("/request-timeout")
+
+
+def _served_meanwhile(url: str) -> float:
+    """Seconds a plain GET takes while the stalled connections are open."""
+    started = time.monotonic()
+    status, _, _ = http("GET", url, timeout=BOUND + SLACK)
+    assert status == 200
+    return time.monotonic() - started
+
+
+def _stalled_then_served(open_one, probe_url: str) -> list[tuple[float, bytes]]:
+    """Open STALLED connections, check the server still serves, then collect each answer."""
+    opened = time.monotonic()
+    sockets = [open_one(index) for index in range(STALLED)]
+    time.sleep(0.3)  # every connection reaches a thread before the probe
+    # Every thread is taken: the probe is served when the first bound frees one.
+    assert _served_meanwhile(probe_url) < BOUND + SLACK
+    with ThreadPoolExecutor(len(sockets)) as pool:
+        answers = list(pool.map(_answer, sockets))
+    waited = time.monotonic() - opened
+    assert waited < BOUND + SLACK, f"the stalled connections took {waited:.1f}s"
+    return answers
+
+
+def test_truncated_bodies_at_the_gateway_are_408_and_proxying_goes_on(gateway, fake):
+    url = gateway["gateway"].url
+    kinds = ("length", "chunked")
+
+    answers = _stalled_then_served(
+        lambda index: _truncated(url, "/users/register", kinds[index % 2]),
+        f"{url}/products/1",
+    )
+
+    for _, data in answers:
+        _assert_408(data)
+    assert [r.method for r in fake.received] == ["GET"]  # no truncated body went upstream
+
+
+def _trickled_headers_end_within_the_bound(url: str, path: str) -> None:
+    """STALLED clients send their headers a byte every 0.2 s; a GET is served meanwhile."""
+    stop = threading.Event()
+
+    def trickle(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
+            while not stop.wait(0.2):
+                sock.send(b"a")
+
+    def open_one(index: int) -> socket.socket:
+        sock = _connect(url)
+        threading.Thread(target=trickle, args=(sock,), daemon=True).start()
+        return sock
+
+    try:
+        answers = _stalled_then_served(open_one, f"{url}{path}")
+    finally:
+        stop.set()
+    for _, data in answers:
+        assert data == b"" or data.startswith(b"HTTP/1.1 408"), data[:200]
+
+
+def test_headers_sent_byte_by_byte_to_the_gateway_end_within_the_bound(gateway, fake):
+    _trickled_headers_end_within_the_bound(gateway["gateway"].url, "/products/1")
+
+
+def test_clients_that_never_read_the_answer_are_cut_off_within_the_bound(gateway, fake):
+    url = gateway["gateway"].url
+    big = b"x" * (16 * 1024 * 1024)
+    fake.responder = lambda received: (
+        Reply(200, big, [("Content-Type", "application/octet-stream")])
+        if received.path.startswith("/products/big")
+        else fake.echo(received)
+    )
+    opened = time.monotonic()
+    sockets = []
+    for _ in range(STALLED):
+        sock = _connect(url)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /products/big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        sockets.append(sock)
+    try:
+        time.sleep(0.5)
+        # Every thread is writing an answer nobody takes: the probe is served once the
+        # bound has cut them off.
+        assert _served_meanwhile(f"{url}/products/1") < BOUND + SLACK
+        assert time.monotonic() - opened < BOUND + SLACK + 1
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_truncated_bodies_at_a_service_are_408_and_it_goes_on_serving(users):
+    """Content-Length only: Django reads no chunked body (the service answers 400 at once)."""
+    url = users["users"].url
+
+    answers = _stalled_then_served(
+        lambda index: _truncated(url, "/users/login", "length"), f"{url}/health"
+    )
+
+    for _, data in answers:
+        _assert_408(data)
+
+
+def test_headers_sent_byte_by_byte_to_a_service_end_within_the_bound(users):
+    _trickled_headers_end_within_the_bound(users["users"].url, "/health")
+
+
+def test_granian_bounds_slow_headers_itself(tmp_path, fake):
+    stack = _gateway(tmp_path, fake, WEB_SERVER="granian")
+    try:
+        sock = _connect(stack["gateway"].url)
+        sock.sendall(b"GET /products/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
+        waited, data = _answer(sock)
+        assert waited < BOUND + SLACK
+        assert data == b"" or data.startswith(b"HTTP/1.1 408"), data[:200]
+    finally:
+        stack.stop()
