@@ -83,6 +83,18 @@ def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager:
     return _open(name, SpanKind.CLIENT, None, attributes)
 
 
+def with_traceparent(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` built before a span opened, naming that span as the next one's parent
+    (the same dict when tracing is off): for a retry loop that builds its headers once.
+
+    with tracing.span(f"{method} {service}", **{"peer.service": service}):
+        answer = exchange(url, method, target, tracing.with_traceparent(headers), ...)
+    """
+    if _state["tracer"] is None:
+        return headers
+    return {**headers, "traceparent": traceparent_var.get()}
+
+
 class TracingMiddleware:
     """One server span per request, continuing the caller's trace. Right after
     RequestIdMiddleware; on the gateway, before the proxy's fast path."""

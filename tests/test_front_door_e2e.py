@@ -32,7 +32,7 @@ def test_openapi_json_merges_the_real_services_into_a_valid_document(stack):
     assert doc["paths"]["/products"]["post"]["x-gateway-policy"] == "staff"
     assert doc["paths"]["/products"]["get"]["security"] == [{"jwtAuth": []}, {}]
     assert doc["paths"]["/users/login"]["post"]["security"] == [{}]
-    assert doc["paths"]["/users/logout"]["post"]["security"] == [{"jwtAuth": []}]
+    assert doc["paths"]["/users/profile"]["get"]["security"] == [{"jwtAuth": []}]
 
 
 def test_every_service_document_is_served_for_the_hub(stack):

@@ -57,3 +57,20 @@ def test_a_request_continues_the_callers_trace_and_calls_name_their_span(exporte
     assert client.attributes["peer.service"] == "products"
     assert server.attributes["http.response.status_code"] == 503
     assert not server.status.is_ok
+
+
+def test_headers_built_before_a_span_name_it_inside(exported):
+    headers = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+
+    with tracing.span("POST products"):
+        inside = tracing.with_traceparent(headers)
+
+    (client,) = exported.get_finished_spans()
+    assert inside["traceparent"].split("-")[2] == f"{client.context.span_id:016x}"
+    assert headers["traceparent"].endswith("-00f067aa0ba902b7-01")  # not changed in place
+
+
+def test_headers_are_left_alone_when_tracing_is_off():
+    headers = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+
+    assert tracing.with_traceparent(headers) is headers
