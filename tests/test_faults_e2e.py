@@ -186,12 +186,15 @@ def test_products_lost_in_the_middle_of_an_order_nothing_stays_reserved_after_re
         status, _, problem = answer[0]
         assert status in (HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.GATEWAY_TIMEOUT), problem
 
-        # Thawed, products acts on the reservation nobody waits for any more, then is lost.
+        # Thawed, products acts on what waited in its socket: the reservation nobody waits
+        # for any more, and the release orders sent when it gave up (if that got through
+        # before orders gave up on it too). Then it is lost.
         _signal_group(products, signal.SIGCONT)
         deadline = time.monotonic() + 15
-        while _stock(stack, product["id"]) != 1 and time.monotonic() < deadline:
+        while "POST /internal/reservations" not in products.log_tail(200):
+            assert time.monotonic() < deadline, "products never acted on the reservation"
             time.sleep(0.2)
-        assert _stock(stack, product["id"]) == 1  # held for an order that was not placed
+        assert _stock(stack, product["id"]) in (1, 3)  # held, or already given back
         _signal_group(products, signal.SIGKILL)
         products.process.wait(timeout=10)
         products.start(migrate=False)

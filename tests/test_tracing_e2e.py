@@ -130,7 +130,10 @@ def test_one_order_is_one_trace_across_the_gateway_orders_and_products(traced):
     # its caller (the gateway's server or upstream span; the order service's client span).
     assert gateway_server["parent_id"] == caller_span
     assert gateway_server["name"] == "POST /orders"
-    assert by_id[orders_server["parent_id"]]["service"] == "gateway"
+    upstream_call = by_id[orders_server["parent_id"]]
+    assert (upstream_call["service"], upstream_call["kind"]) == ("gateway", 3)  # CLIENT
+    assert upstream_call["name"] == "POST orders"
+    assert upstream_call["parent_id"] == gateway_server["span_id"]
     reserve_call = by_id[products_server["parent_id"]]
     assert (reserve_call["service"], reserve_call["kind"]) == ("orders", 3)  # CLIENT
     assert products_server["name"] == "POST /internal/reservations"

@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import APIException
 
+from common import tracing
 from common.service_client import ServiceTimeout, ServiceUnavailable
 from gateway_project import response_cache
 from gateway_project.proxy import metrics
@@ -267,15 +268,19 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
         started = time.perf_counter()
         instance.in_flight += 1
         try:
-            answer = exchange(
-                instance.url,
-                method,
-                target,
-                headers,
-                body,
-                connect_timeout=connect,
-                read_timeout=read,
-            )
+            # One client span per attempt (nothing when tracing is off).
+            with tracing.span(
+                f"{method} {service}", **{"peer.service": service, "server.address": instance.url}
+            ):
+                answer = exchange(
+                    instance.url,
+                    method,
+                    target,
+                    tracing.with_traceparent(headers),
+                    body,
+                    connect_timeout=connect,
+                    read_timeout=read,
+                )
         except UpstreamError as error:
             elapsed = time.perf_counter() - started
             pool.record(pick, ok=False, seconds=elapsed)
