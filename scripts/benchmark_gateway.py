@@ -230,6 +230,41 @@ def measure_cached(stack: Stack, path: str, token: str, args: argparse.Namespace
     return _alternate(targets, token, args, 1)
 
 
+def _otlp_sink() -> tuple[str, object]:
+    """An OTLP/HTTP receiver on loopback that accepts and drops every export."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+def measure_traced(stack: Stack, path: str, token: str, args: argparse.Namespace) -> dict:
+    """The gateway's CPU per request with tracing off and on (spans exported over OTLP/HTTP
+    to a receiver on loopback that drops them), at the usual connection count."""
+    endpoint, sink = _otlp_sink()
+    try:
+        traced = start_gateway(stack, "gateway-traced", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+        targets = {
+            "gw-untraced": (stack["gateway"].url + path, stack["gateway"]),
+            "gw-traced": (traced.url + path, traced),
+        }
+        return _alternate(targets, token, args, args.connections)
+    finally:
+        sink.shutdown()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -255,6 +290,11 @@ def main() -> int:
         "--cached",
         action="store_true",
         help="also measure a response-cache HIT against the uncached path",
+    )
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="also measure the gateway's CPU per request with OpenTelemetry tracing on",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
@@ -313,6 +353,8 @@ def main() -> int:
             results.update(measure_scaled(stack, path, user, args))
         if args.cached:
             results.update(measure_cached(stack, path, user, args))
+        if args.traced:
+            results.update(measure_traced(stack, path, user, args))
         if args.isolated:
             results.update(measure_isolated(root, env, args))
     finally:
@@ -349,6 +391,10 @@ def main() -> int:
     if "gw-cache-hit@1" in results:
         hit, miss = results["gw-cache-hit@1"]["p50_ms"], results["gw-uncached@1"]["p50_ms"]
         print(f"p50 at 1 connection: cache HIT {hit:.2f} ms, uncached {miss:.2f} ms")
+    if "gw-traced@" + str(many) in results:
+        on = results[f"gw-traced@{many}"]["cpu_ms_per_request"]
+        off = results[f"gw-untraced@{many}"]["cpu_ms_per_request"]
+        print(f"gateway CPU per request: tracing on {on:.2f} ms, off {off:.2f} ms")
     if args.json:
         print(json.dumps({"results": results, "ratio": ratio, "added_p50_ms": added}))
     return 0
