@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hmac
+from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
+from common.config import env
 from common.jwt import AccessToken
+from common.service_callers import callers_for
+from common.services import SERVICES
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
 
@@ -28,15 +34,63 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
             raise InvalidToken(str(error.args[0])) from error
 
 
-class HasServiceToken(BasePermission):
-    """Service-to-service endpoints: the caller must present the shared service token."""
+@cache
+def caller_tokens() -> dict[str, tuple[str, ...]]:
+    """Caller name → the tokens it may present (two during a rotation), from SERVICE_TOKENS
+    (`orders=…,gateway=…`). Without it, every caller presents the one SERVICE_TOKEN."""
+    pairs = settings.COMMON.get("SERVICE_TOKENS")
+    if pairs is None:
+        pairs = env.list("SERVICE_TOKENS", default=[])
+    tokens: dict[str, list[str]] = {}
+    for pair in pairs:
+        name, sep, token = pair.strip().partition("=")
+        if not sep or not name.strip() or not token.strip():
+            raise ImproperlyConfigured("SERVICE_TOKENS entries are name=token pairs")
+        tokens.setdefault(name.strip(), []).append(token.strip())
+    if not tokens:
+        shared = settings.COMMON["SERVICE_TOKEN"]
+        return {name: (shared,) for name in SERVICES}
+    return {name: tuple(values) for name, values in tokens.items()}
 
-    message = "A valid X-Service-Token is required."
+
+def own_service_token() -> str:
+    """What this project presents: the first token SERVICE_TOKENS lists for it."""
+    mine = caller_tokens().get(settings.COMMON["SERVICE_NAME"])
+    return mine[0] if mine else settings.COMMON["SERVICE_TOKEN"]
+
+
+def service_callers(sent: str) -> set[str]:
+    """The callers whose token `sent` is (with the shared SERVICE_TOKEN: every caller),
+    compared in constant time against every token."""
+    return {
+        name
+        for name, tokens in caller_tokens().items()
+        for token in tokens
+        if hmac.compare_digest(sent.encode(), token.encode())
+    }
+
+
+def _reset(*, setting: str, **kwargs: object) -> None:
+    if setting == "COMMON":
+        caller_tokens.cache_clear()
+
+
+setting_changed.connect(_reset)
+
+
+def is_service_caller(sent: str, path: str) -> bool:
+    """Whether `sent` is the token of a caller the internal endpoint at `path` accepts."""
+    return bool(sent) and bool(service_callers(sent) & set(callers_for(path.rstrip("/"))))
+
+
+class HasServiceToken(BasePermission):
+    """Service-to-service endpoints: the caller's own token, and a caller this endpoint
+    accepts (common.service_callers). With the one shared SERVICE_TOKEN, every caller is each."""
+
+    message = "A valid X-Service-Token of a caller this endpoint accepts is required."
 
     def has_permission(self, request: Request, view: object) -> bool:
-        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
-        expected = settings.COMMON["SERVICE_TOKEN"]
-        return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
+        return is_service_caller(request.headers.get(SERVICE_TOKEN_HEADER, ""), request.path)
 
 
 class IsStaff(BasePermission):

@@ -9,6 +9,7 @@ updates under concurrency; the gateway's throttles and the login limits count he
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 import time
@@ -100,6 +101,41 @@ class RedisWindowCounter:
         keys = list(client.scan_iter(match=self.cache.make_key(f"{prefix}*")))
         if keys:
             client.delete(*keys)
+
+
+class DatabaseWindowCounter:
+    """Counts in the project's database (common.models.WindowCount): shared by every
+    worker without Redis. One upsert per hit, atomic on SQLite and PostgreSQL alike, so
+    it is for rare events (logins), not for every request."""
+
+    SQL = """
+        INSERT INTO common_windowcount (key, count, expires_ms) VALUES (%s, 1, %s)
+        ON CONFLICT (key) DO UPDATE SET
+            count = CASE WHEN common_windowcount.expires_ms <= %s
+                         THEN 1 ELSE common_windowcount.count + 1 END,
+            expires_ms = CASE WHEN common_windowcount.expires_ms <= %s
+                              THEN excluded.expires_ms ELSE common_windowcount.expires_ms END
+        RETURNING count, expires_ms
+    """
+
+    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        from django.db import DatabaseError, connection
+
+        now = int(time.time() * 1000)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(self.SQL, [key, now + window_ms, now, now])
+                count, expires = cursor.fetchone()
+                if count == 1 and random.random() < 0.01:
+                    cursor.execute("DELETE FROM common_windowcount WHERE expires_ms < %s", [now])
+        except DatabaseError as error:
+            raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
+        return int(count), int(expires - now)
+
+    def reset(self, prefix: str = "") -> None:
+        from common.models import WindowCount
+
+        WindowCount.objects.filter(key__startswith=prefix).delete()
 
 
 def is_redis_cache(cache: Any) -> bool:

@@ -141,9 +141,10 @@ def start_registration(service: str) -> None:
     server's child, and leaves when the server stops."""
     if service == "gateway" or not os.environ.get("GATEWAY_INTERNAL_URL"):
         return
-    from django.conf import settings
 
-    env = {**os.environ, "SERVICE_TOKEN": settings.COMMON["SERVICE_TOKEN"]}
+    from common.auth import own_service_token
+
+    env = {**os.environ, "SERVICE_TOKEN": own_service_token()}
     subprocess.Popen([sys.executable, "-m", "common.registration"], env=env)
 
 

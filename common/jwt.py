@@ -24,11 +24,13 @@ from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
+from common.config import env
 from common.jwk import ALGORITHM, public_jwk
 
 logger = logging.getLogger(__name__)
 
 JWKS_REFRESH_COOLDOWN = 60.0  # seconds between two fetches caused by unknown kids
+JWKS_RETRY_SECONDS = 10.0  # after a failed fetch, the TTL's refetch waits this long
 
 
 def _split_pems(pems: str) -> list[str]:
@@ -37,20 +39,30 @@ def _split_pems(pems: str) -> list[str]:
 
 
 class KeyRing:
-    """The public keys this process trusts, by kid; refreshed from JWKS on an unknown kid."""
+    """The public keys this process trusts, by kid: configured ones, and a JWKS's.
 
-    def __init__(self, pems: str = "", jwks_url: str = "") -> None:
+    The JWKS's keys are replaced by each fetch, so a key the signer removed stops being
+    trusted within `ttl` seconds; an unknown kid fetches at once (a new key), at most once
+    per JWKS_REFRESH_COOLDOWN, so forged kids cannot hammer the signer. While the JWKS
+    cannot be fetched, its last keys stay trusted (verifying goes on) and the fetch is
+    retried every JWKS_RETRY_SECONDS.
+    """
+
+    def __init__(self, pems: str = "", jwks_url: str = "", ttl: float = 300.0) -> None:
         self.jwks_url = jwks_url
-        self._keys: dict[str, Any] = {}
+        self.ttl = ttl
+        self._pinned: dict[str, Any] = {}
+        self._fetched: dict[str, Any] = {}
         self._jwks: dict[str, dict] = {}
         self._lock = threading.Lock()
-        self._last_fetch = float("-inf")
+        self._fetched_at = float("-inf")  # last successful fetch
+        self._tried_at = float("-inf")  # last fetch, failed or not
         for pem in _split_pems(pems):
             self._add(serialization.load_pem_public_key(pem.encode()))
 
     def _add(self, public_key: Any) -> str:
         jwk = public_jwk(public_key)
-        self._keys[jwk["kid"]] = public_key
+        self._pinned[jwk["kid"]] = public_key
         self._jwks[jwk["kid"]] = jwk
         return jwk["kid"]
 
@@ -60,27 +72,52 @@ class KeyRing:
     def key_for(self, kid: str | None) -> Any | None:
         if not isinstance(kid, str):
             return None
-        key = self._keys.get(kid)
-        if key is None and self.jwks_url:
+        fetched_now = bool(self.jwks_url) and self._stale()
+        if fetched_now:
             self._refresh()
-            key = self._keys.get(kid)
+        key = self._pinned.get(kid) or self._fetched.get(kid)
+        if key is None and self.jwks_url and not fetched_now and self._may_fetch_for_unknown():
+            self._refresh(wait=True)
+            key = self._fetched.get(kid)
         return key
 
-    def _refresh(self) -> None:
-        """Fetch the JWKS at most once per cool-down, so forged kids cannot hammer it."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last_fetch < JWKS_REFRESH_COOLDOWN:
-                return
-            self._last_fetch = now
-            try:
-                response = requests.get(self.jwks_url, timeout=(1, 3))
-                response.raise_for_status()
-                for jwk in response.json().get("keys", []):
-                    if jwk.get("kty") == "RSA":
-                        self._add(RSAAlgorithm.from_jwk(json.dumps(jwk)))
-            except (requests.RequestException, ValueError, jwt.InvalidKeyError) as error:
-                logger.warning("JWKS fetch from %s failed: %s", self.jwks_url, error)
+    def _stale(self) -> bool:
+        now = time.monotonic()
+        return now - self._fetched_at >= self.ttl and now - self._tried_at >= JWKS_RETRY_SECONDS
+
+    def _may_fetch_for_unknown(self) -> bool:
+        return time.monotonic() - self._tried_at >= JWKS_REFRESH_COOLDOWN
+
+    def _refresh(self, *, wait: bool = False) -> None:
+        """Fetch the JWKS and trust exactly its RSA keys; on failure keep the last ones.
+
+        One fetch at a time: a caller with an unknown kid waits for one under way (and
+        uses its keys); a TTL refetch does not wait, the keys at hand serve meanwhile."""
+        tried = self._tried_at
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            if self._tried_at != tried:
+                return  # fetched while this caller waited
+            self._tried_at = time.monotonic()
+            response = requests.get(self.jwks_url, timeout=(1, 3))
+            response.raise_for_status()
+            fetched = {}
+            for jwk in response.json().get("keys", []):
+                if isinstance(jwk, dict) and jwk.get("kty") == "RSA":
+                    key = RSAAlgorithm.from_jwk(json.dumps(jwk))
+                    fetched[public_jwk(key)["kid"]] = key
+            self._fetched = fetched
+            self._fetched_at = time.monotonic()
+        except (
+            requests.RequestException,
+            ValueError,
+            AttributeError,
+            jwt.InvalidKeyError,
+        ) as error:
+            logger.warning("JWKS fetch from %s failed: %s", self.jwks_url, error)
+        finally:
+            self._lock.release()
 
 
 class KidTokenBackend(TokenBackend):
@@ -124,7 +161,11 @@ class KidTokenBackend(TokenBackend):
 @cache
 def token_backend() -> KidTokenBackend:
     common = settings.COMMON
-    ring = KeyRing(common.get("JWT_PUBLIC_KEYS", ""), common.get("JWT_JWKS_URL", ""))
+    ring = KeyRing(
+        common.get("JWT_PUBLIC_KEYS", ""),
+        common.get("JWT_JWKS_URL", ""),
+        ttl=env.float("JWT_JWKS_TTL", default=300.0),
+    )
     return KidTokenBackend(ring, common.get("JWT_PRIVATE_KEY", ""))
 
 

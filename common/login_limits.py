@@ -1,8 +1,9 @@
 """Login limits for every project: who the client is, and attempts counted atomically.
 
-Counts on common.counters' window counter (Redis when the cache is Redis). When Redis
-cannot be reached the attempt is counted in this process's memory instead: logins keep
-working (never a 500, never a 503) and stay limited per worker until Redis is back.
+Counts on Redis when the cache is Redis, else in the project's database (every worker
+sees the same counts either way). When Redis cannot be reached the attempt is counted in
+the database instead, and when that fails too, in this process's memory: logins keep
+working (never a 500, never a 503) and stay limited.
 """
 
 from __future__ import annotations
@@ -20,12 +21,20 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
-from common.counters import CounterUnavailable, LocalWindowCounter, parse_rate, window_counter
+from common.counters import (
+    CounterUnavailable,
+    DatabaseWindowCounter,
+    LocalWindowCounter,
+    RedisWindowCounter,
+    parse_rate,
+    window_counter,
+)
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "login:"
-_fallback = LocalWindowCounter()
+_database = DatabaseWindowCounter()
+_memory = LocalWindowCounter()
 _last_fallback_log = [float("-inf")]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -87,15 +96,24 @@ def identity(value: str) -> str:
     return hashlib.sha256(value.casefold().encode()).hexdigest()[:32]
 
 
+def _counters() -> list[RedisWindowCounter | DatabaseWindowCounter | LocalWindowCounter]:
+    shared = window_counter()
+    redis = [shared] if isinstance(shared, RedisWindowCounter) else []
+    return [*redis, _database, _memory]
+
+
 def _hit(key: str, window_ms: int) -> tuple[int, int]:
-    try:
-        return window_counter().hit(key, window_ms)
-    except CounterUnavailable as error:
-        now = time.monotonic()
-        if now - _last_fallback_log[0] >= 60:
-            _last_fallback_log[0] = now
-            logger.error("login limits counted in process memory: %s", error)
-        return _fallback.hit(key, window_ms)
+    """On the first counter that answers: Redis, else the database, else memory."""
+    *shared, last = _counters()
+    for counter in shared:
+        try:
+            return counter.hit(key, window_ms)
+        except CounterUnavailable as error:
+            now = time.monotonic()
+            if now - _last_fallback_log[0] >= 60:
+                _last_fallback_log[0] = now
+                logger.error("login limits: %s unavailable: %s", type(counter).__name__, error)
+    return last.hit(key, window_ms)
 
 
 def limits_hit(limits: Iterable[Limit]) -> float | None:
@@ -117,6 +135,8 @@ def limits_check(limits: Iterable[Limit]) -> None:
 
 
 def limits_reset() -> None:
-    """Tests: forget every login counter of this project (Redis keys and memory)."""
-    _fallback.reset()
-    window_counter().reset(KEY_PREFIX)
+    """Tests: forget the login counters in Redis and memory (a test's database rows go
+    with its transaction)."""
+    for counter in _counters():
+        if not isinstance(counter, DatabaseWindowCounter):
+            counter.reset(KEY_PREFIX)

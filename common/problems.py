@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -90,6 +91,21 @@ def _flatten(errors: Any, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.')}: {text}" if prefix else text]
 
 
+# The database cannot be reached or dropped the connection: the service is unavailable
+# for now (a 503 the client may retry), not broken (a 500).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def database_unavailable(error: Exception) -> HttpResponse:
+    logger.warning("database unavailable: %s", error)
+    return problem(
+        503,
+        "This service's database is unavailable; try again shortly.",
+        slug="database-unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
     """DRF's EXCEPTION_HANDLER: DRF's own answer, rewritten as problem details.
 
@@ -97,6 +113,8 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
     """
     if isinstance(exc, RequestDataTooBig):
         return problem(413, "The request body is larger than this service accepts.")
+    if isinstance(exc, DATABASE_DOWN):
+        return database_unavailable(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -166,6 +184,12 @@ class ProblemDetailsMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view outside DRF (the admin) meeting a database that is down: 503 too."""
+        if isinstance(exception, DATABASE_DOWN):
+            return database_unavailable(exception)
+        return None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)

@@ -1,8 +1,8 @@
 """Calls from one service to another: one pooled session per process, bounded in time.
 
-Every call carries the request id and traceparent of the request being served, and the
-service token; failures surface as DRF exceptions (503 with Retry-After, 504) that the
-caller may catch to compensate.
+Every call carries the request id and traceparent of the request being served, and this
+project's own service token (common.auth.own_service_token); failures surface as DRF
+exceptions (503 with Retry-After, 504) that the caller may catch to compensate.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from rest_framework.exceptions import APIException
 
 from common import tracing
-from common.auth import SERVICE_TOKEN_HEADER
+from common.auth import SERVICE_TOKEN_HEADER, own_service_token
 from common.context import request_id_var, traceparent_var
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def client_for(name: str) -> ServiceClient:
     return ServiceClient(
         name,
         first_base_url(common["SERVICE_URLS"][name]),
-        service_token=common["SERVICE_TOKEN"],
+        service_token=own_service_token(),
         connect_timeout=common["HTTP_CONNECT_TIMEOUT"],
         read_timeout=common["HTTP_READ_TIMEOUT"],
     )

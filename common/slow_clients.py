@@ -175,8 +175,11 @@ class _DeadlineInput:
                 self.finish()
         return data
 
-    def read(self, *args: Any) -> bytes:
-        return self._read(self.inner.read, *args)
+    def read(self, size: int | None = None) -> bytes:
+        data = self._read(self.inner.read, size)
+        if size is None or size < 0 or len(data) < size:
+            self.finish()  # gunicorn's read returns short only at the body's end
+        return data
 
     def readline(self, *args: Any) -> bytes:
         return self._read(self.inner.readline, *args)

@@ -104,7 +104,8 @@ class TracingMiddleware:
         with _open(request.method, SpanKind.SERVER, parent, attributes) as current:
             response = self.get_response(request)
             match = getattr(request, "resolver_match", None)
-            route = getattr(match, "route", None)
+            # A router's patterns are regexes (`^orders$`): the route without its anchors.
+            route = (getattr(match, "route", None) or "").removeprefix("^").removesuffix("$")
             if route:
                 current.update_name(f"{request.method} /{route}")
                 current.set_attribute("http.route", f"/{route}")

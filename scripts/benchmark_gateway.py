@@ -3,8 +3,8 @@
     .venv/bin/python scripts/benchmark_gateway.py [--duration 10] [--connections 32]
 
 Starts the product service and the gateway as they run in production (tests.harness:
-the entrypoint with production settings, 2 worker processes each, the gateway under
-granian and the product service under gunicorn unless WEB_SERVER is passed with --env,
+the entrypoint with production settings, 2 worker processes each, both under gunicorn
+unless WEB_SERVER is passed with --env,
 Redis-backed throttling), creates one product, then
 runs wrk signed in (so JWT verification and throttling are on the gateway's path) at
 `--connections` and at one connection, and prints throughput, p50/p99 latency and the

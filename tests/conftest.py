@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import Stack, start_stack
+from tests.harness import RedisProcess, Stack, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +13,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
     running = start_stack(tmp_path_factory.mktemp("stack"))
     yield running
     running.stop()
+
+
+@pytest.fixture
+def private_redis() -> RedisProcess:
+    """A redis-server of the test's own, which it may freeze, kill and start again."""
+    redis = RedisProcess().start()
+    yield redis
+    redis.kill()

@@ -293,6 +293,8 @@ def start_stack(
         JWT_PUBLIC_KEY_FILE=str(public),
         WEB_CONCURRENCY=os.environ.get("E2E_WEB_CONCURRENCY", "2"),
         CACHE_KEY_PREFIX=f"e2e{unique}",
+        # What the user service and the gateway share (token revocations): per stack.
+        SHARED_CACHE_PREFIX=f"e2e{unique}:shared",
         PYTHONUNBUFFERED="1",
     )
     for name, port in ports.items():
@@ -351,3 +353,86 @@ def start_gateway(
     process = ServiceProcess("gateway", port, gateway_env, stack.root / f"{label}.log")
     stack.services[label] = process
     return process.start()
+
+
+class RedisProcess:
+    """A private redis-server: the machine's shared one is never stopped by a test.
+
+    A fault test may freeze it (SIGSTOP), thaw it, kill it (SIGKILL) and start it again on
+    the same port, empty."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            result = subprocess.run(
+                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+            )
+            if result.stdout.strip() == "PONG":
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen one must die too
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def run_reconcile(stack: Stack) -> subprocess.CompletedProcess:
+    """The order service's `reconcile` command, run as an operator would, on the stack's
+    databases."""
+    return subprocess.run(
+        [sys.executable, "-m", "django", "reconcile"],
+        env={**stack["orders"].env, "DJANGO_SETTINGS_MODULE": "order_service.settings"},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def new_product(stack: Stack, *, stock: int, price: str = "2.00") -> dict:
+    """A product created at the stack's product service by a staff token."""
+    import uuid
+
+    status, _, product = json_call(
+        "POST",
+        f"{stack['products'].url}/products",
+        {"sku": f"E2E-{uuid.uuid4().hex[:10]}", "name": "e2e", "price": price, "stock": stock},
+        token=mint_access_token(stack, user_id=1, is_staff=True),
+    )
+    assert status == 201, product
+    return product

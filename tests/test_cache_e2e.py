@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from http import HTTPStatus
 
 import pytest
@@ -23,7 +22,6 @@ from tests.harness import (
     mint_access_token,
     start_stack,
 )
-from tests.test_gateway_e2e import RedisProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -207,13 +205,6 @@ def test_staff_and_anonymous_answers_never_mix(stack, staff):
     assert [(s, b["is_active"]) for s, _, b in inactive_for_staff] == [(HTTPStatus.OK, False)] * 2
     assert [s for s, _, _ in inactive_for_anonymous] == [HTTPStatus.NOT_FOUND] * 2
     assert {h["X-Cache"] for _, h, _ in inactive_for_anonymous} == {"BYPASS"}
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    redis = RedisProcess().start()
-    yield redis
-    redis.kill()
 
 
 def test_redis_down_the_cache_is_bypassed_and_requests_keep_flowing(

@@ -8,7 +8,6 @@ import collections
 import contextlib
 import json
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -35,58 +34,6 @@ from tests.harness import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-class RedisProcess:
-    """A private redis-server: the machine's shared one is never stopped by a test."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisProcess:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--bind",
-                "127.0.0.1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            result = subprocess.run(
-                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
-            )
-            if result.stdout.strip() == "PONG":
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=5)
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    redis = RedisProcess().start()
-    yield redis
-    redis.kill()
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ from tests.harness import (
     start_gateway,
     start_stack,
 )
-from tests.test_gateway_e2e import RedisProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -123,13 +122,6 @@ def test_two_instances_share_the_load_survive_a_kill_and_take_traffic_again(two_
         assert http("GET", f"{gateway.url}{LIST}")[0] == HTTPStatus.OK
         time.sleep(0.1)
     assert served(second) > before, "the restarted instance got no traffic"
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    redis = RedisProcess().start()
-    yield redis
-    redis.kill()
 
 
 def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(

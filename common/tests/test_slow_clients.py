@@ -99,3 +99,29 @@ def test_an_answer_nobody_takes_is_cut_off_at_the_deadline(monkeypatch):
     finally:
         answer.close()
     assert time.monotonic() - started < 2
+
+
+def test_a_chunked_body_read_to_its_end_is_no_longer_under_the_deadline(monkeypatch):
+    from gunicorn.http.body import ChunkedReader
+
+    monkeypatch.setenv("CLIENT_BODY_TIMEOUT", "0.3")
+    client, server = socket.socketpair()
+    client.sendall(b"4\r\nbody\r\n0\r\n\r\n")
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": Body(ChunkedReader(None, SocketUnreader(server))),
+        "gunicorn.socket": server,
+    }
+    answered: list = []
+
+    def slow_app(environ, start_response):
+        body = environ["wsgi.input"].read(1000)
+        time.sleep(0.5)  # past the deadline, the body long read (an upstream call)
+        start_response("200 OK", [])
+        return [body]
+
+    answer = bounded_app(slow_app)(environ, lambda *a: answered.append(a))
+
+    assert answered[0][0] == "200 OK"
+    assert b"".join(answer) == b"body"

@@ -53,8 +53,9 @@ def record(request: HttpRequest, route: Any, status: int, seconds: float) -> Non
     slot = _latency_slot(seconds * 1000)
     fields = [f"route|{route.name}|", f"service|{route.service}|"]
     state = getattr(request, "rate_limit", None)
+    redis = uses_redis()
     with _lock:
-        tally = (_pending if uses_redis() else _memory).setdefault(bucket, Counter())
+        tally = (_pending if redis else _memory).setdefault(bucket, Counter())
         for prefix in fields:
             tally[prefix + "n"] += 1
             tally[f"{prefix}h{slot}"] += 1
@@ -62,7 +63,7 @@ def record(request: HttpRequest, route: Any, status: int, seconds: float) -> Non
                 tally[prefix + "e"] += 1
         if status == 429:
             tally[f"throttled|{getattr(state, 'scope', 'upstream')}|n"] += 1
-    if uses_redis():
+    if redis:
         _ensure_flusher()
 
 

@@ -36,10 +36,13 @@ def path_shape(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", "/" + path.strip("/"))
 
 
-def security_for(policy: str) -> list[dict[str, list]]:
-    """The gateway's policy as OpenAPI security: public routes take a token but need none."""
+def security_for(policy: str, service_security: list | None = None) -> list[dict[str, list]]:
+    """The gateway's policy as OpenAPI security. A public route takes a token when its
+    service reads one (`GET /products/{id}` shows staff more) and else none: Swagger UI
+    then sends none, and a stale token cannot make the gateway refuse a login."""
     if policy == PUBLIC:
-        return [{SECURITY_SCHEME: []}, {}]
+        takes_token = any(requirement for requirement in service_security or [])
+        return [{SECURITY_SCHEME: []}, {}] if takes_token else [{}]
     return [{SECURITY_SCHEME: []}]
 
 
@@ -83,7 +86,7 @@ def prune_components(doc: dict) -> dict:
 
 
 def _operation_for_gateway(operation: dict, policy: str) -> dict:
-    operation["security"] = security_for(policy)
+    operation["security"] = security_for(policy, operation.get("security"))
     operation["x-gateway-policy"] = policy
     if policy == STAFF:
         note = "Staff only: the gateway answers 403 to signed-in users who are not staff."

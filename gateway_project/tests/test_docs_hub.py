@@ -119,6 +119,15 @@ def test_operations_carry_the_security_the_gateway_enforces(client, described):
     assert doc["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
 
 
+def test_a_public_operation_its_service_reads_no_token_for_takes_none():
+    from gateway_project.docs_hub.specs import security_for
+
+    assert security_for("public", [{}]) == [{}]
+    assert security_for("public", None) == [{}]
+    assert security_for("public", [{"jwtAuth": []}, {}]) == [{"jwtAuth": []}, {}]
+    assert security_for("user", [{}]) == [{"jwtAuth": []}]  # the gateway asks for one
+
+
 def test_documents_are_cached_briefly(client, described):
     client.get("/docs/specs/orders.json")
     client.get("/docs/specs/orders.json")

@@ -224,3 +224,22 @@ def test_concurrent_registrations_of_many_instances_all_count(client, upstreams)
 
     registered = [u for u in instance_urls("products") if u.startswith("http://127.0.0.1:91")]
     assert len(registered) == 20
+
+
+@pytest.mark.django_db
+def test_the_gateway_admin_shows_every_instance(admin_client, upstreams):
+    response = admin_client.get("/admin/gateway/services/")
+
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    for fake in upstreams.values():
+        assert fake.url in page
+    assert "closed" in page
+
+
+@pytest.mark.django_db
+def test_the_admin_services_page_is_behind_the_admin_login(client):
+    response = client.get("/admin/gateway/services/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith("/admin/login/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from http import HTTPStatus
 from typing import Any
 
@@ -16,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import SERVICE_TOKEN_HEADER, IsStaff
+from common.auth import SERVICE_TOKEN_HEADER, IsStaff, is_service_caller
 from common.services import UPSTREAMS
 from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.upstreams.discovery import upstreams
@@ -25,12 +24,10 @@ from gateway_project.upstreams.status import services_snapshot
 
 
 class ServiceTokenAuthentication(BaseAuthentication):
-    """The shared service token, or 401: registration is for the services alone."""
+    """A service's own token (common.auth), or 401: registration is for the services alone."""
 
     def authenticate(self, request: Request) -> tuple[None, str]:
-        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
-        expected = settings.COMMON["SERVICE_TOKEN"]
-        if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+        if not is_service_caller(request.headers.get(SERVICE_TOKEN_HEADER, ""), request.path):
             raise AuthenticationFailed(f"A valid {SERVICE_TOKEN_HEADER} is required.")
         return None, "service"
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.auth import own_service_token
 from common.service_client import ServiceClient, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _gateway_client() -> ServiceClient:
     return ServiceClient(
         "gateway",
         common["GATEWAY_INTERNAL_URL"],
-        service_token=common["SERVICE_TOKEN"],
+        service_token=own_service_token(),
         connect_timeout=connect,
         read_timeout=read,
         pool_size=4,

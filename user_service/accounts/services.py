@@ -163,11 +163,16 @@ def user_tokens_revoke(*, user: User) -> int:
     return len(created)
 
 
-@transaction.atomic
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
     """Every attempt counts (USERS_RATE_PASSWORD_CHANGE per user): each one may be a
-    guess of the old password by whoever holds a stolen access token."""
+    guess of the old password by whoever holds a stolen access token. Counted outside
+    the transaction, so a refused guess is not rolled back with it."""
     limits_check(password_change_limits(user.pk))
+    _password_change(user=user, old_password=old_password, new_password=new_password)
+
+
+@transaction.atomic
+def _password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
         raise ValidationError({"old_password": [str(_("The old password is not correct."))]})
     try:

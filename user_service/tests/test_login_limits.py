@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from http import HTTPStatus
 
 import pytest
@@ -13,6 +14,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from common.counters import DatabaseWindowCounter
 from user_service.accounts.throttles import LoginRateThrottle
 from user_service.tests.conftest import bearer
 from user_service.tests.factories import PASSWORD, UserFactory
@@ -200,3 +202,40 @@ def test_with_redis_down_logout_and_password_change_answer(api_client, tokens, s
 
     assert changed.status_code == HTTPStatus.NO_CONTENT
     assert logout.status_code == HTTPStatus.UNAUTHORIZED  # spent by the password change
+
+
+def test_the_database_counter_counts_and_opens_a_new_window():
+    counter = DatabaseWindowCounter()
+
+    counts = [counter.hit("login:t", 80)[0] for _ in range(3)]
+    time.sleep(0.1)
+    after = counter.hit("login:t", 80)
+
+    assert counts == [1, 2, 3]
+    assert after[0] == 1
+    assert 0 < after[1] <= 80
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_database_counter_is_atomic_across_connections():
+    from django.db import connection
+
+    counter = DatabaseWindowCounter()
+    barrier = threading.Barrier(20)
+    counts: list[int] = []
+
+    def hit() -> None:
+        try:
+            barrier.wait()
+            counts.append(counter.hit("login:burst", 60_000)[0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hit) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(counts) == list(range(1, 21))

@@ -23,18 +23,32 @@
     });
     var top = max > 0 ? max * 1.1 : 1;
     lines.forEach(function (line, index) {
+      // A bucket without requests has no latency (null): the line breaks there, and a
+      // lone value is a dot.
       var count = line.values.length;
-      var points = [];
+      var colour = COLOURS[index % COLOURS.length];
+      var run = [];
+      function close() {
+        if (run.length === 1) {
+          var xy = run[0].split(",");
+          svg.appendChild(element("circle", {
+            cx: xy[0], cy: xy[1], r: 2, fill: colour, "data-label": line.label,
+          }));
+        } else if (run.length > 1) {
+          svg.appendChild(element("polyline", {
+            points: run.join(" "), fill: "none", "stroke-width": 1.5,
+            stroke: colour, "data-label": line.label,
+          }));
+        }
+        run = [];
+      }
       line.values.forEach(function (v, i) {
-        if (v === null) { return; }
+        if (v === null) { close(); return; }
         var x = count > 1 ? (i * width) / (count - 1) : 0;
         var y = height - 2 - (v / top) * (height - 4);
-        points.push(x.toFixed(1) + "," + y.toFixed(1));
+        run.push(x.toFixed(1) + "," + y.toFixed(1));
       });
-      svg.appendChild(element("polyline", {
-        points: points.join(" "), fill: "none", "stroke-width": 1.5,
-        stroke: COLOURS[index % COLOURS.length], "data-label": line.label,
-      }));
+      close();
     });
     if (height >= 60) {
       var label = element("text", { x: 4, y: 12 });

@@ -1,0 +1,65 @@
+"""Per-caller service tokens between real processes: orders reserves with its own token;
+another caller's token, or the shared one, opens nothing there."""
+
+from __future__ import annotations
+
+import secrets
+from http import HTTPStatus
+
+import pytest
+
+from tests.harness import json_call, mint_access_token, new_product, start_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_each_caller_opens_only_what_it_needs(tmp_path):
+    tokens = {name: secrets.token_urlsafe(24) for name in ("orders", "gateway", "products")}
+    pairs = ",".join(f"{name}={token}" for name, token in tokens.items())
+    stack = start_stack(tmp_path, ["products", "orders"], env={"SERVICE_TOKENS": pairs})
+    try:
+        products = stack["products"].url
+        product = new_product(stack, stock=5)
+
+        buyer = mint_access_token(stack, user_id=4)
+        placed = json_call(
+            "POST",
+            f"{stack['orders'].url}/orders",
+            {"items": [{"product_id": product["id"], "quantity": 1}]},
+            token=buyer,
+        )
+        assert placed[0] == HTTPStatus.CREATED, placed[2]
+        assert placed[2]["status"] == "confirmed"
+
+        reservation = {
+            "order_ref": "stolen",
+            "items": [{"product_id": product["id"], "quantity": 1}],
+        }
+        for token in (tokens["gateway"], stack.base_env["SERVICE_TOKEN"], "forged"):
+            status, _, problem = json_call(
+                "POST",
+                f"{products}/internal/reservations",
+                reservation,
+                headers={"X-Service-Token": token},
+            )
+            assert status == HTTPStatus.FORBIDDEN, problem
+    finally:
+        stack.stop()
+
+
+def test_every_internal_path_names_the_callers_it_accepts():
+    """A new internal endpoint needs a row in common.service_callers.SERVICE_CALLERS, else no caller
+    may reach it: this names the one forgotten."""
+    import re
+
+    from common.service_callers import callers_for
+    from tests.harness import REPO_ROOT
+
+    paths = {
+        "/" + match.split("<", 1)[0].rstrip("/")
+        for urls in REPO_ROOT.glob("*/**/urls.py")
+        if ".venv" not in urls.parts
+        for match in re.findall(r"""["'](internal/[^"']*)["']""", urls.read_text())
+    }
+    assert len(paths) >= 5
+    assert {path for path in paths if not callers_for(path)} == set()
