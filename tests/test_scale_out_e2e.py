@@ -14,6 +14,7 @@ from http import HTTPStatus
 import pytest
 
 from tests.harness import (
+    RedisProcess,
     Stack,
     another_instance,
     http,
@@ -22,7 +23,6 @@ from tests.harness import (
     start_gateway,
     start_stack,
 )
-from tests.test_gateway_e2e import RedisProcess
 
 pytestmark = pytest.mark.e2e
 
