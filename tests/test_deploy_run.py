@@ -81,6 +81,7 @@ class Cluster:
             else:
                 env[entry["name"]] = "127.0.0.1"  # POD_IP, POD_NAMESPACE
         env.pop("HOST", None)  # listen on the loopback here, not 0.0.0.0
+        env["GATEWAY_INTERNAL_URL"] = ""  # no gateway here to register at
         return env
 
 
