@@ -94,6 +94,12 @@ def test_compose_secrets_have_no_defaults_and_only_the_gateway_is_published():
         # migrate serves nothing; Loki's distroless image has nothing to probe with.
         assert ("disable" in spec["healthcheck"]) == (name in ("migrate", "loki"))
     assert services["postgres"]["healthcheck"]["test"][1] == "pg_isready"
+    # The services register at the gateway by the address compose's DNS gives for them.
+    for name in ("users", "products", "orders"):
+        assert services[name]["environment"]["GATEWAY_INTERNAL_URL"] == "http://gateway:8000"
+    assert (
+        'SERVICE_INSTANCE_URL="http://$${address}:$${PORT}"' in services["users"]["entrypoint"][2]
+    )
     assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
     assert {"monitoring"} == {p for s in services.values() for p in s.get("profiles", [])}
     assert set(compose["volumes"]) >= {"pgdata", "prometheusdata", "grafanadata", "lokidata"}
@@ -171,7 +177,9 @@ def test_operations_names_only_commands_and_files_that_exist():
     from common.services import SERVICES
 
     by_package = {s.name: s.package for s in SERVICES.values()}
-    named = re.findall(r"\b(users|products|orders|gateway) ([a-z_]+)`", text)
+    named = re.findall(
+        r"`(?:python3 manage_all.py )?(users|products|orders|gateway) ([a-z_]+)`", text
+    )
     named += re.findall(r"exec (?:-T )?(?:deploy/)?(\w+) (?:-- )?python -m django (\w+)", text)
     assert len(named) >= 8
     for project, command in named:

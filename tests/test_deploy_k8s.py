@@ -27,9 +27,30 @@ K8S = REPO_ROOT / "deploy" / "k8s"
 BASE, PRODUCTION = K8S / "base", K8S / "overlays" / "production"
 # Set for the manifests' own use ($(VAR) references), read by no code.
 MANIFEST_ONLY = {"POD_IP", "POD_NAMESPACE", "PUBLIC_HOSTS"}
-# Who calls whom besides the gateway: the order service reserves stock
-# (order_service/orders/products.py), every admin signs on at the user service (common/sso.py).
-CALLERS = {"users": {"gateway", "products", "orders"}, "products": {"gateway", "orders"}}
+# The project serving each internal endpoint of common.service_callers (a test checks that
+# its urls.py names it); the callers listed there must reach it, and no one else.
+ENDPOINT_OWNERS = {
+    "/internal/reservations": "products",
+    "/internal/users/authenticate": "users",
+    "/internal/users/status": "users",
+    "/internal/registry": "gateway",
+    "/internal/cache/purge": "gateway",
+}
+
+
+def expected_callers() -> dict[str, set[str]]:
+    """Pods allowed to reach each project: the gateway (it routes to every service) and the
+    callers of the internal endpoints the project serves."""
+    from common.service_callers import SERVICE_CALLERS
+
+    assert set(SERVICE_CALLERS) == set(ENDPOINT_OWNERS), "an internal endpoint has no owner here"
+    allowed = {name: ({"gateway"} if name != "gateway" else set()) for name in SERVICES}
+    for prefix, callers in SERVICE_CALLERS.items():
+        owner = SERVICES[ENDPOINT_OWNERS[prefix]]
+        urls = "\n".join(p.read_text() for p in (REPO_ROOT / owner.package).rglob("urls.py"))
+        assert prefix.lstrip("/").split("/", 1)[1].split("/")[0] in urls, prefix
+        allowed[owner.name] |= set(callers)
+    return allowed
 
 
 def objects(directory: Path) -> list[dict]:
@@ -274,16 +295,36 @@ def test_network_policies_admit_only_the_gateway_and_the_callers_the_code_has(ba
     assert deny["podSelector"] == {}
     assert deny["policyTypes"] == ["Ingress", "Egress"]
     assert "ingress" not in deny
-    for name in UPSTREAMS:
+    for name, callers in expected_callers().items():
         pods, namespaces = ingress_peers(policies, name)
-        assert pods == CALLERS.get(name, {"gateway"}), name
-        assert namespaces == {"monitoring"}, name  # Prometheus scrapes /metrics
-    pods, namespaces = ingress_peers(policies, "gateway")
-    assert pods == set()
-    assert namespaces == {"ingress-nginx", "monitoring"}
-    # The callers are real: the code calls those services.
-    assert 'client_for("users")' in (REPO_ROOT / "common/sso.py").read_text()
-    assert 'SERVICE = "products"' in (REPO_ROOT / "order_service/orders/products.py").read_text()
+        assert pods == callers, name
+        outside = {"ingress-nginx", "monitoring"} if name == "gateway" else {"monitoring"}
+        assert namespaces == outside, name  # Prometheus scrapes /metrics
+        for caller in callers:
+            assert name in egress_peers(policies, caller), f"{caller} may not connect to {name}"
+
+
+def egress_peers(policies: dict[str, dict], name: str) -> set[str]:
+    """Pod names that pods named NAME may open connections to."""
+    peers = set()
+    for policy in policies.values():
+        if policy["spec"]["podSelector"].get("matchLabels") != {"app.kubernetes.io/name": name}:
+            continue
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                peers.add(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
+    return peers
+
+
+def test_services_register_by_the_address_dns_gives(base):
+    """SERVICE_INSTANCE_URL is the pod's address and port, as the headless Service gives
+    it, so the gateway merges the registered instance with the discovered one."""
+    config = by_kind(base, "ConfigMap")["django-api-gateway"]["data"]
+    assert config["GATEWAY_INTERNAL_URL"] == f"http://gateway:{SERVICES['gateway'].port}"
+    for name in UPSTREAMS:
+        (container,) = pod_spec(by_kind(base, "Deployment")[name])["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["SERVICE_INSTANCE_URL"] == f"http://$(POD_IP):{SERVICES[name].port}"
 
 
 def test_only_the_projects_and_their_jobs_reach_the_database(base):

@@ -81,6 +81,7 @@ class Cluster:
             else:
                 env[entry["name"]] = "127.0.0.1"  # POD_IP, POD_NAMESPACE
         env.pop("HOST", None)  # listen on the loopback here, not 0.0.0.0
+        env["GATEWAY_INTERNAL_URL"] = ""  # no gateway here to register at
         return env
 
 
@@ -128,12 +129,16 @@ def test_wait_for_migrations_then_the_migrate_job_then_the_cronjobs(cluster):
     products = pod_spec(by_kind(base, "Deployment")["products"])
     (waiting,) = products["initContainers"]
     init = start(waiting["command"], cluster.env(waiting, config))
-    time.sleep(4)
-    assert init.poll() is None, "it waits while the database is not migrated"
-
-    (job,) = pod_spec(by_kind(base, "Job")["migrate"])["containers"]
-    finish(start(job["command"], cluster.env(job, config)), timeout=300)
-    finish(init, timeout=30)  # it sees the migrated schema within its 3 s poll
+    try:
+        time.sleep(4)
+        assert init.poll() is None, "it waits while the database is not migrated"
+        (job,) = pod_spec(by_kind(base, "Job")["migrate"])["containers"]
+        finish(start(job["command"], cluster.env(job, config)), timeout=300)
+        finish(init, timeout=90)  # it sees the migrated schema at its next 3 s poll
+    finally:
+        if init.poll() is None:
+            init.kill()
+            init.wait(timeout=10)
 
     outputs = {}
     for name, cronjob in by_kind(base, "CronJob").items():
