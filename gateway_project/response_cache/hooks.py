@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +20,10 @@ from gateway_project.response_cache import metrics, policy
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.entry import Entry
 from gateway_project.response_cache.store import StoreUnavailable, response_store
+
+if TYPE_CHECKING:
+    from gateway_project.proxy.routes import Route
+    from gateway_project.proxy.upstream import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +42,13 @@ class _State:
     seen: int = 0
 
 
-def route_seconds(route: object) -> int:
+def route_seconds(route: Route) -> int:
     """The route table's `cache` key: seconds an answer may be served (0: not cached)."""
-    value = getattr(route, "extra", {}).get("cache") or 0
+    value = route.extra.get("cache") or 0
     return max(0, int(value))
 
 
-def lookup(request: HttpRequest, route: object) -> HttpResponse | None:
+def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
     """The cached answer for this request (a HIT), or None to ask the service."""
     seconds = route_seconds(route)
     if not seconds:
@@ -79,7 +84,7 @@ def lookup(request: HttpRequest, route: object) -> HttpResponse | None:
 
 
 def after_upstream(
-    request: HttpRequest, route: object, answer: object, response: HttpResponse
+    request: HttpRequest, route: Route, answer: Answer, response: HttpResponse
 ) -> None:
     """Store, invalidate and label the service's answer (`response`, built from `answer`)."""
     keys = []
@@ -119,7 +124,7 @@ def _store(request: HttpRequest, state: _State, response: HttpResponse, keys: li
             if name.lower() not in policy.UNSTORED_HEADERS
         ],
         body=response.content,
-        stored_at=_now(),
+        stored_at=time.time(),
         age=_seconds(response.headers.get("Age")),
     )
     tags = [policy.path_tag(request.path), *keys]
@@ -130,10 +135,6 @@ def _store(request: HttpRequest, state: _State, response: HttpResponse, keys: li
     except StoreUnavailable:
         return BYPASS
     return state.result
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _seconds(value: str | None) -> int:
