@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
@@ -115,6 +116,11 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
         return problem(413, "The request body is larger than this service accepts.")
     if isinstance(exc, DATABASE_DOWN):
         return database_unavailable(exc)
+    if isinstance(exc, DjangoValidationError):
+        # A model's own validation (full_clean in a service function): bad input, 400.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

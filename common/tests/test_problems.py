@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 
 import pytest
@@ -119,3 +120,16 @@ def test_disallowed_host_is_a_json_400(host, settings):
     response = client.get("/health/live", HTTP_HOST=host)
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response["Content-Type"] == PROBLEM
+
+
+def test_a_django_validation_error_from_a_service_function_is_a_400_problem():
+    from django.core.exceptions import ValidationError
+
+    from common.problems import exception_handler
+
+    response = exception_handler(ValidationError({"stock": ["Too many."]}), {})
+    bare = exception_handler(ValidationError("Not like that."), {})
+
+    assert response.status_code == 400
+    assert json.loads(response.content)["errors"] == {"stock": ["Too many."]}
+    assert json.loads(bare.content)["errors"] == {"non_field_errors": ["Not like that."]}

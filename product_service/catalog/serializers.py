@@ -9,13 +9,16 @@ from rest_framework.validators import UniqueValidator
 
 from product_service.catalog.models import Product, Reservation, ReservationItem
 
+# Stock columns are 32-bit integers on PostgreSQL: a larger count cannot be stored.
+MAX_STOCK = 2**31 - 1
+
 
 class ProductSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(
         max_length=64, validators=[UniqueValidator(queryset=Product.objects.all())]
     )
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
-    stock = serializers.IntegerField(min_value=0)
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK)
 
     class Meta:
         model = Product

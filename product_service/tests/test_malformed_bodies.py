@@ -52,3 +52,18 @@ def test_a_cursor_that_names_no_id_is_404_not_500(api_client, position):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["detail"] == "Invalid cursor"
+
+
+def test_a_stock_beyond_what_the_column_holds_is_400_not_500(api_client, staff):
+    # Found by the fuzzing suite on PostgreSQL (a 32-bit column): a 500 before.
+    response = api_client.post(
+        "/products",
+        {"sku": "HUGE-1", "name": "Huge", "price": "1.00", "stock": 6843665014},
+        format="json",
+        headers=staff,
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"] == {
+        "stock": ["Ensure this value is less than or equal to 2147483647."]
+    }
