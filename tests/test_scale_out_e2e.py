@@ -40,6 +40,7 @@ def scaled(tmp_path) -> Iterator[tuple[Stack, list]]:
             "REDIS_URL": redis.url,
             "PRODUCTS_SERVICE_URL": f"{first.url},{second.url}",
             "GATEWAY_RATE_ANON": f"{LIMIT}/min",
+            "GATEWAY_RATE_USER": "1000000/min",  # the steady traffic below is signed in
             "GATEWAY_CACHE_SECONDS": "0",
         }
         gateways = [start_gateway(stack, f"gateway-{n}", **settings) for n in (1, 2)]
