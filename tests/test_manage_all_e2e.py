@@ -30,6 +30,9 @@ def _up_env(tmp_path, ports):
             "PROMETHEUS_MULTIPROC_DIR",
             "DJANGO_SETTINGS_MODULE",
             "GATEWAY_INTERNAL_URL",  # `up` points its services at its own gateway
+            # The embedded defaults, as on a laptop: runs of `up` one after another must
+            # not find each other's registrations, breakers or limits in a shared Redis.
+            "REDIS_URL",
         )
     }
     env.update(VAR_DIR=str(tmp_path / "var"), DJANGO_SUPERUSER_PASSWORD="correct-horse-battery-9")

@@ -132,7 +132,9 @@ class Upstreams:
     def _loop(self) -> None:
         interval = self.config["HEALTH_INTERVAL"]
         refresh_every = self.config["REGISTRY_REFRESH_SECONDS"]
-        next_health = time.monotonic() + (interval or 0)
+        # The first /ready round at once: the registry may still list instances that
+        # stopped without deregistering (within their TTL) when this worker starts.
+        next_health = time.monotonic()
         while not self._stop.wait(refresh_every):
             try:
                 self.refresh()
