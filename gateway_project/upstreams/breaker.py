@@ -238,7 +238,7 @@ class Breakers:
         self._seen: dict[str, tuple[str, float]] = {}
         self._dirty: set[str] = set()  # keys this process recorded failures for
 
-    def _run(self, method: str, *args: Any) -> tuple[str, int, str]:
+    def _run(self, method: str, *args: Any) -> Any:
         if self.shared is not None and self.shared.redis.available():
             try:
                 return getattr(self.shared, method)(*args)
@@ -251,11 +251,16 @@ class Breakers:
         with self._lock:
             self._seen[key] = (state, time.monotonic() + wait_ms / 1000)
         if change:
-            metrics.BREAKER_TRANSITIONS.labels(service, change).inc()
-            logger.warning(
-                "breaker %s: %s", key, change, extra={"breaker": key, "breaker_state": change}
-            )
+            self._report(key, service, change)
         return state
+
+    @staticmethod
+    def _report(key: str, service: str, change: str) -> None:
+        """A transition, counted and logged once: by the process whose script made it."""
+        metrics.BREAKER_TRANSITIONS.labels(service, change).inc()
+        logger.warning(
+            "breaker %s: %s", key, change, extra={"breaker": key, "breaker_state": change}
+        )
 
     def known_state(self, key: str) -> tuple[str, float]:
         """(state, seconds left) as this process last saw it, without asking anyone."""
@@ -267,22 +272,19 @@ class Breakers:
         state, left = self.known_state(key)
         if state == CLOSED or left > 0:
             return state
-        result = self._run("acquire", key, self.settings)
-        if result[0] == OPEN and result[1] == 0:
-            result = (OPEN, int(TRIAL_POLL_SECONDS * 1000), "")
-        if result[0] == OPEN and result[2] == "":
-            result = (OPEN, min(result[1], int(TRIAL_POLL_SECONDS * 1000)), "")
-        if result[0] == HALF_OPEN:
+        state, wait_ms, change = self._run("acquire", key, self.settings)
+        if state == HALF_OPEN:
             # The trial is this request's; the others see open until it ends.
             with self._lock:
                 self._seen[key] = (OPEN, time.monotonic() + TRIAL_POLL_SECONDS)
-            self._count_change(service, result[2], key)
+            self._report(key, service, change)
             return HALF_OPEN
-        return self._remember(key, service, result)
-
-    def _count_change(self, service: str, change: str, key: str) -> None:
-        metrics.BREAKER_TRANSITIONS.labels(service, change).inc()
-        logger.warning("breaker %s: %s", key, change, extra={"breaker": key})
+        if state == OPEN:
+            # Still open, or another process holds the trial: look again soon (its success
+            # closes the breaker), and at once when the open period ends sooner.
+            poll_ms = int(TRIAL_POLL_SECONDS * 1000)
+            wait_ms = min(wait_ms or poll_ms, poll_ms)
+        return self._remember(key, service, (state, wait_ms, change))
 
     def record(self, key: str, service: str, *, ok: bool, trial: bool) -> None:
         if ok:
@@ -314,12 +316,7 @@ class Breakers:
 
     def read(self, key: str) -> dict[str, Any]:
         """The shared state of one breaker (for the status page), memory's on failure."""
-        if self.shared is not None and self.shared.redis.available():
-            try:
-                return self.shared.read(key)
-            except self.shared.redis.errors as error:
-                self.shared.redis.failed(error)
-        return self.memory.read(key)
+        return self._run("read", key)
 
     def state_for_status(self, key: str) -> str:
         entry = self.read(key)
