@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))
 
-from common.services import SERVICES, Service  # noqa: E402 -- standard library only
+from common.topology import SERVICES, Service  # noqa: E402 -- standard library only
 
 VENV = REPO / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"

@@ -13,7 +13,7 @@ class CommonConfig(AppConfig):
             schema,  # noqa: F401 -- registers the OpenAPI auth scheme
             tracing,
         )
-        from common.services import SERVICES
+        from common.topology import SERVICES
 
         # Four admins look alike; the header says which one this is.
         title = SERVICES[settings.COMMON["SERVICE_NAME"]].title

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import Token
 from common.config import env
 from common.jwt import AccessToken
 from common.service_callers import callers_for
-from common.services import SERVICES
+from common.topology import SERVICES
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from common.services import SERVICES
+from common.topology import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,8 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.services import SERVICES
 from common.slow_clients import header_timeout
+from common.topology import SERVICES
 
 CONF = Path(__file__).with_name("gunicorn_conf.py")
 SERVERS = ("granian", "gunicorn")

@@ -129,7 +129,7 @@ def first_base_url(value: str) -> str:
 
 @cache
 def client_for(name: str) -> ServiceClient:
-    """The process-wide client for a service named in common.services."""
+    """The process-wide client for a service named in common.topology."""
     common = settings.COMMON
     return ServiceClient(
         name,

@@ -27,7 +27,7 @@ from common.config import (
     service_urls,
     var_dir,
 )
-from common.services import SERVICES
+from common.topology import SERVICES
 
 APP_ENV = app_env()
 DEBUG = env.bool("DEBUG", default=False)

@@ -1,7 +1,7 @@
 from common.config import env
-from common.services import UPSTREAMS
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
+from common.topology import UPSTREAMS
 from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
 
 globals().update(service_settings("gateway"))

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from requests.structures import CaseInsensitiveDict
 
-from common.services import SERVICES
+from common.topology import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 90.0

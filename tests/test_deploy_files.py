@@ -174,7 +174,7 @@ def management_commands(package: str) -> set[str]:
 
 def test_operations_names_only_commands_and_files_that_exist():
     text = OPERATIONS.read_text()
-    from common.services import SERVICES
+    from common.topology import SERVICES
 
     by_package = {s.name: s.package for s in SERVICES.values()}
     named = re.findall(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.services import SERVICES, UPSTREAMS
+from common.topology import SERVICES, UPSTREAMS
 from tests.harness import REPO_ROOT
 from tests.k8s_render import pod_spec, render
 from tests.test_deploy_files import YAMLLINT_CONFIG, assert_ok, run, tool

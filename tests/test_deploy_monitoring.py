@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.services import SERVICES
+from common.topology import SERVICES
 from tests.harness import REPO_ROOT, http, start_stack
 from tests.test_deploy_files import assert_ok, run, tool
 

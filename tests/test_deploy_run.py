@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.services import SERVICES
+from common.topology import SERVICES
 from tests.harness import (
     REPO_ROOT,
     _drop_databases,

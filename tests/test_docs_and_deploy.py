@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from common.services import SERVICES
+from common.topology import SERVICES
 from tests.harness import REPO_ROOT
 
 # Read by the machinery itself, not meant to be configured by people.

@@ -12,7 +12,7 @@ from http import HTTPStatus
 
 import pytest
 
-from common.services import SERVICES
+from common.topology import SERVICES
 from tests.harness import REPO_ROOT, http, start_stack
 
 pytestmark = pytest.mark.e2e

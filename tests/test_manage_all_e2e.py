@@ -13,7 +13,7 @@ from http import HTTPStatus
 
 import pytest
 
-from common.services import SERVICES
+from common.topology import SERVICES
 from tests.harness import REPO_ROOT, admin_login, free_port, http
 
 pytestmark = pytest.mark.e2e

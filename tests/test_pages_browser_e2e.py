@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from common.services import SERVICES
+from common.topology import SERVICES
 
 pytestmark = pytest.mark.e2e
 

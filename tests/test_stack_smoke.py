@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 import pytest
 
-from common.services import SERVICES
+from common.topology import SERVICES
 from tests.harness import http
 
 pytestmark = pytest.mark.e2e

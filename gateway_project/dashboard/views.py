@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from common.problems import problem
-from common.services import UPSTREAMS
+from common.topology import UPSTREAMS
 from gateway_project.dashboard.figures import traffic_figures
 from gateway_project.proxy.routes import routes
 

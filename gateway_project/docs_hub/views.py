@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from common.services import SERVICES, UPSTREAMS
+from common.topology import SERVICES, UPSTREAMS
 from gateway_project.docs_hub.gateway_spec import gateway_spec
 from gateway_project.docs_hub.merge import merge_documents
 from gateway_project.docs_hub.specs import gateway_view, service_spec, unavailable_spec

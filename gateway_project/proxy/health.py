@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from common.context import request_id_var
-from common.services import UPSTREAMS
+from common.topology import UPSTREAMS
 from gateway_project.proxy.throttling import GatewayRateThrottle
 from gateway_project.proxy.upstream import UpstreamError, exchange
 from gateway_project.upstreams.discovery import upstreams

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, path, register_converter
 
-from common.services import UPSTREAMS
+from common.topology import UPSTREAMS
 from gateway_project.proxy.config import POLICIES
 
 THROTTLE_SCOPES = ("default", "auth", "none")

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from common.services import UPSTREAMS
+from common.topology import UPSTREAMS
 from gateway_project.proxy.authentication import forget_verified_tokens
 from gateway_project.proxy.health import forget_health
 from gateway_project.proxy.throttling import window_counter

@@ -18,7 +18,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core.signals import setting_changed
 
-from common.services import UPSTREAMS
+from common.topology import UPSTREAMS
 from gateway_project.upstreams import metrics
 from gateway_project.upstreams.breaker import Breakers, BreakerSettings
 from gateway_project.upstreams.pool import Instance, ServicePool, membership

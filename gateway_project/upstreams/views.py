@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.auth import SERVICE_TOKEN_HEADER, IsStaff, is_service_caller
-from common.services import UPSTREAMS
+from common.topology import UPSTREAMS
 from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.upstreams.discovery import upstreams
 from gateway_project.upstreams.registry import RegistrationRefused, checked_base_url

@@ -1,4 +1,6 @@
-"""The one list of projects and ports that manage_all.py, settings and the tests all read.
+"""The service registry: the one list of projects, ports and names.
+
+manage_all.py, the settings, the tests and the deployment checks all read it.
 
 Standard library only: manage_all.py imports it before any virtualenv exists.
 """
