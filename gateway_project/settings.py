@@ -52,11 +52,7 @@ GATEWAY_ROUTES = [
     # must not stand in the way of logging out).
     {"path": "users/logout", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/password", "service": "users", "methods": {"POST": USER}},
-    {
-        "path": "users/profile",
-        "service": "users",
-        "methods": {"GET": USER, "PATCH": USER, "PUT": USER},
-    },
+    {"path": "users/profile", "service": "users", "methods": {"GET": USER, "PATCH": USER}},
     {"path": "users/.well-known/jwks.json", "service": "users", "methods": {"GET": PUBLIC}},
     {
         "path": "products",
