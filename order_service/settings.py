@@ -7,5 +7,5 @@ ROOT_URLCONF = "order_service.urls"
 INSTALLED_APPS = [*INSTALLED_APPS, "django_filters", "order_service.orders"]  # noqa: F405
 
 # Orders still pending after this many seconds (a crash between reserve and confirm)
-# are failed by `manage.py reconcile`, and their stock released.
+# are failed by `manage_all.py orders reconcile`, and their stock released.
 ORDERS_PENDING_TIMEOUT = env.int("ORDERS_PENDING_TIMEOUT", default=300)

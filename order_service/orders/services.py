@@ -8,7 +8,7 @@ Placing an order is a small saga across two databases:
 
 No database transaction is held open across an HTTP call. Every failure path releases
 what may have been reserved; a release that cannot be delivered leaves the order with
-`stock = release_pending`, and `manage.py reconcile` delivers it later. Orders stuck in
+`stock = release_pending`, and the `reconcile` command delivers it later. Orders stuck in
 `pending` (a crash between 2 and 3) are failed and released by the same command.
 """
 

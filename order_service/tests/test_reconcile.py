@@ -1,4 +1,4 @@
-"""`manage.py reconcile`: deliver missed releases, fail orders stuck in pending."""
+"""`manage_all.py orders reconcile`: deliver missed releases, fail orders stuck in pending."""
 
 from __future__ import annotations
 
