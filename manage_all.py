@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))
 
+from common import server_env  # noqa: E402 -- standard library only
 from common.topology import SERVICES, Service  # noqa: E402 -- standard library only
 
 VENV = REPO / ".venv"
@@ -338,7 +339,7 @@ def free_port(host: str) -> int:
 def command_up(args: argparse.Namespace) -> int:
     ensure_venv()
     scale = parse_scale(args.scale)
-    host = os.environ.get("HOST", "127.0.0.1")
+    host = server_env.host()
     taken = [s for s in SERVICES.values() if not port_is_free(port_for(s), host)]
     if taken:
         names = ", ".join(f"{port_for(s)} ({s.name})" for s in taken)
@@ -420,7 +421,7 @@ def command_up(args: argparse.Namespace) -> int:
 
 def merged_log_path() -> Path:
     """<VAR_DIR>/log/up.jsonl: one JSON object per line, from all four projects."""
-    return Path(os.environ.get("VAR_DIR", REPO / "var")) / "log" / "up.jsonl"
+    return server_env.var_dir() / "log" / "up.jsonl"
 
 
 def log_entry(service: str, line: str) -> dict:
