@@ -70,18 +70,23 @@ def test_the_old_threads_variable_still_works_with_one_warning(monkeypatch, caps
     assert "GUNICORN_THREADS is deprecated: set WEB_THREADS instead" in warnings[0]
 
 
-def test_a_bad_server_variable_stops_the_entrypoint_naming_it(tmp_path):
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("WEB_THREADS", "many", "WEB_THREADS must be a whole number, not 'many'"),
+        ("HTTP_READ_TIMEOUT", "soon", "HTTP_READ_TIMEOUT: expected a number, not 'soon'"),
+    ],
+)
+def test_a_bad_value_stops_the_entrypoint_naming_its_variable(tmp_path, variable, value, message):
     environment = {"PATH": "/usr/bin:/bin", "APP_ENV": "development", "VAR_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "common.entrypoint", "products"],
         cwd=REPO_ROOT,
-        env={**environment, "WEB_THREADS": "many"},
+        env={**environment, variable: value},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "products: configuration error: WEB_THREADS must be a whole number, not 'many'"
-    )
+    assert result.stderr.strip() == f"products: configuration error: {message}"
