@@ -10,17 +10,15 @@ updates under concurrency; the gateway's throttles and the login limits count he
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from functools import cache
 from typing import Any
 
 from django.core.cache import caches
-from django.core.signals import setting_changed
 
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from common.conf import on_settings_change
+from common.conf import parse_rate as parse_rate  # re-exported: parsed once per rate text
 
 WINDOW_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
@@ -31,15 +29,6 @@ if ttl < 0 then
 end
 return {count, ttl}
 """
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """DRF's rate syntax ('100/min', '10/s', '5/hour'; also '30/5m'): (limit, seconds)."""
-    match = _RATE.match(rate)
-    if not match:
-        raise ValueError(f"not a rate: {rate!r} (expected like '100/min')")
-    count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * _PERIODS[unit]
 
 
 class CounterUnavailable(Exception):
@@ -151,9 +140,4 @@ def window_counter() -> LocalWindowCounter | RedisWindowCounter:
     return LocalWindowCounter()
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "CACHES":
-        window_counter.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("CACHES")(window_counter.cache_clear)

@@ -16,11 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
+from common.conf import common_settings, on_settings_change
 from common.counters import (
     CounterUnavailable,
     DatabaseWindowCounter,
@@ -55,16 +54,11 @@ class Limit:
 
 @cache
 def _trusted_proxies() -> tuple[Network, ...]:
-    entries = settings.COMMON.get("TRUSTED_PROXIES", [])
+    entries = common_settings.TRUSTED_PROXIES
     return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "COMMON":
-        _trusted_proxies.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("COMMON")(_trusted_proxies.cache_clear)
 
 
 def _is_trusted(address: str) -> bool:

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.conf import common_settings
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -47,7 +48,7 @@ EXCEPTION_TYPES = {
 
 
 def problem_type(slug: str) -> str:
-    base = getattr(settings, "COMMON", {}).get("PROBLEM_TYPE_BASE", "https://errors.example/")
+    base = common_settings.PROBLEM_TYPE_BASE
     return f"{base}{slug}"
 
 

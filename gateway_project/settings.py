@@ -2,7 +2,7 @@ from common.config import env
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 from common.topology import UPSTREAMS
-from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
+from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_django_settings
 
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
@@ -103,4 +103,4 @@ GATEWAY_ROUTES = [
     ),
 ]
 
-globals().update(gateway_settings(GATEWAY_ROUTES))
+globals().update(gateway_django_settings(GATEWAY_ROUTES, COMMON))  # noqa: F405

@@ -6,20 +6,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import threading
 import time
 from pathlib import Path
 
+from common import server_env
 from common.launcher.console import paint
 from common.launcher.plan import colours
-from common.launcher.venv import REPO
 
 
 def merged_log_path() -> Path:
     """<VAR_DIR>/log/up.jsonl: one JSON object per line, from every project."""
-    return Path(os.environ.get("VAR_DIR", REPO / "var")) / "log" / "up.jsonl"
+    return server_env.var_dir() / "log" / "up.jsonl"
 
 
 def log_entry(service: str, line: str) -> dict:

@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
+from common import server_env
 from common.launcher.console import fail, paint, say
 from common.launcher.logs import MergedLog, merged_log_path
 from common.launcher.plan import (
@@ -288,7 +289,7 @@ def _supervise(runners: list[Runner], stopping: threading.Event) -> None:
 def command_up(args: argparse.Namespace) -> int:
     ensure_venv()
     scale = parse_scale(args.scale)
-    host = os.environ.get("HOST", "127.0.0.1")
+    host = server_env.host()
     taken = [s for s in SERVICES.values() if not port_is_free(port_for(s), host)]
     if taken:
         names = ", ".join(f"{port_for(s)} ({s.name})" for s in taken)

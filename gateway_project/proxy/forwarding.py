@@ -12,11 +12,12 @@ import re
 from functools import cache
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
 from common.auth import SERVICE_TOKEN_HEADER
+from common.conf import on_settings_change
 from common.context import request_id_var, traceparent_var
+from gateway_project.conf import gateway_settings
 
 HOP_BY_HOP = frozenset(
     {
@@ -57,17 +58,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def trusted_proxies() -> tuple[Network, ...]:
     return tuple(
         ipaddress.ip_network(entry.strip(), strict=False)
-        for entry in settings.GATEWAY["TRUSTED_PROXIES"]
+        for entry in gateway_settings.TRUSTED_PROXIES
         if entry.strip()
     )
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "GATEWAY":
-        trusted_proxies.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("GATEWAY")(trusted_proxies.cache_clear)
 
 
 def is_trusted_proxy(address: str) -> bool:
@@ -124,7 +120,7 @@ def rate_limit_bucket(address: str) -> str:
     address = unmapped(address)
     if ":" not in address:
         return address
-    prefix = settings.GATEWAY.get("IPV6_PREFIX", 64)
+    prefix = gateway_settings.IPV6_PREFIX
     try:
         network = ipaddress.IPv6Network(f"{address}/{prefix}", strict=False)
     except ValueError:

@@ -18,8 +18,8 @@ from functools import cache
 from typing import NamedTuple, Protocol
 
 from django.core.cache import caches
-from django.core.signals import setting_changed
 
+from common.conf import on_settings_change
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
 
@@ -156,9 +156,4 @@ def response_store() -> Store:
     return MemoryStore()
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting in ("CACHES", "GATEWAY_RESPONSE_CACHE"):
-        response_store.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("CACHES", "GATEWAY_RESPONSE_CACHE")(response_store.cache_clear)

@@ -12,9 +12,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from common.conf import parse_rate
 from common.testing import bearer
 from gateway_project.proxy import throttling
-from gateway_project.proxy.throttling import LocalWindowCounter, parse_rate
+from gateway_project.proxy.throttling import LocalWindowCounter
 from gateway_project.tests.conftest import gateway_settings
 
 
