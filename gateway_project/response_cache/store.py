@@ -20,6 +20,7 @@ from typing import NamedTuple, Protocol
 from django.core.cache import caches
 from django.core.signals import setting_changed
 
+from common.shared_redis import is_redis_cache
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
 
@@ -149,7 +150,7 @@ class MemoryStore:
 @cache
 def response_store() -> Store:
     default = caches["default"]
-    if hasattr(default, "client") and hasattr(default.client, "get_client"):
+    if is_redis_cache(default):
         from gateway_project.response_cache.redis_store import RedisStore
 
         return RedisStore(default)
