@@ -9,7 +9,6 @@ working (never a 500, never a 503) and stay limited.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
+from common.client_address import Network, address_in, forwarded_client, networks_parse
 from common.counters import (
     CounterUnavailable,
     DatabaseWindowCounter,
@@ -36,8 +36,6 @@ KEY_PREFIX = "login:"
 _database = DatabaseWindowCounter()
 _memory = LocalWindowCounter()
 _last_fallback_log = [float("-inf")]
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class LoginThrottled(Throttled):
@@ -55,8 +53,7 @@ class Limit:
 
 @cache
 def _trusted_proxies() -> tuple[Network, ...]:
-    entries = settings.COMMON.get("TRUSTED_PROXIES", [])
-    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+    return networks_parse(settings.COMMON.get("TRUSTED_PROXIES", []))
 
 
 def _reset(*, setting: str, **kwargs: object) -> None:
@@ -68,27 +65,13 @@ setting_changed.connect(_reset)
 
 
 def _is_trusted(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in _trusted_proxies())
+    return address_in(address, _trusted_proxies())
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The peer, or what trusted proxies (COMMON["TRUSTED_PROXIES"]) say the client was.
-
-    X-Forwarded-For is read from the right, as the gateway does: the last address no
-    trusted proxy owns is the client, so a client cannot choose its own bucket.
-    """
-    client = request.META.get("REMOTE_ADDR", "") or "unknown"
-    if _is_trusted(client):
-        chain = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        for address in reversed([part for part in chain if part]):
-            client = address
-            if not _is_trusted(address):
-                break
-    return client
+    """The peer, or what trusted proxies (COMMON["TRUSTED_PROXIES"]) say the client was,
+    read as the gateway reads it (common.client_address)."""
+    return forwarded_client(request.META, _is_trusted)
 
 
 def identity(value: str) -> str:

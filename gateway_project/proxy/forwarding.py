@@ -16,6 +16,7 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
 from common.auth import SERVICE_TOKEN_HEADER
+from common.client_address import address_in, forwarded_client
 from common.context import request_id_var, traceparent_var
 
 HOP_BY_HOP = frozenset(
@@ -71,14 +72,7 @@ setting_changed.connect(_reset)
 
 
 def is_trusted_proxy(address: str) -> bool:
-    networks = trusted_proxies()
-    if not networks:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+    return address_in(address, trusted_proxies())
 
 
 def client_ip_for(request: HttpRequest) -> str:
@@ -90,15 +84,7 @@ def client_ip_for(request: HttpRequest) -> str:
     cached = getattr(request, "_gateway_client_ip", None)
     if cached is not None:
         return cached
-    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
-    client = peer
-    if is_trusted_proxy(peer):
-        chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        for address in reversed([part for part in chain if part]):
-            client = address
-            if not is_trusted_proxy(address):
-                break
-    client = unmapped(client)
+    client = unmapped(forwarded_client(request.META, is_trusted_proxy))
     request._gateway_client_ip = client
     return client
 
