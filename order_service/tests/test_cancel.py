@@ -73,12 +73,12 @@ def test_cancel_while_products_is_down_cancels_and_reconcile_releases_later(
 
     products.reset()
     released = fake_releases(products, products_url)
-    report = services.orders_reconcile()
+    report = services.order_reconcile()
     assert report.released == [order.id]
     assert released == [str(order.id)]
     order.refresh_from_db()
     assert order.stock == Order.Stock.RELEASED
-    services.orders_reconcile()
+    services.order_reconcile()
     assert released == [str(order.id)]
 
 

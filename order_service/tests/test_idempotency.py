@@ -9,7 +9,7 @@ import requests
 
 from common.testing import bearer
 from order_service.orders.models import Order
-from order_service.orders.services import merge_items, request_fingerprint
+from order_service.orders.services import order_lines_merge, order_request_fingerprint
 from order_service.tests.factories import OrderFactory
 from order_service.tests.fakes import RESERVE, fake_releases, reserved_answer
 
@@ -71,7 +71,7 @@ def test_key_still_being_processed_is_409_in_use_with_retry_after(api):
         status=Order.Status.PENDING,
         stock=Order.Stock.NONE,
         idempotency_key="key-1",
-        request_fingerprint=request_fingerprint(merge_items(BODY["items"])),
+        request_fingerprint=order_request_fingerprint(order_lines_merge(BODY["items"])),
     )
     response = post(api)
     assert response.status_code == HTTPStatus.CONFLICT

@@ -54,13 +54,13 @@ def test_follows_the_database_at_every_scrape(client, settings):
 
 def test_is_the_same_rule_as_reconcile(settings):
     """What the gauge counts is exactly what reconcile then fails."""
-    from order_service.orders.services import orders_reconcile
+    from order_service.orders.services import order_reconcile
 
     settings.ORDERS_PENDING_TIMEOUT = 60
     ids = {aged(120, status=Order.Status.PENDING).pk, aged(61, status=Order.Status.PENDING).pk}
     aged(30, status=Order.Status.PENDING)
     assert metrics.pending_over_timeout() == 2
-    report = orders_reconcile()
+    report = order_reconcile()
     assert set(report.failed_pending) == ids
     assert metrics.pending_over_timeout() == 0
 

@@ -115,7 +115,7 @@ def test_reconcile_does_not_touch_settled_orders(products, products_url):
     OrderFactory(status=Order.Status.CONFIRMED, stock=Order.Stock.RESERVED)
     OrderFactory(status=Order.Status.CANCELLED, stock=Order.Stock.RELEASED)
     OrderFactory(status=Order.Status.FAILED, stock=Order.Stock.NONE)
-    report = services.orders_reconcile()
+    report = services.order_reconcile()
     assert (report.failed_pending, report.released, report.still_pending_release) == ([], [], [])
     assert released == []
 
@@ -128,7 +128,7 @@ def test_confirm_after_reconcile_failed_the_order_releases_it(
     released = fake_releases(products, products_url)
 
     def slow_reserve(request):
-        services.orders_reconcile(now=timezone.now() + timedelta(seconds=1))
+        services.order_reconcile(now=timezone.now() + timedelta(seconds=1))
         return reserved_answer(request)
 
     products.add_callback("POST", products_url + RESERVE, callback=slow_reserve)
