@@ -38,9 +38,15 @@ def access_token(
     return backend.encode(token.payload)
 
 
-def bearer(**kwargs: Any) -> dict[str, str]:
-    """Headers for Django's test client / APIClient: `client.get(url, headers=bearer())`."""
-    return {"Authorization": f"Bearer {access_token(**kwargs)}"}
+def authorization(token: str) -> dict[str, str]:
+    """Headers that carry a token the test already has (one it logged in for, say)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bearer(**claims: Any) -> dict[str, str]:
+    """Headers with a freshly minted access token (access_token's claims), for Django's test
+    client / APIClient: `api_client.get(url, headers=bearer(is_staff=True))`."""
+    return authorization(access_token(**claims))
 
 
 def clear_own_cache() -> None:

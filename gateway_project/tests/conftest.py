@@ -49,5 +49,5 @@ def gateway_settings(**changes: object) -> override_settings:
 
 
 @pytest.fixture
-def client() -> APIClient:
+def api_client() -> APIClient:
     return APIClient()

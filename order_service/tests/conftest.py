@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture
-def api() -> APIClient:
+def api_client() -> APIClient:
     return APIClient()
 
 

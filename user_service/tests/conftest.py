@@ -40,7 +40,3 @@ def tokens(api_client, alice) -> dict[str, str]:
     )
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def bearer(access: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {access}"}
