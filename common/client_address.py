@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -12,6 +16,21 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def networks_parse(entries: Iterable[str]) -> tuple[Network, ...]:
     """Addresses and CIDR networks ("10.0.0.0/8", "::1"); blank entries are skipped."""
     return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+
+
+@cache
+def trusted_networks(namespace: str) -> tuple[Network, ...]:
+    """The proxies a settings namespace trusts: COMMON's (login limits) or GATEWAY's
+    (the gateway's rate limits and forwarding), parsed once."""
+    return networks_parse(getattr(settings, namespace).get("TRUSTED_PROXIES", []))
+
+
+def _reset(*, setting: str, **kwargs: object) -> None:
+    if setting in ("COMMON", "GATEWAY"):
+        trusted_networks.cache_clear()
+
+
+setting_changed.connect(_reset)
 
 
 def address_in(address: str, networks: tuple[Network, ...]) -> bool:

@@ -13,14 +13,11 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
-from common.client_address import Network, address_in, forwarded_client, networks_parse
+from common.client_address import address_in, forwarded_client, trusted_networks
 from common.counters import (
     CounterUnavailable,
     DatabaseWindowCounter,
@@ -51,21 +48,8 @@ class Limit:
     rate: str
 
 
-@cache
-def _trusted_proxies() -> tuple[Network, ...]:
-    return networks_parse(settings.COMMON.get("TRUSTED_PROXIES", []))
-
-
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "COMMON":
-        _trusted_proxies.cache_clear()
-
-
-setting_changed.connect(_reset)
-
-
 def _is_trusted(address: str) -> bool:
-    return address_in(address, _trusted_proxies())
+    return address_in(address, trusted_networks("COMMON"))
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import cache
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
 from common.auth import SERVICE_TOKEN_HEADER
-from common.client_address import address_in, forwarded_client
+from common.client_address import address_in, forwarded_client, trusted_networks
 from common.context import request_id_var, traceparent_var
 
 HOP_BY_HOP = frozenset(
@@ -51,28 +49,9 @@ REPLACED_REQUEST_HEADERS = frozenset(
 # Date and Server are the gateway's own server's to send; twice would be wrong.
 DROPPED_RESPONSE_HEADERS = HOP_BY_HOP | {"content-length", "date", "server"}
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@cache
-def trusted_proxies() -> tuple[Network, ...]:
-    return tuple(
-        ipaddress.ip_network(entry.strip(), strict=False)
-        for entry in settings.GATEWAY["TRUSTED_PROXIES"]
-        if entry.strip()
-    )
-
-
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "GATEWAY":
-        trusted_proxies.cache_clear()
-
-
-setting_changed.connect(_reset)
-
 
 def is_trusted_proxy(address: str) -> bool:
-    return address_in(address, trusted_proxies())
+    return address_in(address, trusted_networks("GATEWAY"))
 
 
 def client_ip_for(request: HttpRequest) -> str:
