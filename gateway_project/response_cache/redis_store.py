@@ -13,7 +13,7 @@ from typing import Any
 from common.shared_redis import SharedRedis
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
-from gateway_project.response_cache.store import Found, StoreUnavailable
+from gateway_project.response_cache.store import Found, Offer, StoreUnavailable
 
 # KEYS: vary names, purge sequence. ARGV: entry key prefix, then request header
 # (lower-case name, value) pairs. The variant is hashed as policy.variant_key does.
@@ -95,22 +95,13 @@ class RedisStore(SharedRedis):
         seq, raw = self._run(LOOKUP_SCRIPT, [self._key(f"vary:{base}"), self._key("seq")], args)
         return Found(raw, int(seq))
 
-    def put(
-        self,
-        base: str,
-        names: Sequence[str],
-        headers: Mapping[str, str],
-        raw: bytes,
-        *,
-        ttl: int,
-        tags: Sequence[str],
-        seen: int,
-    ) -> bool:
-        entry = f"{self._key(f'e:{base}')}:{variant_key(names, headers)}"
+    def put(self, offer: Offer) -> bool:
+        base, tags = offer.base, offer.tags
+        entry = f"{self._key(f'e:{base}')}:{variant_key(offer.names, offer.headers)}"
         keys = [self._key(f"vary:{base}"), entry, self._key("seq")]
         keys += [self._key(f"tag:{tag}") for tag in tags]
         keys += [self._key(f"purged:{tag}") for tag in tags]
-        args = [ttl, raw, ",".join(names), seen, len(tags)]
+        args = [offer.ttl, offer.raw, ",".join(offer.names), offer.seen, len(tags)]
         return bool(self._run(PUT_SCRIPT, keys, args))
 
     def purge(self, tags: Sequence[str]) -> int:
