@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 
-from common.counters import is_redis_cache
+from common.shared_redis import is_redis_cache
 
 logger = logging.getLogger(__name__)
 
