@@ -119,7 +119,7 @@ def order_place(
             raise IdempotencyKeyInUse() from None
         return _replay(existing, fingerprint)
 
-    outcome = products.reserve(str(order.id), wanted)
+    outcome = products.stock_reserve(order_ref=str(order.id), items=wanted)
     if isinstance(outcome, products.Reserved):
         return _confirm_or_release(order.id, outcome.items)
     if isinstance(outcome, products.Rejected):
@@ -247,7 +247,7 @@ def _release(order_id: UUID, *, now: datetime | None = None) -> bool:
     can no longer appear: the order was confirmed, or it is older than the pending
     timeout (a reserve call that timed out may still be on its way until then).
     """
-    result = products.release(str(order_id))
+    result = products.stock_release(order_ref=str(order_id))
     if result == products.ReleaseResult.FAILED:
         return False
     if result == products.ReleaseResult.UNKNOWN:
