@@ -49,6 +49,16 @@ def bearer(**claims: Any) -> dict[str, str]:
     return authorization(access_token(**claims))
 
 
+def scraped_sample(client: Any, name: str) -> float:
+    """The one sample of an unlabelled metric on this project's /metrics page (no pid
+    label: a multiprocess gauge must keep one value)."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    lines = [line for line in response.content.decode().splitlines() if line.startswith(f"{name} ")]
+    assert len(lines) == 1, "one sample, no pid label"
+    return float(lines[0].split()[1])
+
+
 def clear_own_cache() -> None:
     """Empty this test run's cache keys only.
 
