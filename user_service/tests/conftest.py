@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from common.login_limits import limits_reset
 from common.revocation import revocations_reset
@@ -20,11 +19,6 @@ def _fast_hasher_and_clean_cache(settings):
     clear_own_cache()
     limits_reset()
     revocations_reset()
-
-
-@pytest.fixture
-def api_client() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture
