@@ -1,3 +1,6 @@
+"""The shared app every project installs: ready() registers the OpenAPI auth scheme, starts
+tracing and names the admin after the project."""
+
 from django.apps import AppConfig
 
 

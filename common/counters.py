@@ -19,6 +19,7 @@ from django.core.cache import caches
 
 from common.conf import on_settings_change
 from common.conf import parse_rate as parse_rate  # re-exported: parsed once per rate text
+from common.shared_redis import SharedRedis, is_redis_cache
 
 WINDOW_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
@@ -59,37 +60,26 @@ class LocalWindowCounter:
                 del self._windows[key]
 
 
-class RedisWindowCounter:
-    """Counts in Redis through the cache's connection pool: one EVALSHA per hit."""
+class RedisWindowCounter(SharedRedis):
+    """Counts in Redis through the cache's connection pool: one EVALSHA per hit. After a
+    failure Redis is skipped for `retry_seconds`: a blackholed Redis must cost each
+    request nothing, not a socket timeout."""
 
     def __init__(self, cache: Any, *, retry_seconds: float = 1.0) -> None:
-        self.cache = cache
-        self._script = None
-        self._retry_seconds = retry_seconds
-        self._down_until = 0.0
+        super().__init__(cache, retry_seconds=retry_seconds)
 
     def hit(self, key: str, window_ms: int) -> tuple[int, int]:
-        from redis.exceptions import RedisError
-
-        # After a failure, skip Redis for a moment: a blackholed Redis must cost each
-        # request nothing, not a socket timeout.
-        if time.monotonic() < self._down_until:
+        if not self.available():
             raise CounterUnavailable("Redis failed a moment ago")
         try:
-            if self._script is None:
-                client = self.cache.client.get_client(write=True)
-                self._script = client.register_script(WINDOW_SCRIPT)
-            count, ttl = self._script(keys=[self.cache.make_key(key)], args=[window_ms])
-        except (RedisError, OSError) as error:
-            self._down_until = time.monotonic() + self._retry_seconds
+            count, ttl = self.script(WINDOW_SCRIPT, [key], [window_ms])
+        except self.errors as error:
+            self.failed(error)
             raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
         return int(count), int(ttl)
 
     def reset(self, prefix: str = "throttle:") -> None:
-        client = self.cache.client.get_client(write=True)
-        keys = list(client.scan_iter(match=self.cache.make_key(f"{prefix}*")))
-        if keys:
-            client.delete(*keys)
+        self.delete_matching(f"{prefix}*")
 
 
 class DatabaseWindowCounter:
@@ -125,10 +115,6 @@ class DatabaseWindowCounter:
         from common.models import WindowCount
 
         WindowCount.objects.filter(key__startswith=prefix).delete()
-
-
-def is_redis_cache(cache: Any) -> bool:
-    return hasattr(cache, "client") and hasattr(cache.client, "get_client")
 
 
 @cache

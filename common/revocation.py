@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from common.conf import common_settings
-from common.counters import is_redis_cache
+from common.shared_redis import is_redis_cache
 
 logger = logging.getLogger(__name__)
 

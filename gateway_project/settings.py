@@ -1,3 +1,5 @@
+"""The gateway's settings: the shared base, the route table and the GATEWAY namespace."""
+
 from common.config import env
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings

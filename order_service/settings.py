@@ -1,3 +1,5 @@
+"""The order service's settings: the shared base plus orders and their pending timeout."""
+
 from common.config import env
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings

@@ -1,3 +1,6 @@
+"""The shared response cache; a system check stops the start on a route whose `cache` key
+is not whole seconds on a GET route."""
+
 from __future__ import annotations
 
 from typing import Any
