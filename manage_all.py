@@ -166,6 +166,7 @@ class Runner:
     host: str
     port: int
     instance: int = 1  # 2, 3, ... for the extra instances of `--scale`
+    register: bool = True  # with the gateway (common.registration); one instance need not
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -192,6 +193,7 @@ class Runner:
                 PORT=str(self.port),
                 HOST=self.host,
                 SERVICE_INSTANCE_URL=self.url,
+                SERVICE_REGISTRATION="on" if self.register else "off",
             ),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -343,6 +345,9 @@ def command_up(args: argparse.Namespace) -> int:
     if taken:
         names = ", ".join(f"{port_for(s)} ({s.name})" for s in taken)
         fail(f"port {names} already in use: stop what listens there (another `up`?) and retry")
+    if project_env()["APP_ENV"] == "development":
+        # A laptop: one worker (with its threads) per project; production's default is 2.
+        os.environ.setdefault("WEB_CONCURRENCY", "1")
     prepare_databases()
     if not os.environ.get("REDIS_URL"):
         say("REDIS_URL is not set: local-memory cache, the gateway runs as one process")
@@ -351,7 +356,9 @@ def command_up(args: argparse.Namespace) -> int:
     runners = []
     for name in START_ORDER:
         service = SERVICES[name]
-        runners.append(Runner(service, host, port_for(service), merged=merged))
+        # A single instance needs no registration: the gateway has its URL (<NAME>_SERVICE_URL).
+        single = scale.get(name, 1) == 1 and name != "gateway"
+        runners.append(Runner(service, host, port_for(service), register=not single, merged=merged))
         # Extra instances on free ports; they register with the gateway and share the load.
         for instance in range(2, scale.get(name, 1) + 1):
             runners.append(Runner(service, host, free_port(host), instance, merged=merged))

@@ -138,8 +138,12 @@ def granian_argv(service: str, wsgi_app: str) -> list[str]:
 def start_registration(service: str) -> None:
     """With GATEWAY_INTERNAL_URL set, a service registers with the gateway and heartbeats
     (common.registration) from a small child process that outlives this exec as the
-    server's child, and leaves when the server stops."""
+    server's child, and leaves when the server stops. SERVICE_REGISTRATION=off (what
+    `manage_all.py up` passes a service it runs once) skips it: the gateway then knows the
+    instance from <NAME>_SERVICE_URL alone."""
     if service == "gateway" or not os.environ.get("GATEWAY_INTERNAL_URL"):
+        return
+    if os.environ.get("SERVICE_REGISTRATION", "on").lower() in ("off", "false", "0", "no"):
         return
 
     from common.auth import own_service_token
