@@ -131,6 +131,7 @@ def wrk(
     pids = {name: find() for name, find in groups.items()}
     before = {name: cpu_seconds(found) for name, found in pids.items()}
     command = [WRK, f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command += ["--timeout", "10s"]  # a slow answer (a login at 32 connections) still counts
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     if script is not None:
@@ -145,7 +146,9 @@ def wrk(
     if process.returncode != 0:
         raise RuntimeError(f"wrk failed: {errors.strip()}")
     requests = int(re.search(r"(\d+) requests in", output).group(1))
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
+    if not requests or len(latency) < 2:
+        raise RuntimeError(f"wrk got no answers from {url}:\n{output}")
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
