@@ -168,6 +168,7 @@ class Bench:
         self.extra: list[subprocess.Popen] = []
         self.results: dict = {}
         self.products = 0
+        self.warming = False
 
     # what is measured ---------------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class Bench:
             return wrk(
                 url,
                 connections=connections,
-                duration=max(self.args.duration, least),
+                duration=1 if self.warming else max(self.args.duration, least),
                 headers=headers,
                 script=script,
                 **kw,
@@ -202,8 +203,13 @@ class Bench:
     def alternate(self, targets: dict[str, Callable[[], dict]], warmup: bool = True) -> dict:
         """Each target's summary over the rounds, the targets taking turns in every round."""
         if warmup and not self.args.quick:
-            for measure in targets.values():
-                measure()
+            self.warming = True  # one short run each, whatever it gets
+            try:
+                for measure in targets.values():
+                    with contextlib.suppress(RuntimeError):
+                        measure()
+            finally:
+                self.warming = False
         runs: dict[str, list[dict]] = {}
         for _ in range(self.args.rounds):
             for name, measure in targets.items():
