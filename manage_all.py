@@ -5,6 +5,7 @@
     python3 manage_all.py up --scale products=2  # two product instances sharing the load
     python3 manage_all.py test [SUITE ...] [-- PYTEST ARGS]
     python3 manage_all.py logs REQUEST_ID          # one request's lines, all four projects
+    python3 manage_all.py bench [--quick]          # benchmark (scripts/bench.py; needs wrk)
     python3 manage_all.py <gateway|users|products|orders> <django command> [args]
 
 Standard library only: it creates the virtualenv that everything else runs in.
@@ -632,6 +633,24 @@ def command_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# -- bench ----------------------------------------------------------------------------------
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    """scripts/bench.py in the venv, with the arguments as given (it needs wrk)."""
+    import shutil
+
+    if shutil.which("wrk") is None:
+        print(
+            "bench needs wrk: `apt-get install -y wrk` (Debian, Ubuntu) or `brew install wrk`",
+            file=sys.stderr,
+        )
+        return 2
+    ensure_venv()
+    command = [sys.executable, str(REPO / "scripts" / "bench.py"), *args.bench_args]
+    return subprocess.run(command, cwd=REPO, check=False).returncode
+
+
 # -- pass-through ---------------------------------------------------------------------------
 
 
@@ -672,6 +691,14 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument(
         "suites", nargs="*", help=f"checks, {', '.join(PYTEST_SUITES)} (default: all)"
     )
+    bench = commands.add_parser(
+        "bench",
+        help="measure the platform (scripts/bench.py; --help there), needs wrk",
+        add_help=False,
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    if argv and argv[0] == "bench":  # every argument is scripts/bench.py's, --help included
+        return command_bench(argparse.Namespace(bench_args=argv[1:]))
     pytest_args: list[str] = []
     if "--" in argv:
         split = argv.index("--")

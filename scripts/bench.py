@@ -256,8 +256,8 @@ class Bench:
         login = request_script(
             "POST", json.dumps({"username": "bench", "password": PASSWORD}), self.root
         )
-        # A login hashes (Argon2) and an order makes two services write: at 32 connections
-        # one answer may take seconds on a busy machine, so their runs last 5 s at least.
+        # A login hashes (Argon2) and an order makes two services write: on a busy machine
+        # one answer may take seconds, so their runs last 5 s at least.
         endpoints = {
             "GET /products/{id}": (self.product_path, None, self.token, 0),
             "GET /products": ("/products", None, self.token, 0),
@@ -282,7 +282,7 @@ class Bench:
                         connections,
                         token=token,
                         script=script,
-                        least=least if connections > 1 else 0,
+                        least=least,
                         groups=groups,
                         during=snapshot if loading else None,
                     )

@@ -33,6 +33,16 @@ from scripts.benchlib import _parents, memory_mb, process_tree  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 
 LIMIT_MB = 400
+# What `up` on a laptop does not have (as tests/test_manage_all_e2e.py's `_up_env`).
+_NOT_PASSED = (
+    "APP_ENV",
+    "DJANGO_SETTINGS_MODULE",
+    "GATEWAY_INTERNAL_URL",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "REDIS_URL",
+    "VAR_DIR",
+    "WEB_CONCURRENCY",
+)
 
 
 def _get(url: str) -> int:
@@ -75,8 +85,7 @@ def measure(requests: int = 200, *, extra_env: dict[str, str] | None = None) -> 
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.endswith(("_DATABASE_URL", "_SERVICE_URL", "_PORT"))
-        and key not in ("REDIS_URL", "APP_ENV", "DJANGO_SETTINGS_MODULE", "VAR_DIR")
+        if not key.endswith(("_DATABASE_URL", "_SERVICE_URL", "_PORT")) and key not in _NOT_PASSED
     }
     ports = {name: free_port() for name in SERVICES}
     env.update(
