@@ -203,7 +203,7 @@ def _m(figures: dict, key: str = "rps") -> float:
 
 def svg(report: dict) -> str:
     results = report["sections"]
-    panels = []
+    panels = []  # (x, width, title, groups, unit): one row, each panel its own scale
     throughput = [
         (
             endpoint.split(" ", 1)[1] + f" ({endpoint.split(' ')[0]})",
@@ -211,30 +211,26 @@ def svg(report: dict) -> str:
         )
         for endpoint, targets_ in results.get("endpoints", {}).items()
     ]
+    if throughput:
+        panels.append((40, 600, "Throughput at 32 connections", throughput, "req/s, median"))
     floors = results.get("floors", {})
+    against = []
     if read := floors.get("read"):
-        throughput.append(
+        against.append(
             (
                 "read: floor, service",
                 [("floor", _m(read["floor@32"])), ("direct", _m(read["service@32"]))],
             )
         )
     if proxy := floors.get("proxy"):
-        throughput.append(
+        against.append(
             (
                 "static: floor, gateway",
                 [("floor", _m(proxy["floor@32"])), ("gateway", _m(proxy["gateway@32"]))],
             )
         )
-    if throughput:
-        panels.append(
-            (
-                "Throughput at 32 connections: direct, gateway, floors",
-                throughput,
-                "requests per second (median of rounds)",
-                980,
-            )
-        )
+    if against:
+        panels.append((700, 320, "Against the floors, 32 connections", against, "req/s, median"))
     small = []
     if lists := results.get("lists"):
         small.append(
@@ -271,12 +267,12 @@ def svg(report: dict) -> str:
         if up := memory.get("up"):
             bars.append(("up (embedded)", [("value", up["pss_mb"])]))
         small.append(("Memory (PSS, summed)", bars, "MB"))
-    height = 60 + (330 if throughput else 0) + (300 if small else 0)
+    height = 60 + (330 if panels else 0) + (300 if small else 0)
     body = []
     y = 50
-    for title, groups, unit, width in panels:
-        body.append(_bars(40, y, width, 230, title, groups, unit))
-        y += 330
+    for x, width, title, groups, unit in panels:
+        body.append(_bars(x, y, width, 230, title, groups, unit))
+    y += 330 if panels else 0
     for index, (title, groups, unit) in enumerate(small):
         body.append(_bars(40 + index * 250, y, 210, 200, title, groups, unit))
     machine = report["machine"]
