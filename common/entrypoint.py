@@ -118,11 +118,15 @@ def start_registration(service: str) -> None:
     """With GATEWAY_INTERNAL_URL set, a service registers with the gateway and heartbeats
     (common.registration) from a small child process that outlives this exec as the
     server's child, and leaves when the server stops. It is handed what the settings say
-    (its token on stdin, where `ps` does not show it)."""
+    (its token on stdin, where `ps` does not show it). SERVICE_REGISTRATION=off (what
+    `manage_all.py up` passes a service it runs once) skips it: the gateway then knows the
+    instance from <NAME>_SERVICE_URL alone."""
     from common.conf import common_settings
 
     gateway = common_settings.GATEWAY_INTERNAL_URL
     if service == "gateway" or not gateway:
+        return
+    if not server_env.registration_enabled():
         return
 
     from common.auth import own_service_token

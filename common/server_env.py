@@ -123,6 +123,11 @@ def web_server() -> str:
     return os.environ.get("WEB_SERVER", "")
 
 
+def registration_enabled() -> bool:
+    """SERVICE_REGISTRATION: `on` (the default) lets an instance register with the gateway."""
+    return os.environ.get("SERVICE_REGISTRATION", "on").lower() not in ("off", "false", "0", "no")
+
+
 def migrate_on_start() -> bool:
     return os.environ.get("MIGRATE_ON_START", "").lower() in ("1", "true", "yes")
 

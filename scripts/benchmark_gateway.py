@@ -11,7 +11,9 @@ runs wrk signed in (so JWT verification and throttling are on the gateway's path
 gateway/direct ratios. Redis: REDIS_URL if set, else a private redis-server on a free
 port. Products run on SQLite unless PRODUCTS_DATABASE_URL points at PostgreSQL (a fresh
 database is made).
-Needs wrk (`apt-get install -y wrk`).
+Needs wrk (`apt-get install -y wrk`). The measurements of every section at once, with
+floors and cost curves: scripts/bench.py (`manage_all.py bench`); this script keeps the
+focused comparisons (--scaled, --cached, --traced, --isolated).
 """
 
 from __future__ import annotations
@@ -20,17 +22,22 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.benchlib import (
+    WRK_MISSING,
+    median_of,
+    run_wrk,
+    start_redis,
+    worker_pids,
+    wrk_installed,
+)
 from tests.harness import (
     REPO_ROOT,
     ServiceProcess,
@@ -43,102 +50,6 @@ from tests.harness import (
     start_stack,
     wait_until_ok,
 )
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if not match:
-        raise ValueError(text)
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def _worker_pids(master: int) -> list[int]:
-    try:
-        return [
-            int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        ]
-    except OSError:
-        return []
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes (Linux /proc; 0 elsewhere)."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def run_wrk(
-    url: str, token: str, *, connections: int, duration: int, pids: list[int] | None = None
-) -> dict:
-    threads = min(2, connections)
-    cpu_before = _cpu_seconds(pids or [])
-    output = subprocess.run(  # noqa: S603 -- our own arguments
-        [
-            WRK,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {token}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    cpu = _cpu_seconds(pids or []) - cpu_before
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    errors = re.search(r"Socket errors:.*", output)
-    return {
-        "rps": rps,
-        "p50_ms": _ms(latency["50"]),
-        "p99_ms": _ms(latency["99"]),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "socket_errors": errors.group(0) if errors else "",
-        "cpu_ms_per_request": cpu * 1000 / requests if requests else 0.0,
-    }
-
-
-def _median(runs: list[dict]) -> dict:
-    return {
-        key: statistics.median(run[key] for run in runs)
-        if isinstance(runs[0][key], (int, float))
-        else runs[0][key]
-        for key in runs[0]
-    }
-
-
-def start_redis() -> tuple[str, subprocess.Popen | None]:
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"], None
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 -- our own arguments
-        [
-            shutil.which("redis-server") or "/usr/bin/redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    return f"redis://127.0.0.1:{port}/0", process
 
 
 def measure_isolated(root: Path, env: dict, args: argparse.Namespace) -> dict:
@@ -171,11 +82,11 @@ def measure_isolated(root: Path, env: dict, args: argparse.Namespace) -> dict:
         runs: dict[str, list[dict]] = {}
         for _ in range(args.rounds):
             for name, (target, measured) in targets.items():
-                pids = _worker_pids(measured.process.pid) if measured else []
+                pids = worker_pids(measured.process.pid) if measured else []
                 runs.setdefault(f"{name}@1", []).append(
                     run_wrk(target, token, connections=1, duration=args.duration, pids=pids)
                 )
-        return {key: _median(figures) for key, figures in runs.items()}
+        return {key: median_of(figures) for key, figures in runs.items()}
     finally:
         if stack is not None:
             stack.stop()
@@ -201,17 +112,18 @@ def _alternate(
                     token,
                     connections=connections,
                     duration=args.duration,
-                    pids=_worker_pids(measured.process.pid),
+                    pids=worker_pids(measured.process.pid),
                 )
             )
-    return {key: _median(figures) for key, figures in runs.items()}
+    return {key: median_of(figures) for key, figures in runs.items()}
 
 
 def measure_scaled(stack: Stack, path: str, token: str, args: argparse.Namespace) -> dict:
     """Through the gateway with one product instance, and with two (a second gateway in
     front of both, so each gateway keeps its own warm connections)."""
     first = stack["products"]
-    second = another_instance(stack, "products", "products-2")
+    # Not registered: the first gateway keeps its one instance.
+    second = another_instance(stack, "products", "products-2", SERVICE_REGISTRATION="off")
     both = start_gateway(stack, "gateway-2x", PRODUCTS_SERVICE_URL=f"{first.url},{second.url}")
     targets = {
         "gw-1-instance": (stack["gateway"].url + path, stack["gateway"]),
@@ -298,8 +210,8 @@ def main() -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
-    if not Path(WRK).exists():
-        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+    if not wrk_installed():
+        print(WRK_MISSING, file=sys.stderr)
         return 2
     redis_url, redis_process = start_redis()
     root = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
@@ -345,10 +257,10 @@ def main() -> int:
                             user,
                             connections=connections,
                             duration=args.duration,
-                            pids=_worker_pids(stack[measured].process.pid),
+                            pids=worker_pids(stack[measured].process.pid),
                         )
                     )
-        results = {key: _median(figures) for key, figures in runs.items()}
+        results = {key: median_of(figures) for key, figures in runs.items()}
         if args.scaled:
             results.update(measure_scaled(stack, path, user, args))
         if args.cached:

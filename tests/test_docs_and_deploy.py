@@ -18,6 +18,7 @@ INTERNAL = {
     "ENV_FILE",
     "NO_COLOR",
     "E2E_WEB_CONCURRENCY",
+    "FLOOR_UPSTREAM",  # scripts/bench.py tells its forwarding floor where to forward
 }
 READ = re.compile(
     r"""(?:env\.(?:str|int|bool|float|list)|os\.environ\.(?:get|setdefault)|environ\.get)"""

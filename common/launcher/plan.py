@@ -44,6 +44,9 @@ def port_for(service: Service) -> int:
 def project_env(service: Service | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("APP_ENV", "development")
+    if env["APP_ENV"] == "development":
+        # A laptop: one worker (with its threads) per project; production's default is 2.
+        env.setdefault("WEB_CONCURRENCY", "1")
     for other in SERVICES.values():
         if not other.is_gateway:
             env.setdefault(other.url_var, f"http://127.0.0.1:{port_for(other)}")

@@ -73,6 +73,7 @@ class Runner:
     host: str
     port: int
     instance: int = 1  # 2, 3, ... for the extra instances of `--scale`
+    register: bool = True  # with the gateway (common.registration); one instance need not
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -99,6 +100,7 @@ class Runner:
                 PORT=str(self.port),
                 HOST=self.host,
                 SERVICE_INSTANCE_URL=self.url,
+                SERVICE_REGISTRATION="on" if self.register else "off",
             ),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -302,7 +304,9 @@ def command_up(args: argparse.Namespace) -> int:
     runners = []
     for name in start_order():
         service = SERVICES[name]
-        runners.append(Runner(service, host, port_for(service), merged=merged))
+        # A single instance needs no registration: the gateway has its URL (<NAME>_SERVICE_URL).
+        single = scale.get(name, 1) == 1 and not service.is_gateway
+        runners.append(Runner(service, host, port_for(service), register=not single, merged=merged))
         # Extra instances on free ports; they register with the gateway and share the load.
         for instance in range(2, scale.get(name, 1) + 1):
             runners.append(Runner(service, host, free_port(host), instance, merged=merged))

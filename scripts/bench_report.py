@@ -1,0 +1,291 @@
+"""What scripts/bench.py makes of its figures: the targets of issue 14, a table, an SVG chart.
+
+The SVG is written by hand (grouped bars, one panel per question) so the benchmark needs
+no plotting library.
+"""
+
+from __future__ import annotations
+
+import statistics
+from html import escape
+
+COLOURS = {"direct": "#4e79a7", "gateway": "#f28e2b", "floor": "#9c9c9c", "value": "#59a14f"}
+
+
+def _median(figures: dict, key: str) -> float:
+    return figures["median"][key]
+
+
+def _target(value: float | None, wanted: str, met: bool | None, **more: object) -> dict:
+    return {
+        "value": None if value is None else round(value, 3),
+        "target": wanted,
+        "met": met,
+        **more,
+    }
+
+
+def targets(results: dict) -> dict:
+    """Where each of issue 14's targets stands in this run (None: the section did not run)."""
+    found: dict = {}
+    if read := results.get("floors", {}).get("read"):
+        ratio = _median(read["service@32"], "rps") / _median(read["floor@32"], "rps")
+        found["service_read_vs_floor"] = _target(ratio, ">= 0.9", ratio >= 0.9)
+    if proxy := results.get("floors", {}).get("proxy"):
+        static = _median(proxy["static@1"], "p50_ms")
+        gateway_added = _median(proxy["gateway@1"], "p50_ms") - static
+        floor_added = _median(proxy["floor@1"], "p50_ms") - static
+        ratio = gateway_added / floor_added if floor_added > 0 else None
+        found["gateway_added_p50_vs_floor"] = _target(
+            ratio,
+            "<= 1.3",
+            None if ratio is None else ratio <= 1.3,
+            gateway_ms=round(gateway_added, 3),
+            floor_ms=round(floor_added, 3),
+        )
+        for connections in (1, 32):
+            gateway = proxy[f"gateway@{connections}"]["median"]["cpu_ms_per_request"]["gateway"]
+            floor = proxy[f"floor@{connections}"]["median"]["cpu_ms_per_request"]["floor"]
+            ratio = gateway / floor if floor else None
+            found[f"gateway_cpu_vs_floor@{connections}"] = _target(
+                ratio,
+                "<= 1.3",
+                None if ratio is None else ratio <= 1.3,
+                gateway_ms=gateway,
+                floor_ms=floor,
+            )
+    if detail := results.get("endpoints", {}).get("GET /products/{id}"):
+        rounds = [
+            gateway["rps"] / direct["rps"]
+            for direct, gateway in zip(
+                detail["direct@32"]["rounds"], detail["gateway@32"]["rounds"], strict=True
+            )
+        ]
+        found["gateway_vs_direct@32"] = _target(
+            statistics.median(rounds),
+            "median >= 0.6, every round >= 0.5",
+            statistics.median(rounds) >= 0.6 and min(rounds) >= 0.5,
+            rounds=[round(r, 3) for r in rounds],
+        )
+    if lists := results.get("lists"):
+        sizes = sorted(lists, key=int)
+        ratio = _median(lists[sizes[-1]], "p50_ms") / _median(lists[sizes[0]], "p50_ms")
+        found[f"list_p50_{sizes[-1]}_vs_{sizes[0]}"] = _target(ratio, "<= 1.5", ratio <= 1.5)
+    if orders := results.get("orders"):
+        counts = sorted(orders, key=int)
+        ratio = _median(orders[counts[-1]], "p50_ms") / _median(orders[counts[0]], "p50_ms")
+        found[f"orders_p50_{counts[-1]}_vs_{counts[0]}"] = _target(ratio, "<= 1.5", ratio <= 1.5)
+    if instances := results.get("instances"):
+        ratio = _median(instances["2"], "rps") / _median(instances["1"], "rps")
+        found["two_instances_vs_one"] = _target(ratio, "(no target: shows balancing)", None)
+    if up := results.get("memory", {}).get("up"):
+        found["up_pss_mb"] = _target(up["pss_mb"], "<= 400", up["pss_mb"] <= 400)
+    refused = [figures for figures in _all_runs(results) if figures["non_2xx"] or figures["errors"]]
+    found["non_2xx_or_errors"] = _target(len(refused), "0 runs with any", not refused)
+    return found
+
+
+def _all_runs(results: dict):
+    def walk(node):
+        if isinstance(node, dict):
+            if "rounds" in node and "median" in node:
+                yield from node["rounds"]
+                return
+            for value in node.values():
+                yield from walk(value)
+
+    yield from walk({k: v for k, v in results.items() if k != "memory"})
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+def _row(label: str, figures: dict) -> str:
+    median, low, high = figures["median"], figures["min"], figures["max"]
+    cpu = " ".join(f"{name} {ms:.2f}" for name, ms in median["cpu_ms_per_request"].items())
+    spread = f"{low['rps']:.0f}-{high['rps']:.0f}"
+    return (
+        f"{label:<34}{median['rps']:>9.0f} {spread:>11}{median['p50_ms']:>9.2f}"
+        f"{median['p99_ms']:>9.2f}{int(median['non_2xx']):>8}{int(median['errors']):>7}  {cpu}"
+    )
+
+
+def table(report: dict) -> str:
+    results = report["sections"]
+    machine, backend = report["machine"], report["backend"]
+    lines = [
+        f"machine: {machine['cpus']} CPUs ({machine['cpu_model']}), python {machine['python']}, "
+        f"timeit sum(range(10000)) {machine['timeit_sum_range_10000_us']} µs, "
+        f"load {machine['load_average']}, {machine['date']}",
+        f"backend: {backend['database']}, {backend['cache']}; "
+        f"{report['settings']['rounds']} round(s) x {report['settings']['duration_s']} s; "
+        "median req/s (min-max over rounds)",
+        f"{'target':<34}{'req/s':>9} {'min-max':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'non-2xx':>8}{'errors':>7}  CPU ms/req by process group",
+    ]
+    for endpoint, targets_ in results.get("endpoints", {}).items():
+        for target, figures in targets_.items():
+            lines.append(_row(f"{endpoint} {target}", figures))
+    for kind, targets_ in results.get("floors", {}).items():
+        for target, figures in targets_.items():
+            lines.append(_row(f"floor {kind}: {target}", figures))
+    for size, figures in results.get("lists", {}).items():
+        lines.append(_row(f"GET /products, {size} products @1", figures))
+    for count, figures in results.get("orders", {}).items():
+        lines.append(_row(f"GET /orders, {count} orders @1", figures))
+    for count, figures in results.get("instances", {}).items():
+        lines.append(_row(f"gateway, {count} product instance(s) @32", figures))
+    memory = results.get("memory", {})
+    for state in ("stack_idle", "stack_loaded"):
+        if memory.get(state):
+            groups = ", ".join(
+                f"{name} {m['rss_mb']:.0f}/{m['pss_mb']:.0f}" for name, m in memory[state].items()
+            )
+            total = sum(m["pss_mb"] for m in memory[state].values())
+            lines.append(f"memory {state} (RSS/PSS MB): {groups}; PSS total {total:.0f}")
+    if up := memory.get("up"):
+        lines.append(
+            f"memory of `up` (embedded default) after {up['requests']} requests: "
+            f"RSS {up['rss_mb']:.0f} MB, PSS {up['pss_mb']:.0f} MB, {up['processes']} processes"
+        )
+    lines.append("targets (issue 14):")
+    for name, target in report["targets"].items():
+        verdict = {True: "met", False: "NOT met", None: "-"}[target["met"]]
+        extra = {k: v for k, v in target.items() if k not in ("value", "target", "met")}
+        lines.append(
+            f"  {name:<34} {target['value']!s:>8}  ({target['target']}) {verdict} "
+            + (str(extra) if extra else "")
+        )
+    return "\n".join(lines)
+
+
+# -- the chart ------------------------------------------------------------------------------
+
+
+def _bars(x: float, y: float, width: float, height: float, title: str, groups, unit: str) -> str:
+    """A grouped bar chart: groups is [(label, [(series, value), ...]), ...]."""
+    out = [f'<text x="{x}" y="{y - 8}" font-weight="bold">{escape(title)}</text>']
+    values = [value for _, bars in groups for _, value in bars] or [1]
+    top = max(values) * 1.15 or 1
+    out.append(
+        f'<line x1="{x}" y1="{y + height}" x2="{x + width}" y2="{y + height}" stroke="#333"/>'
+    )
+    slot = width / max(1, len(groups))
+    for index, (label, bars) in enumerate(groups):
+        bar = slot * 0.8 / max(1, len(bars))
+        left = x + index * slot + slot * 0.1
+        for number, (series, value) in enumerate(bars):
+            tall = height * value / top
+            bx = left + number * bar
+            colour = COLOURS.get(series, COLOURS["value"])
+            out.append(
+                f'<rect x="{bx:.1f}" y="{y + height - tall:.1f}" width="{bar * 0.9:.1f}" '
+                f'height="{tall:.1f}" fill="{colour}"><title>{escape(series)}: {value:.2f} '
+                f"{escape(unit)}</title></rect>"
+            )
+            out.append(
+                f'<text x="{bx + bar * 0.45:.1f}" y="{y + height - tall - 3:.1f}" '
+                f'font-size="9" text-anchor="middle">{value:.3g}</text>'
+            )
+        out.append(
+            f'<text x="{left + slot * 0.4:.1f}" y="{y + height + 14}" font-size="10" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
+    out.append(
+        f'<text x="{x}" y="{y + height + 30}" font-size="10" fill="#555">{escape(unit)}</text>'
+    )
+    return "\n".join(out)
+
+
+def _m(figures: dict, key: str = "rps") -> float:
+    return figures["median"][key]
+
+
+def svg(report: dict) -> str:
+    results = report["sections"]
+    panels = []  # (x, width, title, groups, unit): one row, each panel its own scale
+    throughput = [
+        (
+            endpoint.split(" ", 1)[1] + f" ({endpoint.split(' ')[0]})",
+            [(side, _m(targets_[f"{side}@32"])) for side in ("direct", "gateway")],
+        )
+        for endpoint, targets_ in results.get("endpoints", {}).items()
+    ]
+    if throughput:
+        panels.append((40, 600, "Throughput at 32 connections", throughput, "req/s, median"))
+    floors = results.get("floors", {})
+    against = []
+    if read := floors.get("read"):
+        against.append(
+            (
+                "read: floor, service",
+                [("floor", _m(read["floor@32"])), ("direct", _m(read["service@32"]))],
+            )
+        )
+    if proxy := floors.get("proxy"):
+        against.append(
+            (
+                "static: floor, gateway",
+                [("floor", _m(proxy["floor@32"])), ("gateway", _m(proxy["gateway@32"]))],
+            )
+        )
+    if against:
+        panels.append((700, 320, "Against the floors, 32 connections", against, "req/s, median"))
+    small = []
+    if lists := results.get("lists"):
+        small.append(
+            (
+                "GET /products p50, products",
+                [(f"{int(k):,}", [("value", _m(v, "p50_ms"))]) for k, v in lists.items()],
+                "ms at 1 connection",
+            )
+        )
+    if orders := results.get("orders"):
+        small.append(
+            (
+                "GET /orders p50, orders",
+                [(f"{int(k):,}", [("value", _m(v, "p50_ms"))]) for k, v in orders.items()],
+                "ms at 1 connection",
+            )
+        )
+    if instances := results.get("instances"):
+        small.append(
+            (
+                "Product instances",
+                [(k, [("gateway", _m(v))]) for k, v in instances.items()],
+                "req/s via gateway, 32 conn.",
+            )
+        )
+    memory = results.get("memory", {})
+    if memory.get("stack_idle"):
+        states = [("idle", memory["stack_idle"]), ("loaded", memory.get("stack_loaded") or {})]
+        bars = [
+            (state, [("value", sum(m["pss_mb"] for m in groups.values()))])
+            for state, groups in states
+            if groups
+        ]
+        if up := memory.get("up"):
+            bars.append(("up (embedded)", [("value", up["pss_mb"])]))
+        small.append(("Memory (PSS, summed)", bars, "MB"))
+    height = 60 + (330 if panels else 0) + (300 if small else 0)
+    body = []
+    y = 50
+    for x, width, title, groups, unit in panels:
+        body.append(_bars(x, y, width, 230, title, groups, unit))
+    y += 330 if panels else 0
+    for index, (title, groups, unit) in enumerate(small):
+        body.append(_bars(40 + index * 250, y, 210, 200, title, groups, unit))
+    machine = report["machine"]
+    legend = "".join(
+        f'<rect x="{600 + i * 90}" y="12" width="10" height="10" fill="{COLOURS[s]}"/>'
+        f'<text x="{614 + i * 90}" y="21" font-size="11">{s}</text>'
+        for i, s in enumerate(("direct", "gateway", "floor"))
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="1060" height="{height}" '
+        f'font-family="sans-serif" font-size="12">\n'
+        f'<rect width="100%" height="100%" fill="white"/>\n'
+        f'<text x="40" y="20" font-size="13">bench {escape(machine["date"])}: {machine["cpus"]} '
+        f"CPUs, {escape(report['backend']['database'])}, {escape(report['backend']['cache'])}"
+        f"</text>\n{legend}\n" + "\n".join(body) + "\n</svg>\n"
+    )

@@ -1,0 +1,72 @@
+"""`scripts/bench.py --quick` (what `manage_all.py bench --quick` runs) measures every section."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.harness import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "memory")
+
+
+def _measurements(node):
+    """Every figure summarised over rounds (a dict with median, min, max, rounds)."""
+    if isinstance(node, dict):
+        if {"median", "rounds"} <= node.keys():
+            yield node
+            return
+        for value in node.values():
+            yield from _measurements(value)
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
+)
+def test_quick_bench_measures_every_section_without_a_refused_request(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--quick", "--out", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert set(report["sections"]) == set(SECTIONS)
+    assert report["backend"]["database"] in ("postgresql", "sqlite")
+    assert report["machine"]["cpus"] >= 1
+    assert set(report["sections"]["endpoints"]) == {
+        "GET /products/{id}",
+        "GET /products",
+        "POST /orders",
+        "POST /users/login",
+    }
+    for targets in report["sections"]["endpoints"].values():
+        assert set(targets) == {"direct@32", "gateway@32", "direct@1", "gateway@1"}
+    measured = list(_measurements({k: v for k, v in report["sections"].items() if k != "memory"}))
+    assert len(measured) >= 16 + 10 + 2 + 2 + 2
+    for figures in measured:
+        for one in figures["rounds"]:
+            assert one["rps"] > 0, figures
+            assert one["non_2xx"] == 0, figures
+            assert one["errors"] == 0, figures
+    memory = report["sections"]["memory"]
+    for state in ("stack_idle", "stack_loaded"):
+        assert all(group["pss_mb"] > 0 for group in memory[state].values()), memory
+    assert memory["up"]["pss_mb"] > 0
+    assert memory["up"]["ok"] == memory["up"]["requests"] == 200
+    assert report["targets"]["non_2xx_or_errors"]["met"] is True
+    assert (tmp_path / "latest.json").read_text() == next(tmp_path.glob("bench-*.json")).read_text()
+    chart = ET.parse(tmp_path / "latest.svg").getroot()  # noqa: S314 -- our own file
+    assert chart.tag == "{http://www.w3.org/2000/svg}svg"
+    assert len(chart.findall(".//{http://www.w3.org/2000/svg}rect")) > 20
