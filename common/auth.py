@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 from functools import cache
 
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +31,45 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
             return AccessToken(raw_token)
         except TokenError as error:
             raise InvalidToken(str(error.args[0])) from error
+
+
+_MAX_CACHED_TOKENS = 10_000
+_verified: dict[bytes, tuple[float, Token]] = {}
+
+
+class CachedStatelessJWTAuthentication(StatelessJWTAuthentication):
+    """Verifies each distinct access token once per few seconds per process, not on every
+    request (an RS256 verification is ~8 % of a product read, docs/performance.md).
+
+    The key is the whole token (header, claims, signature): a token differing in any byte
+    is verified afresh. An entry lives COMMON["TOKEN_CACHE_SECONDS"] (30; 0: no cache) at
+    most and never past the token's `exp`, so an expired token is refused as
+    before; a signing key dropped from the JWKS stops serving within that time. Whatever a
+    subclass checks beyond the signature (the user service's account, credential version
+    and revocation, in get_user) still runs on every request.
+    """
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        lifetime = common_settings.TOKEN_CACHE_SECONDS
+        if lifetime <= 0:
+            return super().get_validated_token(raw_token)
+        now = time.time()
+        entry = _verified.get(raw_token)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        token = super().get_validated_token(raw_token)
+        exp = token.payload.get("exp")
+        expires = min(now + lifetime, float(exp)) if isinstance(exp, int | float) else now
+        if expires > now:
+            if len(_verified) >= _MAX_CACHED_TOKENS:
+                _verified.clear()
+            _verified[raw_token] = (expires, token)
+        return token
+
+
+def forget_verified_tokens() -> None:
+    """Tests: verify every token afresh."""
+    _verified.clear()
 
 
 @cache
@@ -67,6 +107,8 @@ def service_callers(sent: str) -> set[str]:
 
 
 on_settings_change("COMMON")(caller_tokens.cache_clear)
+# The keys, issuer or audience a remembered token was checked with changed.
+on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(forget_verified_tokens)
 
 
 def is_service_caller(sent: str, path: str) -> bool:

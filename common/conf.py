@@ -277,6 +277,8 @@ class CommonSettings(Namespace):
     # Keys the user service writes and the gateway reads (token revocation): one
     # namespace for both, whatever each project's cache KEY_PREFIX.
     SHARED_CACHE_PREFIX: str = setting("shared", text, env="SHARED_CACHE_PREFIX")
+    # How long a worker remembers a verified access token (common.auth); 0: not at all.
+    TOKEN_CACHE_SECONDS: float = setting(30.0, number(float), env="TOKEN_CACHE_SECONDS")
 
 
 common_settings: CommonSettings = SettingsObject(CommonSettings)  # type: ignore[assignment]

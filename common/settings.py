@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.OptionalTrailingSlashMiddleware",
+    # API views (no session) skip from here to API_PATH_MIDDLEWARE: common/api_path.py.
+    "common.api_path.ApiPathMiddleware",
     "common.admin_mount.AdminMountMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,6 +88,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "common.admin_mount.AdminSingleSignOnMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "common.problems.ProblemDetailsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+API_PATH_MIDDLEWARE = [
+    "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "common.problems.ProblemDetailsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -141,7 +150,7 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_BODY_BYTES", default=1_048_576)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["common.auth.StatelessJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["common.auth.CachedStatelessJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],

@@ -4,7 +4,8 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -54,6 +55,35 @@ def conflict(request):
     raise exc
 
 
+def _middleware_seen(request) -> dict:
+    """What the page middleware leaves on a request: a session, Django's auth, messages."""
+    django_request = request._request
+    return {
+        "session": hasattr(django_request, "session"),
+        "messages": hasattr(django_request, "_messages"),
+        "django_auth": hasattr(django_request, "auser"),
+    }
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_seen(request):
+    return Response(_middleware_seen(request))
+
+
+@api_view(["GET"])
+@authentication_classes([SessionAuthentication])
+@permission_classes([AllowAny])
+def session_seen(request):
+    return Response(_middleware_seen(request))
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_boom(request):
+    raise RuntimeError("an unexpected failure in an API view")
+
+
 def boom(request):
     raise RuntimeError("an unexpected failure")
 
@@ -80,6 +110,9 @@ urlpatterns = [
     path("items", items),
     path("conflict", conflict),
     path("boom", boom),
+    path("api-seen", api_seen),
+    path("session-seen", session_seen),
+    path("api-boom", api_boom),
     path("plain-post", plain_post),
     path("html-error", html_error),
     path("echo", echo_path),
