@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from common.counters import (
+    WINDOW_SCRIPT,
     CounterUnavailable,
     LocalWindowCounter,
     RedisWindowCounter,
@@ -28,6 +29,7 @@ from common.counters import (
 )
 from gateway_project.proxy import metrics
 from gateway_project.proxy.forwarding import client_ip_for, rate_limit_bucket
+from gateway_project.proxy.redis_scripts import ThreadScript
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,21 @@ class ThrottleBackendUnavailable(APIException):
     wait = 5
 
 
+class GatewayWindowCounter(RedisWindowCounter):
+    """common.counters' Redis windows, the script sent on the thread's own connection
+    (gateway_project.proxy.redis_scripts: a third of redis-py's CPU per call)."""
+
+    def __init__(self, cache: object, *, retry_seconds: float) -> None:
+        super().__init__(cache, retry_seconds=retry_seconds)
+        self._script = ThreadScript(cache.client.get_client(write=True), WINDOW_SCRIPT)
+
+
 @cache
 def window_counter() -> LocalWindowCounter | RedisWindowCounter:
     default = caches["default"]
     if is_redis_cache(default):
         retry = settings.GATEWAY["THROTTLE_BACKEND_RETRY_SECONDS"]
-        return RedisWindowCounter(default, retry_seconds=retry)
+        return GatewayWindowCounter(default, retry_seconds=retry)
     return LocalWindowCounter()
 
 

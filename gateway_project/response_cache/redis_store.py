@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from gateway_project.proxy.redis_scripts import ThreadScript
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
 from gateway_project.response_cache.store import Found, StoreUnavailable
@@ -92,7 +93,7 @@ class RedisStore:
         script = self._scripts.get(name)
         if script is None:
             client = self.cache.client.get_client(write=True)
-            script = self._scripts[name] = client.register_script(source)
+            script = self._scripts[name] = ThreadScript(client, source)
         return script
 
     def _guarded(self, call: Callable[[], T]) -> T:
