@@ -1,3 +1,6 @@
+"""The shared app every project installs: ready() registers the OpenAPI auth scheme, starts
+tracing and names the admin after the project."""
+
 from django.apps import AppConfig
 
 
@@ -6,17 +9,17 @@ class CommonConfig(AppConfig):
     verbose_name = "Common mechanism"
 
     def ready(self) -> None:
-        from django.conf import settings
         from django.contrib import admin
 
         from common import (
             schema,  # noqa: F401 -- registers the OpenAPI auth scheme
             tracing,
         )
+        from common.conf import common_settings
         from common.topology import SERVICES
 
         # Four admins look alike; the header says which one this is.
-        title = SERVICES[settings.COMMON["SERVICE_NAME"]].title
+        title = SERVICES[common_settings.SERVICE_NAME].title
         admin.site.site_header = f"{title} administration"
         admin.site.site_title = f"{title} admin"
-        tracing.configure(settings.COMMON["SERVICE_NAME"])
+        tracing.configure(common_settings.SERVICE_NAME)

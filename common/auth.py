@@ -5,16 +5,14 @@ from __future__ import annotations
 import hmac
 from functools import cache
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from common.config import env
+from common.conf import common_settings, on_settings_change
 from common.jwt import AccessToken
 from common.service_callers import callers_for
 from common.topology import SERVICES
@@ -38,9 +36,7 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
 def caller_tokens() -> dict[str, tuple[str, ...]]:
     """Caller name → the tokens it may present (two during a rotation), from SERVICE_TOKENS
     (`orders=…,gateway=…`). Without it, every caller presents the one SERVICE_TOKEN."""
-    pairs = settings.COMMON.get("SERVICE_TOKENS")
-    if pairs is None:
-        pairs = env.list("SERVICE_TOKENS", default=[])
+    pairs = common_settings.SERVICE_TOKENS
     tokens: dict[str, list[str]] = {}
     for pair in pairs:
         name, sep, token = pair.strip().partition("=")
@@ -48,15 +44,15 @@ def caller_tokens() -> dict[str, tuple[str, ...]]:
             raise ImproperlyConfigured("SERVICE_TOKENS entries are name=token pairs")
         tokens.setdefault(name.strip(), []).append(token.strip())
     if not tokens:
-        shared = settings.COMMON["SERVICE_TOKEN"]
+        shared = common_settings.SERVICE_TOKEN
         return {name: (shared,) for name in SERVICES}
     return {name: tuple(values) for name, values in tokens.items()}
 
 
 def own_service_token() -> str:
     """What this project presents: the first token SERVICE_TOKENS lists for it."""
-    mine = caller_tokens().get(settings.COMMON["SERVICE_NAME"])
-    return mine[0] if mine else settings.COMMON["SERVICE_TOKEN"]
+    mine = caller_tokens().get(common_settings.SERVICE_NAME)
+    return mine[0] if mine else common_settings.SERVICE_TOKEN
 
 
 def service_callers(sent: str) -> set[str]:
@@ -70,12 +66,7 @@ def service_callers(sent: str) -> set[str]:
     }
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "COMMON":
-        caller_tokens.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("COMMON")(caller_tokens.cache_clear)
 
 
 def is_service_caller(sent: str, path: str) -> bool:

@@ -2,6 +2,10 @@
 
 `APP_ENV=development` generates missing secrets and keys once under `var/`; anywhere else
 (`production`, the default) a missing one stops the process with a message naming it.
+The variables of a settings namespace (COMMON, GATEWAY) are declared with its fields in
+common.conf and read here by `environment_of`; the server's own variables (HOST, PORT,
+WEB_THREADS, ...) are common.server_env's. Each variable is read in one place
+(common/tests/test_settings_sources.py checks it).
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from common import server_env
 from common.topology import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +58,37 @@ def is_development() -> bool:
 
 
 def var_dir() -> Path:
-    return Path(env.str("VAR_DIR", default=str(REPO_ROOT / "var"))).resolve()
+    return server_env.var_dir()  # also the launcher's and the entrypoint's
+
+
+def environment_of(schema: type) -> dict[str, Any]:
+    """The values a namespace's variables give (common.conf), as the environment's text;
+    a variable that is not set is left out, so the namespace's default applies."""
+    from common.conf import variables
+
+    values: dict[str, Any] = {}
+    for name, variable in variables(schema).items():
+        if isinstance(variable, Mapping):
+            given = {key: env.str(var) for key, var in variable.items() if var in os.environ}
+            if given:
+                values[name] = given
+        elif variable in os.environ:
+            values[name] = env.str(variable)
+    return values
+
+
+def jwt_jwks_url() -> str:
+    """Where a project that holds no public key fetches the signer's keys (JWKS)."""
+    return env.str("JWT_JWKS_URL", default="")
+
+
+def dev_admin() -> tuple[str, str, str | None]:
+    """(username, password, email) of the development admin; '' password: generate one."""
+    return (
+        env.str("DJANGO_SUPERUSER_USERNAME", default="admin"),
+        env.str("DJANGO_SUPERUSER_PASSWORD", default=""),
+        env.str("DJANGO_SUPERUSER_EMAIL", default=None),
+    )
 
 
 def dev_file(name: str, make: Callable[[], str]) -> str:
@@ -130,7 +166,7 @@ def jwt_public_keys(*, signer: bool = False) -> str:
     Empty when JWT_JWKS_URL is the source. The signer always also trusts its own key.
     """
     value = pem_value("JWT_PUBLIC_KEY")
-    if value or env.str("JWT_JWKS_URL", default=""):
+    if value or jwt_jwks_url():
         return value
     if signer or is_development():
         from cryptography.hazmat.primitives import serialization

@@ -10,17 +10,16 @@ updates under concurrency; the gateway's throttles and the login limits count he
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from functools import cache
 from typing import Any
 
 from django.core.cache import caches
-from django.core.signals import setting_changed
 
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from common.conf import on_settings_change
+from common.conf import parse_rate as parse_rate  # re-exported: parsed once per rate text
+from common.shared_redis import SharedRedis, is_redis_cache
 
 WINDOW_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
@@ -31,15 +30,6 @@ if ttl < 0 then
 end
 return {count, ttl}
 """
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """DRF's rate syntax ('100/min', '10/s', '5/hour'; also '30/5m'): (limit, seconds)."""
-    match = _RATE.match(rate)
-    if not match:
-        raise ValueError(f"not a rate: {rate!r} (expected like '100/min')")
-    count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * _PERIODS[unit]
 
 
 class CounterUnavailable(Exception):
@@ -70,37 +60,26 @@ class LocalWindowCounter:
                 del self._windows[key]
 
 
-class RedisWindowCounter:
-    """Counts in Redis through the cache's connection pool: one EVALSHA per hit."""
+class RedisWindowCounter(SharedRedis):
+    """Counts in Redis through the cache's connection pool: one EVALSHA per hit. After a
+    failure Redis is skipped for `retry_seconds`: a blackholed Redis must cost each
+    request nothing, not a socket timeout."""
 
     def __init__(self, cache: Any, *, retry_seconds: float = 1.0) -> None:
-        self.cache = cache
-        self._script = None
-        self._retry_seconds = retry_seconds
-        self._down_until = 0.0
+        super().__init__(cache, retry_seconds=retry_seconds)
 
     def hit(self, key: str, window_ms: int) -> tuple[int, int]:
-        from redis.exceptions import RedisError
-
-        # After a failure, skip Redis for a moment: a blackholed Redis must cost each
-        # request nothing, not a socket timeout.
-        if time.monotonic() < self._down_until:
+        if not self.available():
             raise CounterUnavailable("Redis failed a moment ago")
         try:
-            if self._script is None:
-                client = self.cache.client.get_client(write=True)
-                self._script = client.register_script(WINDOW_SCRIPT)
-            count, ttl = self._script(keys=[self.cache.make_key(key)], args=[window_ms])
-        except (RedisError, OSError) as error:
-            self._down_until = time.monotonic() + self._retry_seconds
+            count, ttl = self.script(WINDOW_SCRIPT, [key], [window_ms])
+        except self.errors as error:
+            self.failed(error)
             raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
         return int(count), int(ttl)
 
     def reset(self, prefix: str = "throttle:") -> None:
-        client = self.cache.client.get_client(write=True)
-        keys = list(client.scan_iter(match=self.cache.make_key(f"{prefix}*")))
-        if keys:
-            client.delete(*keys)
+        self.delete_matching(f"{prefix}*")
 
 
 class DatabaseWindowCounter:
@@ -138,10 +117,6 @@ class DatabaseWindowCounter:
         WindowCount.objects.filter(key__startswith=prefix).delete()
 
 
-def is_redis_cache(cache: Any) -> bool:
-    return hasattr(cache, "client") and hasattr(cache.client, "get_client")
-
-
 @cache
 def window_counter() -> LocalWindowCounter | RedisWindowCounter:
     """The process's counter on the default cache: Redis when it is one, else memory."""
@@ -151,9 +126,4 @@ def window_counter() -> LocalWindowCounter | RedisWindowCounter:
     return LocalWindowCounter()
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "CACHES":
-        window_counter.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("CACHES")(window_counter.cache_clear)

@@ -20,7 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.slow_clients import header_timeout
+from common import server_env
+from common.server_env import graceful_timeout, listen_address, worker_processes
 from common.topology import SERVICES
 
 CONF = Path(__file__).with_name("gunicorn_conf.py")
@@ -41,31 +42,9 @@ def empty_metrics_dir(service: str) -> None:
     an earlier run would be summed in. The variable is set here for the workers to
     inherit; they must not import prometheus_client before it is.
     """
-    directory = Path(
-        os.environ.setdefault(
-            "PROMETHEUS_MULTIPROC_DIR",
-            str(Path(os.environ.get("VAR_DIR", "var")) / "prometheus" / service),
-        )
-    )
+    directory = server_env.metrics_dir(service)
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
-
-
-# What both servers read from the environment, with the defaults README documents.
-def listen_address() -> tuple[str, str]:
-    """(host, port): from BIND ("host:port", "[::]:port") or HOST and PORT."""
-    if bind := os.environ.get("BIND"):
-        host, _, port = bind.rpartition(":")
-        return host.strip("[]") or host, port
-    return os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
-
-
-def worker_processes() -> int:
-    return int(os.environ.get("WEB_CONCURRENCY", "2"))
-
-
-def graceful_timeout() -> int:
-    return int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 
 
 # pg_advisory_lock key for migrations: any constant, the same in every replica.
@@ -121,13 +100,13 @@ def granian_argv(service: str, wsgi_app: str) -> list[str]:
         "--workers",
         str(worker_processes()),
         "--blocking-threads",
-        os.environ.get("WEB_THREADS", "4"),
+        str(server_env.worker_threads()),
         "--respawn-failed-workers",
         "--workers-kill-timeout",
         str(graceful_timeout()),
         # Headers are read in Rust: granian's own bound (milliseconds, at most 60 s).
         "--http1-header-read-timeout",
-        str(min(60_000, max(1, int(header_timeout() * 1000)))),
+        str(min(60_000, max(1, int(server_env.header_timeout() * 1000)))),
         "--log-config",
         str(log_config),
         "--no-access-log",  # the app writes one JSON access line per request itself
@@ -138,14 +117,30 @@ def granian_argv(service: str, wsgi_app: str) -> list[str]:
 def start_registration(service: str) -> None:
     """With GATEWAY_INTERNAL_URL set, a service registers with the gateway and heartbeats
     (common.registration) from a small child process that outlives this exec as the
-    server's child, and leaves when the server stops."""
-    if service == "gateway" or not os.environ.get("GATEWAY_INTERNAL_URL"):
+    server's child, and leaves when the server stops. It is handed what the settings say
+    (its token on stdin, where `ps` does not show it)."""
+    from common.conf import common_settings
+
+    gateway = common_settings.GATEWAY_INTERNAL_URL
+    if service == "gateway" or not gateway:
         return
 
     from common.auth import own_service_token
 
-    env = {**os.environ, "SERVICE_TOKEN": own_service_token()}
-    subprocess.Popen([sys.executable, "-m", "common.registration"], env=env)
+    child = subprocess.Popen(  # noqa: S603 -- this interpreter, our module, our settings
+        [sys.executable, "-m", "common.registration", service, gateway],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    child.stdin.write(own_service_token() + "\n")
+    child.stdin.close()
+
+
+def is_shared_cache() -> bool:
+    """Whether the default cache is shared across processes (Redis), not local memory."""
+    from django.conf import settings
+
+    return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,12 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--migrate",
         action="store_true",
-        default=os.environ.get("MIGRATE_ON_START", "").lower() in ("1", "true", "yes"),
+        default=server_env.migrate_on_start(),
         help="apply migrations before serving (also MIGRATE_ON_START=true)",
     )
     args = parser.parse_args(argv)
     service = SERVICES[args.service]
-    server = os.environ.get("WEB_SERVER") or default_server(service.name)
+    server = server_env.web_server() or default_server(service.name)
     if server not in SERVERS:
         print(
             f"{service.name}: configuration error: WEB_SERVER must be one of "
@@ -169,18 +164,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ["DJANGO_SETTINGS_MODULE"] = service.settings_module
     os.environ["SERVICE_NAME"] = service.name
-    if service.name == "gateway" and not os.environ.get("REDIS_URL"):
-        # Local-memory throttle counters are exact only inside one process.
-        os.environ["WEB_CONCURRENCY"] = "1"
+    server_env.resolve_aliases()
 
     import django
     from django.core.exceptions import ImproperlyConfigured
 
     try:
+        server_env.check()
         django.setup()
-    except ImproperlyConfigured as error:
+    except (ImproperlyConfigured, server_env.ServerConfigError) as error:
         print(f"{service.name}: configuration error: {error}", file=sys.stderr)
         return 2
+    if service.name == "gateway" and not is_shared_cache():
+        # Local-memory throttle counters are exact only inside one process.
+        os.environ["WEB_CONCURRENCY"] = "1"
     if args.migrate:
         migrate()
     start_registration(service.name)

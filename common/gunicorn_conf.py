@@ -3,30 +3,30 @@
 gunicorn -c common/gunicorn_conf.py product_service.wsgi:application
 """
 
-import os
-
 from gunicorn import glogging
 
-from common import entrypoint
+from common import entrypoint, server_env
 
-_service = os.environ.get("SERVICE_NAME", "service")
+server_env.resolve_aliases()  # warns here only when gunicorn runs without the entrypoint
+_service = server_env.service_name() or "service"
+_options = server_env.gunicorn_options()
 
-bind = os.environ.get("BIND") or "{}:{}".format(*entrypoint.listen_address())
-workers = entrypoint.worker_processes()
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+bind = server_env.bind()
+workers = server_env.worker_processes()
+threads = server_env.worker_threads()
 # gthread with a bound on slow headers (CLIENT_HEADER_TIMEOUT).
 worker_class = "common.gunicorn_worker.BoundedThreadWorker"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = entrypoint.graceful_timeout()
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+timeout = _options["timeout"]
+graceful_timeout = server_env.graceful_timeout()
+keepalive = _options["keepalive"]
+max_requests = _options["max_requests"]
 max_requests_jitter = max_requests // 10
 proc_name = _service
 accesslog = None  # the JSON access log comes from common.middleware.AccessLogMiddleware
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = _options["loglevel"]
 control_socket_disable = True
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = _options["forwarded_allow_ips"]
 
 
 class JsonLogger(glogging.Logger):

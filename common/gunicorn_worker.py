@@ -14,7 +14,8 @@ import socket
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from common.slow_clients import WATCHDOG, header_timeout, shut_reading, timeout_problem
+from common.server_env import header_timeout
+from common.slow_clients import WATCHDOG, shut_reading, timeout_problem
 
 
 def _headers_too_slow(sock: socket.socket) -> None:

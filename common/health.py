@@ -6,17 +6,18 @@ import logging
 import time
 import uuid
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from common.conf import common_settings
 
 logger = logging.getLogger(__name__)
 
 
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness: answers while the process serves; touches nothing else."""
-    return JsonResponse({"status": "ok", "service": settings.COMMON["SERVICE_NAME"]})
+    return JsonResponse({"status": "ok", "service": common_settings.SERVICE_NAME})
 
 
 def _check_database() -> None:
@@ -52,7 +53,7 @@ def ready(request: HttpRequest) -> JsonResponse:
         results[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     body = {
         "status": "ok" if healthy else "unavailable",
-        "service": settings.COMMON["SERVICE_NAME"],
+        "service": common_settings.SERVICE_NAME,
         "checks": results,
     }
     return JsonResponse(body, status=200 if healthy else 503)

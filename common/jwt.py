@@ -18,13 +18,12 @@ import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
-from django.core.signals import setting_changed
 from jwt.algorithms import RSAAlgorithm
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
-from common.config import env
+from common.conf import common_settings, on_settings_change
 from common.jwk import ALGORITHM, public_jwk
 
 logger = logging.getLogger(__name__)
@@ -160,21 +159,12 @@ class KidTokenBackend(TokenBackend):
 
 @cache
 def token_backend() -> KidTokenBackend:
-    common = settings.COMMON
-    ring = KeyRing(
-        common.get("JWT_PUBLIC_KEYS", ""),
-        common.get("JWT_JWKS_URL", ""),
-        ttl=env.float("JWT_JWKS_TTL", default=300.0),
-    )
-    return KidTokenBackend(ring, common.get("JWT_PRIVATE_KEY", ""))
+    common = common_settings
+    ring = KeyRing(common.JWT_PUBLIC_KEYS, common.JWT_JWKS_URL, ttl=common.JWT_JWKS_TTL)
+    return KidTokenBackend(ring, common.JWT_PRIVATE_KEY)
 
 
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT"):
-        token_backend.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(token_backend.cache_clear)
 
 
 class KidTokenMixin:

@@ -9,18 +9,16 @@ working (never a 500, never a 503) and stay limited.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
+from common.client_address import address_in, forwarded_client, trusted_networks
+from common.conf import common_settings
 from common.counters import (
     CounterUnavailable,
     DatabaseWindowCounter,
@@ -37,8 +35,6 @@ _database = DatabaseWindowCounter()
 _memory = LocalWindowCounter()
 _last_fallback_log = [float("-inf")]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 
 class LoginThrottled(Throttled):
     default_detail = "Too many login attempts; try again later."
@@ -53,42 +49,14 @@ class Limit:
     rate: str
 
 
-@cache
-def _trusted_proxies() -> tuple[Network, ...]:
-    entries = settings.COMMON.get("TRUSTED_PROXIES", [])
-    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
-
-
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "COMMON":
-        _trusted_proxies.cache_clear()
-
-
-setting_changed.connect(_reset)
-
-
 def _is_trusted(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in _trusted_proxies())
+    return address_in(address, trusted_networks(common_settings.TRUSTED_PROXIES))
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The peer, or what trusted proxies (COMMON["TRUSTED_PROXIES"]) say the client was.
-
-    X-Forwarded-For is read from the right, as the gateway does: the last address no
-    trusted proxy owns is the client, so a client cannot choose its own bucket.
-    """
-    client = request.META.get("REMOTE_ADDR", "") or "unknown"
-    if _is_trusted(client):
-        chain = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        for address in reversed([part for part in chain if part]):
-            client = address
-            if not _is_trusted(address):
-                break
-    return client
+    """The peer, or what trusted proxies (COMMON["TRUSTED_PROXIES"]) say the client was,
+    read as the gateway reads it (common.client_address)."""
+    return forwarded_client(request.META, _is_trusted)
 
 
 def identity(value: str) -> str:

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.conf import common_settings
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -47,7 +49,7 @@ EXCEPTION_TYPES = {
 
 
 def problem_type(slug: str) -> str:
-    base = getattr(settings, "COMMON", {}).get("PROBLEM_TYPE_BASE", "https://errors.example/")
+    base = common_settings.PROBLEM_TYPE_BASE
     return f"{base}{slug}"
 
 
@@ -117,10 +119,9 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
     if isinstance(exc, DATABASE_DOWN):
         return database_unavailable(exc)
     if isinstance(exc, DjangoValidationError):
-        # A model's own validation (full_clean in a service function): bad input, 400.
-        exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
+        # The one place Django's ValidationError (raised by service functions: their own
+        # checks, full_clean, password validators) becomes DRF's: bad input, 400.
+        exc = exceptions.ValidationError(as_serializer_error(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from common.testing import set_test_environment_defaults as _defaults
+
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
 
 _defaults()
 
@@ -17,3 +22,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         pytest.skip("needs PostgreSQL: set this project's *_DATABASE_URL to a postgres:// URL")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """DRF's test client, under the one name every suite uses (end-to-end suites give the
+    name their own HTTP client)."""
+    from rest_framework.test import APIClient
+
+    return APIClient()

@@ -1,13 +1,14 @@
 """A service instance registers itself with the gateway, heartbeats, and leaves on shutdown.
 
-    python -m common.registration      # started by common.entrypoint beside the server
+    python -m common.registration SERVICE GATEWAY_URL  # from common.entrypoint; token on stdin
 
 Runs as a small process of its own next to the HTTP server (so a server that forks
 workers never forks a heartbeat thread). It waits for the instance's own /ready, then
 POSTs {service, url, instance_id} to GATEWAY_INTERNAL_URL/internal/registry/instances
-every REGISTRY_HEARTBEAT_SECONDS with the service token; on SIGTERM, or when the server
-it belongs to has gone, it deregisters and exits. A gateway that is down is retried at
-the next heartbeat: the instance stays up either way. Standard library only.
+every REGISTRY_HEARTBEAT_SECONDS with the service token (the entrypoint hands over the
+settings' values: the gateway's URL as an argument, the token on stdin); on SIGTERM, or
+when the server it belongs to has gone, it deregisters and exits. A gateway that is down
+is retried at the next heartbeat: the instance stays up either way. Standard library only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -24,21 +24,10 @@ import urllib.request
 from collections.abc import Callable
 from urllib.parse import quote
 
+from common import server_env
+
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- common.auth's, without Django
 REGISTRY_PATH = "/internal/registry/instances"
-
-
-def instance_url() -> str:
-    """SERVICE_INSTANCE_URL, else this server's address as HOST/PORT say (a wildcard
-    address becomes this machine's name, which its peers can resolve)."""
-    if url := os.environ.get("SERVICE_INSTANCE_URL"):
-        return url.rstrip("/")
-    host = os.environ.get("HOST", "127.0.0.1")
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 -- a comparison, not a bind
-        host = socket.gethostname()
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{os.environ.get('PORT', '8000')}"
 
 
 class Registrar:
@@ -100,14 +89,16 @@ class Registrar:
 
 
 def _say(message: str) -> None:
-    line = {"level": "WARNING", "service": os.environ.get("SERVICE_NAME", ""), "message": message}
-    print(json.dumps({"logger": "registration", **line}), file=sys.stderr, flush=True)
+    server_env.say("WARNING", message, logger="registration")
 
 
-def main() -> int:
-    gateway = os.environ.get("GATEWAY_INTERNAL_URL", "")
-    service = os.environ.get("SERVICE_NAME", "")
-    token = os.environ.get("SERVICE_TOKEN", "")
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m common.registration SERVICE GATEWAY_URL", file=sys.stderr)
+        return 2
+    service, gateway = args
+    token = sys.stdin.readline().strip()
     if not (gateway and service and token):
         return 0
     if not gateway.startswith(("http://", "https://")):
@@ -116,9 +107,9 @@ def main() -> int:
     registrar = Registrar(
         gateway,
         service,
-        instance_url(),
+        server_env.instance_url(),
         token,
-        float(os.environ.get("REGISTRY_HEARTBEAT_SECONDS", "5")),
+        server_env.heartbeat_seconds(),
     )
     parent = os.getppid()
     signal.signal(signal.SIGTERM, lambda *_: registrar.stopping.set())

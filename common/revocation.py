@@ -22,7 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 
-from common.counters import is_redis_cache
+from common.conf import common_settings
+from common.shared_redis import is_redis_cache
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ _looked_up: dict[str, tuple[float, int]] = {}
 
 
 def _key(user_id: Any) -> str:
-    return f"{settings.COMMON['SHARED_CACHE_PREFIX']}:revoked-before:{user_id}"
+    return f"{common_settings.SHARED_CACHE_PREFIX}:revoked-before:{user_id}"
 
 
 def _ttl_seconds() -> int:

@@ -13,13 +13,12 @@ from functools import cache
 from typing import Any
 
 import requests
-from django.conf import settings
-from django.core.signals import setting_changed
 from requests.adapters import HTTPAdapter
 from rest_framework.exceptions import APIException
 
 from common import tracing
 from common.auth import SERVICE_TOKEN_HEADER, own_service_token
+from common.conf import common_settings, on_settings_change
 from common.context import request_id_var, traceparent_var
 
 logger = logging.getLogger(__name__)
@@ -130,19 +129,13 @@ def first_base_url(value: str) -> str:
 @cache
 def client_for(name: str) -> ServiceClient:
     """The process-wide client for a service named in common.topology."""
-    common = settings.COMMON
     return ServiceClient(
         name,
-        first_base_url(common["SERVICE_URLS"][name]),
+        first_base_url(common_settings.SERVICE_URLS[name]),
         service_token=own_service_token(),
-        connect_timeout=common["HTTP_CONNECT_TIMEOUT"],
-        read_timeout=common["HTTP_READ_TIMEOUT"],
+        connect_timeout=common_settings.HTTP_CONNECT_TIMEOUT,
+        read_timeout=common_settings.HTTP_READ_TIMEOUT,
     )
 
 
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting == "COMMON":
-        client_for.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("COMMON")(client_for.cache_clear)

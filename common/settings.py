@@ -15,13 +15,16 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
+from common.conf import CommonSettings
 from common.config import (
     REPO_ROOT,
     app_env,
     cache_for,
     database_for,
     env,
+    environment_of,
     is_development,
+    jwt_jwks_url,
     jwt_public_keys,
     secret,
     service_urls,
@@ -163,18 +166,6 @@ SIMPLE_JWT = {
     "LEEWAY": env.int("JWT_LEEWAY", default=5),
 }
 
-# Where the services' own client-IP reading (login limits) believes X-Forwarded-For:
-# they sit behind the gateway on a private network. The gateway trusts only
-# GATEWAY_TRUSTED_PROXIES.
-PRIVATE_NETWORKS = [
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "fc00::/7",
-]
-
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 
 
@@ -197,28 +188,18 @@ def service_settings(name: str) -> dict:
         "WSGI_APPLICATION": service.wsgi_app.replace(":", "."),
         "SESSION_COOKIE_NAME": f"{name}_sessionid",
         "CSRF_COOKIE_NAME": f"{name}_csrftoken",
-        "COMMON": {
-            "SERVICE_NAME": name,
-            "SERVICE_TOKEN": secret("SERVICE_TOKEN", dev_name="service_token"),
-            "SERVICE_URLS": service_urls(),
-            "JWT_PUBLIC_KEYS": jwt_public_keys(signer=name == "users"),
-            "JWT_JWKS_URL": env.str("JWT_JWKS_URL", default=""),
-            "PROBLEM_TYPE_BASE": env.str("PROBLEM_TYPE_BASE", default="https://errors.example/"),
-            "HTTP_CONNECT_TIMEOUT": env.float("HTTP_CONNECT_TIMEOUT", default=1.0),
-            "HTTP_READ_TIMEOUT": env.float("HTTP_READ_TIMEOUT", default=5.0),
-            # The gateway's base URL for service-to-gateway calls (cache purges); empty: none.
-            "GATEWAY_INTERNAL_URL": env.str("GATEWAY_INTERNAL_URL", default="").rstrip("/"),
-            "TRUSTED_PROXIES": (
-                env.list("GATEWAY_TRUSTED_PROXIES", default=[])
-                if name == "gateway"
-                else env.list("TRUSTED_PROXIES", default=PRIVATE_NETWORKS)
-            ),
-            # Admin (and SSO) logins per client IP, before any password is hashed.
-            "ADMIN_RATE_LOGIN": env.str("ADMIN_RATE_LOGIN", default="10/min"),
-            # Keys the user service writes and the gateway reads (token revocation):
-            # one namespace for both, whatever each project's cache KEY_PREFIX.
-            "SHARED_CACHE_PREFIX": env.str("SHARED_CACHE_PREFIX", default="shared"),
-        },
+        # Defaults, parsing and checks: common.conf.CommonSettings (read it through
+        # common.conf.common_settings). The dict is complete, so tests override keys of it.
+        "COMMON": CommonSettings.from_mapping(
+            {
+                **environment_of(CommonSettings),
+                "SERVICE_NAME": name,
+                "SERVICE_TOKEN": secret("SERVICE_TOKEN", dev_name="service_token"),
+                "SERVICE_URLS": service_urls(),
+                "JWT_PUBLIC_KEYS": jwt_public_keys(signer=name == "users"),
+                "JWT_JWKS_URL": jwt_jwks_url(),
+            }
+        ).as_dict(),
         "SPECTACULAR_SETTINGS": {
             "TITLE": service.title,
             "DESCRIPTION": f"{service.title} of the Django API gateway platform.",

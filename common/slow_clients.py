@@ -37,19 +37,9 @@ from typing import Any
 
 from django.core.exceptions import BadRequest
 
-from common.config import env
+from common.server_env import body_timeout
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
-
-
-def header_timeout() -> float:
-    """Seconds a client has to send its request line and headers."""
-    return env.float("CLIENT_HEADER_TIMEOUT", default=10.0)
-
-
-def body_timeout() -> float:
-    """Seconds a client has to send its request body, and to take its answer."""
-    return env.float("CLIENT_BODY_TIMEOUT", default=20.0)
 
 
 class BodyTimeout(BadRequest):

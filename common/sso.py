@@ -18,7 +18,6 @@ import contextlib
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -29,6 +28,7 @@ from django.http import HttpRequest
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.exceptions import TokenError
 
+from common.conf import common_settings
 from common.jwt import AccessToken
 from common.login_limits import Limit, client_ip, limits_hit
 from common.service_client import client_for
@@ -41,7 +41,7 @@ SSO_RECHECK_SECONDS = 30
 
 
 def admin_login_limits(request: HttpRequest) -> list[Limit]:
-    return [Limit(f"admin-ip:{client_ip(request)}", settings.COMMON["ADMIN_RATE_LOGIN"])]
+    return [Limit(f"admin-ip:{client_ip(request)}", common_settings.ADMIN_RATE_LOGIN)]
 
 
 class AdminLoginThrottleBackend(ModelBackend):

@@ -38,9 +38,25 @@ def access_token(
     return backend.encode(token.payload)
 
 
-def bearer(**kwargs: Any) -> dict[str, str]:
-    """Headers for Django's test client / APIClient: `client.get(url, headers=bearer())`."""
-    return {"Authorization": f"Bearer {access_token(**kwargs)}"}
+def authorization(token: str) -> dict[str, str]:
+    """Headers that carry a token the test already has (one it logged in for, say)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bearer(**claims: Any) -> dict[str, str]:
+    """Headers with a freshly minted access token (access_token's claims), for Django's test
+    client / APIClient: `api_client.get(url, headers=bearer(is_staff=True))`."""
+    return authorization(access_token(**claims))
+
+
+def scraped_sample(client: Any, name: str) -> float:
+    """The one sample of an unlabelled metric on this project's /metrics page (no pid
+    label: a multiprocess gauge must keep one value)."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    lines = [line for line in response.content.decode().splitlines() if line.startswith(f"{name} ")]
+    assert len(lines) == 1, "one sample, no pid label"
+    return float(lines[0].split()[1])
 
 
 def clear_own_cache() -> None:

@@ -1,6 +1,9 @@
 """The service registry: the one list of projects, ports and names.
 
-manage_all.py, the settings, the tests and the deployment checks all read it.
+The launcher (common/launcher, behind manage_all.py), the test runner, the settings, the
+import-linter contracts, the route table's checks and the deployment checks all read it:
+adding a service is a folder, one entry below and its rows in the gateway's route table
+(docs/architecture.md, "Add a service").
 
 Standard library only: manage_all.py imports it before any virtualenv exists.
 """
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+GATEWAY = "gateway"
+
 
 @dataclass(frozen=True)
 class Service:
@@ -16,6 +21,13 @@ class Service:
     package: str  # the Django project's package at the repository root
     port: int  # default port in development
     title: str
+    colour: str  # ANSI colour of its lines under `manage_all.py up`
+    # Management commands `up` runs after migrating (idempotent: demo data for a new database).
+    seed_commands: tuple[str, ...] = ()
+
+    @property
+    def is_gateway(self) -> bool:
+        return self.name == GATEWAY
 
     @property
     def settings_module(self) -> str:
@@ -34,8 +46,16 @@ class Service:
         return f"{self.env_prefix}_DATABASE_URL"
 
     @property
+    def secret_key_var(self) -> str:
+        return f"{self.env_prefix}_SECRET_KEY"
+
+    @property
     def url_var(self) -> str:
         return f"{self.env_prefix}_SERVICE_URL"
+
+    @property
+    def port_var(self) -> str:
+        return f"{self.env_prefix}_PORT"
 
     @property
     def default_url(self) -> str:
@@ -44,17 +64,36 @@ class Service:
     @property
     def liveness_path(self) -> str:
         # The gateway's /health is the aggregate of every service's /ready.
-        return "/health/live" if self.name == "gateway" else "/health"
+        return "/health/live" if self.is_gateway else "/health"
+
+    @property
+    def database(self) -> str:
+        """Its database's name (each project owns one): PostgreSQL's, compose's, k8s's."""
+        return self.name
 
 
-SERVICES: dict[str, Service] = {
-    s.name: s
-    for s in (
-        Service("gateway", "gateway_project", 8000, "API gateway"),
-        Service("users", "user_service", 8001, "User service"),
-        Service("products", "product_service", 8002, "Product service"),
-        Service("orders", "order_service", 8003, "Order service"),
-    )
-}
+def registry(*services: Service) -> dict[str, Service]:
+    """Services by name, in the order given: the gateway first, then the upstreams."""
+    return {service.name: service for service in services}
 
-UPSTREAMS = ("users", "products", "orders")
+
+def upstreams(services: dict[str, Service]) -> tuple[str, ...]:
+    """The services behind the gateway, in registry order."""
+    return tuple(name for name, service in services.items() if not service.is_gateway)
+
+
+SERVICES: dict[str, Service] = registry(
+    Service("gateway", "gateway_project", 8000, "API gateway", colour="35"),
+    Service("users", "user_service", 8001, "User service", colour="36"),
+    Service(
+        "products",
+        "product_service",
+        8002,
+        "Product service",
+        colour="33",
+        seed_commands=("load_demo_catalog",),
+    ),
+    Service("orders", "order_service", 8003, "Order service", colour="32"),
+)
+
+UPSTREAMS: tuple[str, ...] = upstreams(SERVICES)

@@ -5,10 +5,10 @@ gets common.slow_clients without its own wsgi.py knowing.
 """
 
 import importlib
-import os
 
+from common.server_env import service_name
 from common.slow_clients import bounded_app
 from common.topology import SERVICES
 
-_module, _, _name = SERVICES[os.environ["SERVICE_NAME"]].wsgi_app.partition(":")
+_module, _, _name = SERVICES[service_name()].wsgi_app.partition(":")
 application = bounded_app(getattr(importlib.import_module(_module), _name))

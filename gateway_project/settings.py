@@ -1,8 +1,10 @@
+"""The gateway's settings: the shared base, the route table and the GATEWAY namespace."""
+
 from common.config import env
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 from common.topology import UPSTREAMS
-from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_settings
+from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_django_settings
 
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
@@ -52,11 +54,7 @@ GATEWAY_ROUTES = [
     # must not stand in the way of logging out).
     {"path": "users/logout", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/password", "service": "users", "methods": {"POST": USER}},
-    {
-        "path": "users/profile",
-        "service": "users",
-        "methods": {"GET": USER, "PATCH": USER, "PUT": USER},
-    },
+    {"path": "users/profile", "service": "users", "methods": {"GET": USER, "PATCH": USER}},
     {"path": "users/.well-known/jwks.json", "service": "users", "methods": {"GET": PUBLIC}},
     {
         "path": "products",
@@ -107,4 +105,4 @@ GATEWAY_ROUTES = [
     ),
 ]
 
-globals().update(gateway_settings(GATEWAY_ROUTES))
+globals().update(gateway_django_settings(GATEWAY_ROUTES, COMMON))  # noqa: F405

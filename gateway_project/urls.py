@@ -1,3 +1,5 @@
+"""The gateway's URLs: the route table first, then its own health, registry and pages."""
+
 from django.urls import include, path
 
 from common.urls import *  # noqa: F403 -- the JSON error handlers

@@ -1,3 +1,5 @@
+"""The gateway's WSGI application (common/wsgi.py wraps it under gunicorn)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

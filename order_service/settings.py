@@ -1,3 +1,5 @@
+"""The order service's settings: the shared base plus orders and their pending timeout."""
+
 from common.config import env
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
@@ -7,5 +9,5 @@ ROOT_URLCONF = "order_service.urls"
 INSTALLED_APPS = [*INSTALLED_APPS, "django_filters", "order_service.orders"]  # noqa: F405
 
 # Orders still pending after this many seconds (a crash between reserve and confirm)
-# are failed by `manage.py reconcile`, and their stock released.
+# are failed by `manage_all.py orders reconcile`, and their stock released.
 ORDERS_PENDING_TIMEOUT = env.int("ORDERS_PENDING_TIMEOUT", default=300)

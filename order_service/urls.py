@@ -1,3 +1,5 @@
+"""The order service's URLs: the shared ops endpoints and the orders API."""
+
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 

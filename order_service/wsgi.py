@@ -1,3 +1,5 @@
+"""The order service's WSGI application."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

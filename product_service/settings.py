@@ -1,3 +1,5 @@
+"""The product service's settings: the shared base plus the catalog."""
+
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 

@@ -1,3 +1,5 @@
+"""The product service's URLs: the shared ops endpoints and the catalog API."""
+
 from django.urls import include, path
 
 from common.urls import *  # noqa: F403 -- the JSON error handlers

@@ -410,6 +410,24 @@ class RedisProcess:
             self.process.wait(timeout=5)
 
 
+def superuser_create(
+    stack: Stack, username: str, password: str, *, service: str = "users", email: str = ""
+) -> str:
+    """`createsuperuser --noinput` at one of the stack's services (the user service's
+    staff sign in to every admin), as an operator runs it; returns the username."""
+    command = [sys.executable, "-m", "django", "createsuperuser", "--noinput"]
+    command += ["--username", username]
+    env = {
+        **stack[service].env,
+        "DJANGO_SETTINGS_MODULE": SERVICES[service].settings_module,
+        "DJANGO_SUPERUSER_PASSWORD": password,
+    }
+    if email:
+        env["DJANGO_SUPERUSER_EMAIL"] = email
+    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    return username
+
+
 def run_reconcile(stack: Stack) -> subprocess.CompletedProcess:
     """The order service's `reconcile` command, run as an operator would, on the stack's
     databases."""

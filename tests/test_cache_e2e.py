@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from http import HTTPStatus
@@ -15,12 +13,12 @@ from http import HTTPStatus
 import pytest
 
 from tests.harness import (
-    REPO_ROOT,
     Stack,
     admin_login,
     json_call,
     mint_access_token,
     start_stack,
+    superuser_create,
 )
 
 pytestmark = pytest.mark.e2e
@@ -128,27 +126,8 @@ def test_an_order_through_the_gateway_then_get_shows_the_lowered_stock(stack, st
 def product_admin(stack: Stack):
     """A superuser of the product service's own admin, signed in on its own port."""
     username = f"cache-admin-{secrets.token_hex(3)}"
-    env = {
-        **stack["products"].env,
-        "DJANGO_SETTINGS_MODULE": "product_service.settings",
-        "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
-    }
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "django",
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            username,
-            "--email",
-            f"{username}@example.com",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
+    superuser_create(
+        stack, username, ADMIN_PASSWORD, service="products", email=f"{username}@example.com"
     )
     return admin_login(stack["products"].url, username, ADMIN_PASSWORD)
 

@@ -18,10 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.topology import SERVICES, Service, registry
+from tests.deploy_checks import postgres_init_gaps
 from tests.harness import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 YAMLLINT_CONFIG = DEPLOY / "yamllint.yml"
+MORE_SERVICES = registry(*SERVICES.values(), Service("extra", "extra_service", 8009, "", "0"))
 
 
 def tool(name: str) -> str:
@@ -105,6 +108,11 @@ def test_compose_secrets_have_no_defaults_and_only_the_gateway_is_published():
     assert set(compose["volumes"]) >= {"pgdata", "prometheusdata", "grafanadata", "lokidata"}
 
 
+def test_postgres_init_creates_every_registry_projects_database():
+    assert postgres_init_gaps() == []
+    assert postgres_init_gaps(MORE_SERVICES) == ["deploy/postgres-init.sql: CREATE DATABASE extra;"]
+
+
 def test_compose_mounts_only_files_that_exist():
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     for name, spec in compose["services"].items():
@@ -174,8 +182,6 @@ def management_commands(package: str) -> set[str]:
 
 def test_operations_names_only_commands_and_files_that_exist():
     text = OPERATIONS.read_text()
-    from common.topology import SERVICES
-
     by_package = {s.name: s.package for s in SERVICES.values()}
     named = re.findall(
         r"`(?:python3 manage_all.py )?(users|products|orders|gateway) ([a-z_]+)`", text

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from common.topology import SERVICES, UPSTREAMS
+from tests.deploy_checks import k8s_gaps
 from tests.harness import REPO_ROOT
 from tests.k8s_render import pod_spec, render
 from tests.test_deploy_files import YAMLLINT_CONFIG, assert_ok, run, tool
@@ -139,6 +140,11 @@ def test_every_project_runs_the_image_entrypoint_on_its_port_with_its_probes(bas
         assert deployments[name]["spec"]["selector"]["matchLabels"].items() <= labels.items()
         annotations = deployments[name]["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/port"] == str(service.port)
+
+
+def test_every_registry_project_has_its_objects_urls_secrets_and_migrations():
+    """Deployment, Services, budget, policies, config and secrets: tests/deploy_checks.py."""
+    assert k8s_gaps() == []
 
 
 def test_the_gateway_balances_over_headless_services_and_services_use_cluster_ips(base):

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from common.topology import SERVICES
+from tests.deploy_checks import monitoring_gaps
 from tests.harness import REPO_ROOT, http, start_stack
 from tests.test_deploy_files import assert_ok, run, tool
 
@@ -106,6 +107,11 @@ def test_every_alert_fires_in_the_rule_unit_tests():
         if case["exp_alerts"]
     }
     assert fired == alerts
+
+
+def test_every_registry_project_is_scraped_watched_and_shipped():
+    """A job per project on its port, InstanceDown over each, Alloy keeping its lines."""
+    assert monitoring_gaps() == []
 
 
 def test_prometheus_scrapes_every_project_on_its_port():

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.harness import REPO_ROOT, json_call, mint_access_token, start_stack
+from tests.harness import REPO_ROOT, json_call, mint_access_token, start_stack, superuser_create
 
 pytestmark = pytest.mark.e2e
 
@@ -28,27 +26,7 @@ def front(tmp_path_factory):
     if CHROMIUM is None:
         pytest.skip("needs Chromium (Debian package chromium); .ci/run installs it")
     stack = start_stack(tmp_path_factory.mktemp("front"))
-    users = stack["users"]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "django",
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            STAFF,
-        ],
-        env={
-            **users.env,
-            "DJANGO_SETTINGS_MODULE": "user_service.settings",
-            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-            "DJANGO_SUPERUSER_EMAIL": "ops@example.com",
-        },
-        cwd=REPO_ROOT,
-        check=True,
-        capture_output=True,
-    )
+    superuser_create(stack, STAFF, PASSWORD, email="ops@example.com")
     gateway = stack["gateway"].url
     status, _, product = json_call(
         "POST",

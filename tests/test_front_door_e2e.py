@@ -4,15 +4,13 @@ and every admin through the gateway with one sign-in."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from http import HTTPStatus
 
 import pytest
 import requests
 from openapi_spec_validator import validate
 
-from tests.harness import REPO_ROOT, json_call
+from tests.harness import json_call, superuser_create
 
 pytestmark = pytest.mark.e2e
 
@@ -45,19 +43,7 @@ def test_every_service_document_is_served_for_the_hub(stack):
 
 @pytest.fixture(scope="module")
 def staff(stack) -> str:
-    subprocess.run(
-        [sys.executable, "-m", "django", "createsuperuser", "--noinput", "--username", STAFF],
-        cwd=REPO_ROOT,
-        env={
-            **stack["users"].env,
-            "DJANGO_SETTINGS_MODULE": "user_service.settings",
-            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-            "DJANGO_SUPERUSER_EMAIL": "front@example.com",
-        },
-        check=True,
-        capture_output=True,
-    )
-    return STAFF
+    return superuser_create(stack, STAFF, PASSWORD, email="front@example.com")
 
 
 def test_one_sign_in_through_the_gateway_opens_every_admin(stack, staff):

@@ -9,8 +9,6 @@ import contextlib
 import json
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,13 +22,13 @@ from cryptography.hazmat.primitives import serialization
 from common.jwk import public_jwk
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
 from tests.harness import (
-    REPO_ROOT,
     Stack,
     free_port,
     http,
     json_call,
     mint_access_token,
     start_stack,
+    superuser_create,
 )
 
 pytestmark = pytest.mark.e2e
@@ -313,19 +311,7 @@ def _call(stack: Stack, method: str, path: str, body: dict | None = None, token:
 
 
 def _staff_login(stack: Stack) -> str:
-    env = {
-        **stack["users"].env,
-        "DJANGO_SETTINGS_MODULE": "user_service.settings",
-        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-        "DJANGO_SUPERUSER_EMAIL": "gw-root@e2e.example",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "django", "createsuperuser", "--noinput", "--username", "gw-root"],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    superuser_create(stack, "gw-root", PASSWORD, email="gw-root@e2e.example")
     status, _, tokens = _call(
         stack, "POST", "/users/login", {"username": "gw-root", "password": PASSWORD}
     )

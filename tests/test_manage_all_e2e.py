@@ -222,3 +222,20 @@ def test_up_scale_runs_two_product_instances_that_register_and_share_the_load(tm
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, rest
+
+
+def test_bench_without_wrk_says_how_to_install_it(tmp_path):
+    env = {**_up_env(tmp_path, {}), "PATH": str(tmp_path)}  # no wrk on this PATH
+    result = subprocess.run(
+        [sys.executable, "manage_all.py", "bench", "--duration", "1"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: wrk is not installed: apt-get install -y wrk (macOS: brew install wrk)"
+    ]

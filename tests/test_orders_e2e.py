@@ -85,30 +85,30 @@ class Client:
 
 
 @pytest.fixture
-def client(order_stack) -> Client:
+def api_client(order_stack) -> Client:
     return Client(order_stack)
 
 
-def confirmed_units(client: Client) -> Counter:
+def confirmed_units(api_client: Client) -> Counter:
     units: Counter = Counter()
-    for order in client.all_orders("&status=confirmed"):
+    for order in api_client.all_orders("&status=confirmed"):
         for item in order["items"]:
             units[item["product_id"]] += item["quantity"]
     return units
 
 
-def assert_stock_invariant(client: Client, initial: dict[int, int]) -> None:
+def assert_stock_invariant(api_client: Client, initial: dict[int, int]) -> None:
     """For every product: stock + units in confirmed orders == initial stock."""
-    units = confirmed_units(client)
+    units = confirmed_units(api_client)
     for product_id, stock in initial.items():
-        assert client.stock_of(product_id) + units[product_id] == stock, product_id
+        assert api_client.stock_of(product_id) + units[product_id] == stock, product_id
 
 
-def test_thirty_concurrent_orders_for_ten_units(client):
-    product = client.new_product(stock=INITIAL_STOCK)
+def test_thirty_concurrent_orders_for_ten_units(api_client):
+    product = api_client.new_product(stock=INITIAL_STOCK)
 
     def place(n: int):
-        return client.call(
+        return api_client.call(
             "orders",
             "POST",
             "/orders",
@@ -138,24 +138,24 @@ def test_thirty_concurrent_orders_for_ten_units(client):
             assert body["total"] == product["price"]
         else:
             assert body["type"].endswith("/insufficient-stock")
-    assert client.stock_of(product["id"]) == 0
+    assert api_client.stock_of(product["id"]) == 0
     confirmed = [
         o
-        for o in client.all_orders("&status=confirmed")
+        for o in api_client.all_orders("&status=confirmed")
         if o["items"][0]["product_id"] == product["id"]
     ]
     assert len(confirmed) == INITIAL_STOCK
-    assert_stock_invariant(client, {product["id"]: INITIAL_STOCK})
+    assert_stock_invariant(api_client, {product["id"]: INITIAL_STOCK})
 
 
-def test_five_concurrent_retries_with_one_idempotency_key_create_one_order(client):
-    product = client.new_product(stock=INITIAL_STOCK)
+def test_five_concurrent_retries_with_one_idempotency_key_create_one_order(api_client):
+    product = api_client.new_product(stock=INITIAL_STOCK)
     user_id = 4242
     body = {"items": [{"product_id": product["id"], "quantity": 2}]}
     key = uuid.uuid4().hex
 
     def place(_):
-        return client.call(
+        return api_client.call(
             "orders", "POST", "/orders", body, user_id=user_id, headers={"Idempotency-Key": key}
         )
 
@@ -170,16 +170,16 @@ def test_five_concurrent_retries_with_one_idempotency_key_create_one_order(clien
     for headers, problem in in_use:
         assert problem["type"].endswith("/idempotency-key-in-use")
         assert int(headers["Retry-After"]) >= 1
-    orders = client.all_orders(f"&user_id={user_id}")
+    orders = api_client.all_orders(f"&user_id={user_id}")
     assert [order["id"] for order in orders] == [created[0]["id"]]
-    assert client.stock_of(product["id"]) == INITIAL_STOCK - 2
+    assert api_client.stock_of(product["id"]) == INITIAL_STOCK - 2
 
     # Once done, every retry answers the first answer; another body is refused.
     status, headers, again = place(None)
     assert status == HTTPStatus.CREATED
     assert again == created[0]
     assert headers.get("Idempotent-Replayed") == "true"
-    status, _, problem = client.call(
+    status, _, problem = api_client.call(
         "orders",
         "POST",
         "/orders",
@@ -188,13 +188,13 @@ def test_five_concurrent_retries_with_one_idempotency_key_create_one_order(clien
         headers={"Idempotency-Key": key},
     )
     assert status == HTTPStatus.UNPROCESSABLE_ENTITY, problem
-    assert client.stock_of(product["id"]) == INITIAL_STOCK - 2
+    assert api_client.stock_of(product["id"]) == INITIAL_STOCK - 2
 
 
-def test_cancel_releases_once_and_unknown_products_are_refused(client):
-    a = client.new_product(stock=5, price="1.50")
-    b = client.new_product(stock=5, price="2.25")
-    status, _, order = client.call(
+def test_cancel_releases_once_and_unknown_products_are_refused(api_client):
+    a = api_client.new_product(stock=5, price="1.50")
+    b = api_client.new_product(stock=5, price="2.25")
+    status, _, order = api_client.call(
         "orders",
         "POST",
         "/orders",
@@ -209,21 +209,21 @@ def test_cancel_releases_once_and_unknown_products_are_refused(client):
     )
     assert status == HTTPStatus.CREATED, order
     assert order["total"] == "6.75"
-    assert (client.stock_of(a["id"]), client.stock_of(b["id"])) == (2, 4)
+    assert (api_client.stock_of(a["id"]), api_client.stock_of(b["id"])) == (2, 4)
 
     # Someone else neither sees nor cancels it.
-    assert client.call("orders", "GET", f"/orders/{order['id']}", user_id=78)[0] == 404
-    assert client.call("orders", "POST", f"/orders/{order['id']}/cancel", user_id=78)[0] == 404
+    assert api_client.call("orders", "GET", f"/orders/{order['id']}", user_id=78)[0] == 404
+    assert api_client.call("orders", "POST", f"/orders/{order['id']}/cancel", user_id=78)[0] == 404
 
     for _ in range(2):
-        status, _, cancelled = client.call(
+        status, _, cancelled = api_client.call(
             "orders", "POST", f"/orders/{order['id']}/cancel", user_id=77
         )
         assert status == HTTPStatus.OK, cancelled
         assert cancelled == {**order, "status": "cancelled"}
-    assert (client.stock_of(a["id"]), client.stock_of(b["id"])) == (5, 5)
+    assert (api_client.stock_of(a["id"]), api_client.stock_of(b["id"])) == (5, 5)
 
-    status, _, problem = client.call(
+    status, _, problem = api_client.call(
         "orders",
         "POST",
         "/orders",
@@ -232,18 +232,18 @@ def test_cancel_releases_once_and_unknown_products_are_refused(client):
     )
     assert status == HTTPStatus.BAD_REQUEST, problem
     assert problem["type"].endswith("/unknown-product")
-    assert_stock_invariant(client, {a["id"]: 5, b["id"]: 5})
+    assert_stock_invariant(api_client, {a["id"]: 5, b["id"]: 5})
 
 
 def test_products_down_is_503_and_reconcile_releases_later(tmp_path):
     """Products unreachable: 503 + Retry-After, nothing ordered; reconcile finishes the release."""
     stack = start_stack(tmp_path, ["products", "orders"], env={"ORDERS_PENDING_TIMEOUT": "1"})
     try:
-        client = Client(stack)
-        product = client.new_product(stock=3)
+        api_client = Client(stack)
+        product = api_client.new_product(stock=3)
         stack["products"].stop()
 
-        status, headers, problem = client.call(
+        status, headers, problem = api_client.call(
             "orders",
             "POST",
             "/orders",
@@ -253,9 +253,9 @@ def test_products_down_is_503_and_reconcile_releases_later(tmp_path):
         assert status == HTTPStatus.SERVICE_UNAVAILABLE, problem
         assert int(headers["Retry-After"]) >= 1
         assert problem["type"].endswith("/service-unavailable")
-        status, _, page = client.call("orders", "GET", "/orders", user_id=5)
+        status, _, page = api_client.call("orders", "GET", "/orders", user_id=5)
         assert page["results"] == []  # nothing was ordered: the owner sees nothing
-        status, _, page = client.call("orders", "GET", "/orders", user_id=1, is_staff=True)
+        status, _, page = api_client.call("orders", "GET", "/orders", user_id=1, is_staff=True)
         assert [order["status"] for order in page["results"]] == ["failed"]
 
         stack["products"].start()
@@ -272,6 +272,6 @@ def test_products_down_is_503_and_reconcile_releases_later(tmp_path):
         )
         assert done.returncode == 0, done.stderr
         assert "released 1; 0 release(s) still pending" in done.stdout, done.stdout
-        assert client.stock_of(product["id"]) == 3
+        assert api_client.stock_of(product["id"]) == 3
     finally:
         stack.stop()

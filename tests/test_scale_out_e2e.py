@@ -14,7 +14,6 @@ from http import HTTPStatus
 import pytest
 
 from tests.harness import (
-    RedisProcess,
     Stack,
     another_instance,
     http,
@@ -30,8 +29,8 @@ LIMIT = 20
 
 
 @pytest.fixture
-def scaled(tmp_path) -> Iterator[tuple[Stack, list]]:
-    redis = RedisProcess().start()
+def scaled(tmp_path, private_redis) -> Iterator[tuple[Stack, list]]:
+    redis = private_redis
     stack = start_stack(tmp_path, ["users", "products", "orders"], env={"REDIS_URL": redis.url})
     try:
         first = stack["products"]
@@ -47,7 +46,6 @@ def scaled(tmp_path) -> Iterator[tuple[Stack, list]]:
         yield stack, gateways
     finally:
         stack.stop()
-        redis.kill()
 
 
 def test_two_gateways_share_limits_registry_breakers_and_orders(scaled):

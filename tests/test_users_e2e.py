@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -12,7 +10,7 @@ from http import HTTPStatus
 import jwt
 import pytest
 
-from tests.harness import REPO_ROOT, Stack, admin_login, http, json_call
+from tests.harness import Stack, admin_login, http, json_call, superuser_create
 
 pytestmark = pytest.mark.e2e
 
@@ -123,19 +121,7 @@ def test_a_refresh_token_sent_many_times_at_once_works_once(stack):
 @pytest.fixture(scope="module")
 def superuser(stack) -> str:
     """One `createsuperuser` at the user service: enough for every admin."""
-    env = {
-        **stack["users"].env,
-        "DJANGO_SETTINGS_MODULE": "user_service.settings",
-        "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "django", "createsuperuser", "--noinput", "--username", "e2e-root"],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return "e2e-root"
+    return superuser_create(stack, "e2e-root", ADMIN_PASSWORD)
 
 
 @pytest.mark.parametrize("project", ["products", "orders", "gateway"])

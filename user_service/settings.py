@@ -1,3 +1,6 @@
+"""The user service's settings: the shared base plus the account model, the refresh-token
+blacklist and the signing key."""
+
 from common.config import env, jwt_private_key
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings

@@ -1,3 +1,5 @@
+"""The user service's URLs: the shared ops endpoints and the accounts API."""
+
 from django.urls import include, path
 
 from common.urls import *  # noqa: F403 -- the JSON error handlers

@@ -1,3 +1,5 @@
+"""The admins app: registers the `subpath` converter the route table's prefix rows use."""
+
 from django.apps import AppConfig
 from django.urls import register_converter
 

@@ -7,12 +7,10 @@ normalises paths. No segment here is `.` or `..`.
 
 from __future__ import annotations
 
+from gateway_project.proxy.routes import SegmentConverter
 
-class SubpathConverter:
+
+class SubpathConverter(SegmentConverter):
+    """Segments as SegmentConverter reads one, any number of them, passed through as text."""
+
     regex = r"(?:(?!\.\.?(?:/|$))[^/]+/)*(?:(?!\.\.?$)[^/]+)?"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value

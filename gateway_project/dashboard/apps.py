@@ -1,3 +1,5 @@
+"""The staff dashboard at /dashboard: routes, instances and live traffic."""
+
 from django.apps import AppConfig
 
 

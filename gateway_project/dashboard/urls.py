@@ -1,3 +1,5 @@
+"""The dashboard page and the JSON it polls."""
+
 from django.urls import path
 
 from gateway_project.dashboard import views

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from common.conf import common_settings
 from common.problems import problem
 from common.topology import UPSTREAMS
 from gateway_project.dashboard.figures import traffic_figures
@@ -46,7 +46,7 @@ def services_rows() -> list[dict[str, Any]]:
             return list(services_snapshot())
         except Exception:  # the dashboard must load when that module fails
             logger.exception("services_snapshot failed; showing the configured URLs")
-    urls = settings.COMMON["SERVICE_URLS"]
+    urls = common_settings.SERVICE_URLS
     return [
         {
             "name": name,

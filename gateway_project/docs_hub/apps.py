@@ -1,3 +1,5 @@
+"""The documentation hub: Swagger UI and one merged OpenAPI document for every service."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""/docs, each service's rewritten spec, and the merged /openapi.json."""
+
 from django.urls import path
 
 from gateway_project.docs_hub import views

@@ -1,3 +1,5 @@
+"""The proxy: the route table made URL patterns, forwarded to the services."""
+
 from django.apps import AppConfig
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -14,6 +13,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from common.auth import StatelessJWTAuthentication
 from common.revocation import token_is_revoked
+from gateway_project.conf import gateway_settings
 from gateway_project.proxy.config import PUBLIC, STAFF, USER
 
 _MAX_CACHED_TOKENS = 10_000
@@ -49,7 +49,7 @@ class CachedJWTAuthentication(StatelessJWTAuthentication):
         return token
 
     def _verified_token(self, raw_token: bytes) -> Token:
-        lifetime = settings.GATEWAY["TOKEN_CACHE_SECONDS"]
+        lifetime = gateway_settings.TOKEN_CACHE_SECONDS
         if lifetime <= 0:
             return super().get_validated_token(raw_token)
         now = time.time()

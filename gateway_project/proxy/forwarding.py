@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import cache
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
 from common.auth import SERVICE_TOKEN_HEADER
+from common.client_address import address_in, forwarded_client, trusted_networks
 from common.context import request_id_var, traceparent_var
+from gateway_project.conf import gateway_settings
 
 HOP_BY_HOP = frozenset(
     {
@@ -50,35 +50,9 @@ REPLACED_REQUEST_HEADERS = frozenset(
 # Date and Server are the gateway's own server's to send; twice would be wrong.
 DROPPED_RESPONSE_HEADERS = HOP_BY_HOP | {"content-length", "date", "server"}
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@cache
-def trusted_proxies() -> tuple[Network, ...]:
-    return tuple(
-        ipaddress.ip_network(entry.strip(), strict=False)
-        for entry in settings.GATEWAY["TRUSTED_PROXIES"]
-        if entry.strip()
-    )
-
-
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "GATEWAY":
-        trusted_proxies.cache_clear()
-
-
-setting_changed.connect(_reset)
-
 
 def is_trusted_proxy(address: str) -> bool:
-    networks = trusted_proxies()
-    if not networks:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+    return address_in(address, trusted_networks(gateway_settings.TRUSTED_PROXIES))
 
 
 def client_ip_for(request: HttpRequest) -> str:
@@ -90,15 +64,7 @@ def client_ip_for(request: HttpRequest) -> str:
     cached = getattr(request, "_gateway_client_ip", None)
     if cached is not None:
         return cached
-    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
-    client = peer
-    if is_trusted_proxy(peer):
-        chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        for address in reversed([part for part in chain if part]):
-            client = address
-            if not is_trusted_proxy(address):
-                break
-    client = unmapped(client)
+    client = unmapped(forwarded_client(request.META, is_trusted_proxy))
     request._gateway_client_ip = client
     return client
 
@@ -124,7 +90,7 @@ def rate_limit_bucket(address: str) -> str:
     address = unmapped(address)
     if ":" not in address:
         return address
-    prefix = settings.GATEWAY.get("IPV6_PREFIX", 64)
+    prefix = gateway_settings.IPV6_PREFIX
     try:
         network = ipaddress.IPv6Network(f"{address}/{prefix}", strict=False)
     except ValueError:

@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from common.context import request_id_var
 from common.topology import UPSTREAMS
+from gateway_project.conf import gateway_settings
 from gateway_project.proxy.throttling import GatewayRateThrottle
 from gateway_project.proxy.upstream import UpstreamError, exchange
 from gateway_project.upstreams.discovery import upstreams
@@ -29,7 +29,7 @@ _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="h
 
 def service_readiness(service: str, request_id: str) -> dict:
     """{status: up|down, latency_ms[, detail]}: up when one of its instances is ready."""
-    timeout = settings.GATEWAY["HEALTH_TIMEOUT"]
+    timeout = gateway_settings.HEALTH_TIMEOUT
     started = time.perf_counter()
     detail = "no instances known"
     for instance in upstreams().pool(service).members():
@@ -80,7 +80,7 @@ def cached_aggregate(request_id: str) -> tuple[int, dict]:
     with _round:
         if time.monotonic() >= _cached["until"]:
             _cached["answer"] = aggregate(request_id)
-            _cached["until"] = time.monotonic() + settings.GATEWAY["HEALTH_CACHE_SECONDS"]
+            _cached["until"] = time.monotonic() + gateway_settings.HEALTH_CACHE_SECONDS
         return _cached["answer"]
 
 

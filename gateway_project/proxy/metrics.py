@@ -6,6 +6,9 @@ from functools import lru_cache
 
 from prometheus_client import Counter, Histogram
 
+# Seconds: from a fast proxy hop (1 ms) past the upstream read timeout (5 s by default).
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
 REQUESTS = Counter(
     "gateway_requests_total",
     "Requests to proxy routes, by route, method and the status the client got "
@@ -16,7 +19,7 @@ REQUEST_LATENCY = Histogram(
     "gateway_request_latency_seconds",
     "Time the gateway spent on a proxy-route request, upstream call included.",
     ["route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=LATENCY_BUCKETS,
 )
 UPSTREAM_REQUESTS = Counter(
     "gateway_upstream_requests_total",
@@ -27,7 +30,7 @@ UPSTREAM_LATENCY = Histogram(
     "gateway_upstream_latency_seconds",
     "Time from sending a request to a service to having its whole answer.",
     ["service"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=LATENCY_BUCKETS,
 )
 THROTTLED_REQUESTS = Counter(
     "gateway_throttled_requests_total",

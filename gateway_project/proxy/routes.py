@@ -1,4 +1,4 @@
-"""The route table (settings.GATEWAY["ROUTES"]) as typed routes and URL patterns."""
+"""The route table (gateway_settings.ROUTES) as typed routes and URL patterns."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, path, register_converter
 
 from common.topology import UPSTREAMS
+from gateway_project.conf import gateway_settings
 from gateway_project.proxy.config import POLICIES
 
 THROTTLE_SCOPES = ("default", "auth", "none")
@@ -64,10 +64,9 @@ class Route:
         return methods
 
     def timeouts(self) -> tuple[float, float]:
-        gateway = settings.GATEWAY
         return (
-            self.connect_timeout or gateway["CONNECT_TIMEOUT"],
-            self.read_timeout or gateway["READ_TIMEOUT"],
+            self.connect_timeout or gateway_settings.CONNECT_TIMEOUT,
+            self.read_timeout or gateway_settings.READ_TIMEOUT,
         )
 
 
@@ -100,7 +99,7 @@ def route_from(entry: dict[str, Any]) -> Route:
 
 
 def routes() -> list[Route]:
-    return [route_from(entry) for entry in settings.GATEWAY["ROUTES"]]
+    return [route_from(entry) for entry in gateway_settings.ROUTES]
 
 
 def route_urlpatterns() -> list[URLPattern]:

@@ -12,24 +12,21 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
-from django.conf import settings
 from django.core.cache import caches
-from django.core.signals import setting_changed
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from common.conf import on_settings_change
 from common.counters import (
-    WINDOW_SCRIPT,
     CounterUnavailable,
     LocalWindowCounter,
     RedisWindowCounter,
     is_redis_cache,
-    parse_rate,
 )
+from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.proxy.forwarding import client_ip_for, rate_limit_bucket
-from gateway_project.proxy.redis_scripts import ThreadScript
 
 logger = logging.getLogger(__name__)
 
@@ -42,30 +39,16 @@ class ThrottleBackendUnavailable(APIException):
     wait = 5
 
 
-class GatewayWindowCounter(RedisWindowCounter):
-    """common.counters' Redis windows, the script sent on the thread's own connection
-    (gateway_project.proxy.redis_scripts: a third of redis-py's CPU per call)."""
-
-    def __init__(self, cache: object, *, retry_seconds: float) -> None:
-        super().__init__(cache, retry_seconds=retry_seconds)
-        self._script = ThreadScript(cache.client.get_client(write=True), WINDOW_SCRIPT)
-
-
 @cache
 def window_counter() -> LocalWindowCounter | RedisWindowCounter:
     default = caches["default"]
     if is_redis_cache(default):
-        retry = settings.GATEWAY["THROTTLE_BACKEND_RETRY_SECONDS"]
-        return GatewayWindowCounter(default, retry_seconds=retry)
+        retry = gateway_settings.THROTTLE_BACKEND_RETRY_SECONDS
+        return RedisWindowCounter(default, retry_seconds=retry)
     return LocalWindowCounter()
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting in ("CACHES", "GATEWAY"):
-        window_counter.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("CACHES", "GATEWAY")(window_counter.cache_clear)
 
 
 @dataclass(frozen=True)
@@ -104,7 +87,7 @@ _last_failure_log: dict[str, float] = {}
 def _log_backend_failure(scope: str, outcome: str, error: Exception) -> None:
     """Once per interval and scope, so a Redis outage does not flood the log."""
     now = time.monotonic()
-    interval = settings.GATEWAY["THROTTLE_FAILURE_LOG_INTERVAL"]
+    interval = gateway_settings.THROTTLE_FAILURE_LOG_INTERVAL
     if now - _last_failure_log.get(scope, float("-inf")) >= interval:
         _last_failure_log[scope] = now
         logger.error(
@@ -125,11 +108,11 @@ class GatewayRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: object) -> bool:
         scope, identity = throttle_key_for(request, self.route_scope)
-        limit, window = parse_rate(settings.GATEWAY["RATES"][scope])
+        limit, window = gateway_settings.RATES[scope]
         try:
             count, ttl_ms = window_counter().hit(f"throttle:{scope}:{identity}", window * 1000)
         except CounterUnavailable as error:
-            if scope in settings.GATEWAY["FAIL_CLOSED_SCOPES"]:
+            if scope in gateway_settings.FAIL_CLOSED_SCOPES:
                 metrics.THROTTLE_BACKEND_FAILURES.labels(scope, "fail_closed").inc()
                 _log_backend_failure(scope, "fail_closed", error)
                 raise ThrottleBackendUnavailable() from error

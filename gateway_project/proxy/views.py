@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.negotiation import BaseContentNegotiation
@@ -12,6 +11,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.proxy.authentication import CachedJWTAuthentication, RouteAuthPolicy
 from gateway_project.proxy.forwarding import client_ip_for
@@ -97,7 +97,7 @@ class ProxyView(APIView):
             raise
         self.check_throttles(request)
         self.check_permissions(request)
-        self.body = read_body(request._request, settings.GATEWAY["MAX_BODY_BYTES"])
+        self.body = read_body(request._request, gateway_settings.MAX_BODY_BYTES)
 
     def throttled(self, request: Request, wait: float | None) -> None:
         scope = getattr(getattr(request._request, "rate_limit", None), "scope", "-")

@@ -1,10 +1,14 @@
+"""The shared response cache; a system check stops the start on a route whose `cache` key
+is not whole seconds on a GET route."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.apps import AppConfig
-from django.conf import settings
 from django.core.checks import Error, register
+
+from gateway_project.conf import gateway_settings
 
 
 class ResponseCacheConfig(AppConfig):
@@ -18,7 +22,7 @@ def check_route_cache_keys(app_configs: Any = None, **kwargs: Any) -> list[Error
     """A route's `cache` must be whole seconds on a route that has GET: a typo stops
     the start rather than caching something by surprise."""
     problems = []
-    for entry in settings.GATEWAY["ROUTES"]:
+    for entry in gateway_settings.ROUTES:
         value = entry.get("cache")
         if value is None:
             continue

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from gateway_project.response_cache import metrics, policy
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.entry import Entry
-from gateway_project.response_cache.store import StoreUnavailable, response_store
+from gateway_project.response_cache.store import Offer, StoreUnavailable, response_store
 
 if TYPE_CHECKING:
     from gateway_project.proxy.routes import Route
@@ -130,7 +130,7 @@ def _store(request: HttpRequest, state: _State, response: HttpResponse, keys: li
     tags = [policy.path_tag(request.path), *keys]
     try:
         response_store().put(
-            state.base, names, state.headers, entry.dumps(), ttl=ttl, tags=tags, seen=state.seen
+            Offer(state.base, names, state.headers, entry.dumps(), ttl, tags, state.seen)
         )
     except StoreUnavailable:
         return BYPASS

@@ -1,24 +1,19 @@
 """The response cache in Redis: every worker and replica shares entries and purges.
 
-Reached as the throttle reaches it (the django-redis client's pool, names through
-`cache.make_key`); each operation is one Lua script, so a lookup is one round trip and
-the race guard's check-and-store is atomic.
+Reached through common.shared_redis, as the throttle reaches it (the django-redis client's
+pool, names through `cache.make_key`, a back-off after a failure); each operation is one
+Lua script, so a lookup is one round trip and the race guard's check-and-store is atomic.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from gateway_project.proxy.redis_scripts import ThreadScript
+from common.shared_redis import SharedRedis
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
-from gateway_project.response_cache.store import Found, StoreUnavailable
-
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
+from gateway_project.response_cache.store import Found, Offer, StoreUnavailable
 
 # KEYS: vary names, purge sequence. ARGV: entry key prefix, then request header
 # (lower-case name, value) pairs. The variant is hashed as policy.variant_key does.
@@ -76,80 +71,46 @@ return removed
 """
 
 
-class RedisStore:
+class RedisStore(SharedRedis):
     def __init__(self, cache: Any) -> None:
-        self.cache = cache
-        self._scripts: dict[str, Any] = {}
-        self._down_until = 0.0
-        self._last_log = float("-inf")
+        super().__init__(
+            cache,
+            retry_seconds=knob("BACKEND_RETRY_SECONDS"),
+            failure_log="response cache bypassed, Redis failed",
+            log_interval=knob("FAILURE_LOG_INTERVAL"),
+        )
 
     def _key(self, name: str) -> str:
-        return self.cache.make_key(f"rc:{name}")
+        return self.key(f"rc:{name}")
 
-    def _run(self, name: str, source: str, keys: list[str], args: list[Any]) -> Any:
-        return self._guarded(lambda: self._script(name, source)(keys=keys, args=args))
-
-    def _script(self, name: str, source: str) -> Any:
-        script = self._scripts.get(name)
-        if script is None:
-            client = self.cache.client.get_client(write=True)
-            script = self._scripts[name] = ThreadScript(client, source)
-        return script
-
-    def _guarded(self, call: Callable[[], T]) -> T:
-        from redis.exceptions import RedisError
-
-        if time.monotonic() < self._down_until:
-            raise StoreUnavailable("Redis failed a moment ago")
-        try:
-            return call()
-        except (RedisError, OSError) as error:
-            self._down_until = time.monotonic() + knob("BACKEND_RETRY_SECONDS")
-            now = time.monotonic()
-            if now - self._last_log >= knob("FAILURE_LOG_INTERVAL"):
-                self._last_log = now
-                logger.error(
-                    "response cache bypassed, Redis failed: %s: %s", type(error).__name__, error
-                )
-            raise StoreUnavailable(f"{type(error).__name__}: {error}") from error
+    def _run(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """One script, its keys already under the prefix (an entry's key is also an
+        argument), or StoreUnavailable."""
+        return self.guarded(lambda: self.registered(source)(keys=keys, args=args), StoreUnavailable)
 
     def lookup(self, base: str, headers: Mapping[str, str]) -> Found:
         args: list[str] = [self._key(f"e:{base}")]
         for name, value in headers.items():
             args += [name, value]
-        seq, raw = self._run(
-            "lookup", LOOKUP_SCRIPT, [self._key(f"vary:{base}"), self._key("seq")], args
-        )
+        seq, raw = self._run(LOOKUP_SCRIPT, [self._key(f"vary:{base}"), self._key("seq")], args)
         return Found(raw, int(seq))
 
-    def put(
-        self,
-        base: str,
-        names: Sequence[str],
-        headers: Mapping[str, str],
-        raw: bytes,
-        *,
-        ttl: int,
-        tags: Sequence[str],
-        seen: int,
-    ) -> bool:
-        entry = f"{self._key(f'e:{base}')}:{variant_key(names, headers)}"
+    def put(self, offer: Offer) -> bool:
+        base, tags = offer.base, offer.tags
+        entry = f"{self._key(f'e:{base}')}:{variant_key(offer.names, offer.headers)}"
         keys = [self._key(f"vary:{base}"), entry, self._key("seq")]
         keys += [self._key(f"tag:{tag}") for tag in tags]
         keys += [self._key(f"purged:{tag}") for tag in tags]
-        args = [ttl, raw, ",".join(names), seen, len(tags)]
-        return bool(self._run("put", PUT_SCRIPT, keys, args))
+        args = [offer.ttl, offer.raw, ",".join(offer.names), offer.seen, len(tags)]
+        return bool(self._run(PUT_SCRIPT, keys, args))
 
     def purge(self, tags: Sequence[str]) -> int:
         keys = [self._key("seq")]
         keys += [self._key(f"tag:{tag}") for tag in tags]
         keys += [self._key(f"purged:{tag}") for tag in tags]
         args = [len(tags), knob("PURGE_MEMORY_SECONDS")]
-        return int(self._run("purge", PURGE_SCRIPT, keys, args))
+        return int(self._run(PURGE_SCRIPT, keys, args))
 
     def reset(self) -> None:
-        client = self.cache.client.get_client(write=True)
-        keys = list(client.scan_iter(match=self._key("*")))
-        if keys:
-            client.delete(*keys)
-        self._down_until = 0.0
+        self.delete_matching("rc:*")
+        self.recovered()

@@ -18,8 +18,9 @@ from functools import cache
 from typing import NamedTuple, Protocol
 
 from django.core.cache import caches
-from django.core.signals import setting_changed
 
+from common.conf import on_settings_change
+from common.shared_redis import is_redis_cache
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
 
@@ -33,20 +34,23 @@ class Found(NamedTuple):
     seq: int  # the purge sequence number when looked up: hand it back to `put`
 
 
+class Offer(NamedTuple):
+    """An answer offered for storing: under `base` for the request `headers` that its
+    Vary `names` select, for `ttl` seconds, tagged; `seen` is what the lookup returned."""
+
+    base: str
+    names: Sequence[str]
+    headers: Mapping[str, str]
+    raw: bytes
+    ttl: int
+    tags: Sequence[str]
+    seen: int
+
+
 class Store(Protocol):
     def lookup(self, base: str, headers: Mapping[str, str]) -> Found: ...
 
-    def put(
-        self,
-        base: str,
-        names: Sequence[str],
-        headers: Mapping[str, str],
-        raw: bytes,
-        *,
-        ttl: int,
-        tags: Sequence[str],
-        seen: int,
-    ) -> bool: ...
+    def put(self, offer: Offer) -> bool: ...
 
     def purge(self, tags: Sequence[str]) -> int: ...
 
@@ -88,31 +92,21 @@ class MemoryStore:
             self._entries.move_to_end(key)
             return Found(entry[1], self._seq)
 
-    def put(
-        self,
-        base: str,
-        names: Sequence[str],
-        headers: Mapping[str, str],
-        raw: bytes,
-        *,
-        ttl: int,
-        tags: Sequence[str],
-        seen: int,
-    ) -> bool:
+    def put(self, offer: Offer) -> bool:
         now = time.monotonic()
-        names = tuple(names)
+        base, names, expires = offer.base, tuple(offer.names), now + offer.ttl
         with self._lock:
-            for tag in tags:
+            for tag in offer.tags:
                 purged = self._purged.get(tag)
-                if purged is not None and purged[0] > seen and purged[1] > now:
+                if purged is not None and purged[0] > offer.seen and purged[1] > now:
                     return False
-            key = f"{base}:{variant_key(names, headers)}"
+            key = f"{base}:{variant_key(names, offer.headers)}"
             self._drop(key)
-            self._entries[key] = (now + ttl, raw, tuple(tags))
+            self._entries[key] = (expires, offer.raw, tuple(offer.tags))
             vary = self._vary.get(base)
             keep = vary[0] if vary is not None and vary[1] == names else 0.0
-            self._vary[base] = (max(keep, now + ttl), names)
-            for tag in tags:
+            self._vary[base] = (max(keep, expires), names)
+            for tag in offer.tags:
                 self._tags.setdefault(tag, set()).add(key)
             while len(self._entries) > knob("MAX_ENTRIES"):
                 self._drop(next(iter(self._entries)))
@@ -149,16 +143,11 @@ class MemoryStore:
 @cache
 def response_store() -> Store:
     default = caches["default"]
-    if hasattr(default, "client") and hasattr(default.client, "get_client"):
+    if is_redis_cache(default):
         from gateway_project.response_cache.redis_store import RedisStore
 
         return RedisStore(default)
     return MemoryStore()
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting in ("CACHES", "GATEWAY_RESPONSE_CACHE"):
-        response_store.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("CACHES", "GATEWAY_RESPONSE_CACHE")(response_store.cache_clear)

@@ -1,3 +1,5 @@
+"""The purge endpoint the product service calls after every change it commits."""
+
 from django.urls import path
 
 from gateway_project.response_cache.views import CachePurgeView

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from common.topology import UPSTREAMS
 from gateway_project.proxy.authentication import forget_verified_tokens
@@ -46,8 +45,3 @@ def fresh_counters(settings) -> None:
 def gateway_settings(**changes: object) -> override_settings:
     """override_settings for some GATEWAY keys, keeping the rest."""
     return override_settings(GATEWAY={**settings.GATEWAY, **changes})
-
-
-@pytest.fixture
-def client() -> APIClient:
-    return APIClient()

@@ -34,8 +34,8 @@ def admins(upstreams):
 
 
 @pytest.mark.parametrize("name", ["users", "products", "orders"])
-def test_each_admin_is_forwarded_to_its_service_with_its_slashes(client, admins, name):
-    response = client.get(f"/admin/{name}/")
+def test_each_admin_is_forwarded_to_its_service_with_its_slashes(api_client, admins, name):
+    response = api_client.get(f"/admin/{name}/")
 
     assert response.status_code == HTTPStatus.OK
     assert response.content == LOGIN_PAGE
@@ -43,8 +43,8 @@ def test_each_admin_is_forwarded_to_its_service_with_its_slashes(client, admins,
     assert admins[name].received[-1].path == f"/admin/{name}/"
 
 
-def test_forms_post_through_and_cookies_keep_their_path(client, admins):
-    response = client.post(
+def test_forms_post_through_and_cookies_keep_their_path(api_client, admins):
+    response = api_client.post(
         "/admin/products/login/?next=/admin/products/",
         "username=ops&password=pw",
         content_type="application/x-www-form-urlencoded",
@@ -65,15 +65,15 @@ def test_forms_post_through_and_cookies_keep_their_path(client, admins):
     )
 
 
-def test_an_html_error_of_the_service_passes_through_unconverted(client, admins):
-    response = client.get("/admin/orders/missing/")
+def test_an_html_error_of_the_service_passes_through_unconverted(api_client, admins):
+    response = api_client.get("/admin/orders/missing/")
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.content == b"<h1>Not Found</h1>"
 
 
-def test_static_files_of_each_service_are_routed(client, admins):
-    response = client.get("/static/users/admin/css/base.css")
+def test_static_files_of_each_service_are_routed(api_client, admins):
+    response = api_client.get("/static/users/admin/css/base.css")
 
     assert response.status_code == HTTPStatus.OK
     assert admins["users"].received[-1].path == "/static/users/admin/css/base.css"
@@ -88,16 +88,16 @@ def test_static_files_of_each_service_are_routed(client, admins):
         "/admin/internal/",
     ],
 )
-def test_a_prefix_route_never_leaves_its_prefix(client, admins, path):
-    response = client.get(path)
+def test_a_prefix_route_never_leaves_its_prefix(api_client, admins, path):
+    response = api_client.get(path)
 
     # Not forwarded: the gateway's own admin (sign-in first) or its JSON 404 answers.
     assert response.status_code in (HTTPStatus.FOUND, HTTPStatus.NOT_FOUND)
     assert not any(server.received for server in admins.values())
 
 
-def test_the_gateway_keeps_its_own_admin_at_admin(client, admins):
-    response = client.get("/admin/login/")
+def test_the_gateway_keeps_its_own_admin_at_admin(api_client, admins):
+    response = api_client.get("/admin/login/")
 
     assert response.status_code == HTTPStatus.OK
     assert b"API gateway administration" in response.content

@@ -36,33 +36,33 @@ def test_an_ipv4_mapped_peer_is_its_ipv4_address(rf):
     assert client_ip_for(request) == "198.51.100.4"
 
 
-def test_clients_of_one_ipv6_64_share_a_limit(client, upstreams):
+def test_clients_of_one_ipv6_64_share_a_limit(api_client, upstreams):
     with gateway_settings(RATES=_rates(anon="2/min")):
-        first = client.get("/products", REMOTE_ADDR="2001:db8:0:1::1")
-        second = client.get("/products", REMOTE_ADDR="2001:db8:0:1:ffff::2")
-        third = client.get("/products", REMOTE_ADDR="2001:db8:0:1::3")
-        other_network = client.get("/products", REMOTE_ADDR="2001:db8:0:2::1")
+        first = api_client.get("/products", REMOTE_ADDR="2001:db8:0:1::1")
+        second = api_client.get("/products", REMOTE_ADDR="2001:db8:0:1:ffff::2")
+        third = api_client.get("/products", REMOTE_ADDR="2001:db8:0:1::3")
+        other_network = api_client.get("/products", REMOTE_ADDR="2001:db8:0:2::1")
 
     assert [first.status_code, second.status_code] == [HTTPStatus.OK, HTTPStatus.OK]
     assert third.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert other_network.status_code == HTTPStatus.OK
 
 
-def test_an_ipv4_mapped_client_shares_the_ipv4_clients_limit(client, upstreams):
+def test_an_ipv4_mapped_client_shares_the_ipv4_clients_limit(api_client, upstreams):
     with gateway_settings(RATES=_rates(anon="1/min")):
-        first = client.get("/products", REMOTE_ADDR="192.0.2.9")
-        mapped = client.get("/products", REMOTE_ADDR="::ffff:192.0.2.9")
+        first = api_client.get("/products", REMOTE_ADDR="192.0.2.9")
+        mapped = api_client.get("/products", REMOTE_ADDR="::ffff:192.0.2.9")
 
     assert first.status_code == HTTPStatus.OK
     assert mapped.status_code == HTTPStatus.TOO_MANY_REQUESTS
 
 
-def test_an_ipv6_client_behind_a_trusted_proxy_is_bucketed_by_its_network(client, upstreams):
+def test_an_ipv6_client_behind_a_trusted_proxy_is_bucketed_by_its_network(api_client, upstreams):
     with gateway_settings(RATES=_rates(anon="1/min"), TRUSTED_PROXIES=["10.0.0.0/8"]):
-        first = client.get(
+        first = api_client.get(
             "/products", REMOTE_ADDR="10.0.0.2", headers={"X-Forwarded-For": "2001:db8:5::1"}
         )
-        second = client.get(
+        second = api_client.get(
             "/products", REMOTE_ADDR="10.0.0.2", headers={"X-Forwarded-For": "2001:db8:5::2"}
         )
 

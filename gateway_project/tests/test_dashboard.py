@@ -26,15 +26,15 @@ def no_figures():
 
 
 @pytest.fixture
-def staff_client(client):
+def staff_client(api_client):
     user = get_user_model().objects.create_user("ops", is_staff=True)
-    client.force_login(user)
-    return client
+    api_client.force_login(user)
+    return api_client
 
 
-def test_anonymous_is_sent_to_the_admin_sign_in(client):
-    page = client.get("/dashboard")
-    data = client.get("/dashboard/data")
+def test_anonymous_is_sent_to_the_admin_sign_in(api_client):
+    page = api_client.get("/dashboard")
+    data = api_client.get("/dashboard/data")
 
     assert page.status_code == HTTPStatus.FOUND
     assert page["Location"] == "/admin/login/?next=/dashboard"
@@ -42,11 +42,11 @@ def test_anonymous_is_sent_to_the_admin_sign_in(client):
     assert data["Content-Type"] == "application/problem+json"
 
 
-def test_signed_in_users_who_are_not_staff_see_nothing(client):
-    client.force_login(get_user_model().objects.create_user("bob"))
+def test_signed_in_users_who_are_not_staff_see_nothing(api_client):
+    api_client.force_login(get_user_model().objects.create_user("bob"))
 
-    assert client.get("/dashboard").status_code == HTTPStatus.FOUND
-    assert client.get("/dashboard/data").status_code == HTTPStatus.FORBIDDEN
+    assert api_client.get("/dashboard").status_code == HTTPStatus.FOUND
+    assert api_client.get("/dashboard/data").status_code == HTTPStatus.FORBIDDEN
 
 
 def test_the_page_shows_the_route_table_and_the_configured_services(staff_client):

@@ -93,8 +93,8 @@ def described(upstreams):
     forget_specs()
 
 
-def test_a_service_document_shows_only_routed_paths_on_the_gateway(client, described):
-    response = client.get("/docs/specs/products.json")
+def test_a_service_document_shows_only_routed_paths_on_the_gateway(api_client, described):
+    response = api_client.get("/docs/specs/products.json")
 
     assert response.status_code == HTTPStatus.OK
     doc = response.json()
@@ -106,8 +106,8 @@ def test_a_service_document_shows_only_routed_paths_on_the_gateway(client, descr
     assert described["products"].received[0].path == "/api/schema?format=json"
 
 
-def test_operations_carry_the_security_the_gateway_enforces(client, described):
-    doc = client.get("/docs/specs/products.json").json()
+def test_operations_carry_the_security_the_gateway_enforces(api_client, described):
+    doc = api_client.get("/docs/specs/products.json").json()
 
     listing = doc["paths"]["/products"]["get"]
     create = doc["paths"]["/products"]["post"]
@@ -128,18 +128,18 @@ def test_a_public_operation_its_service_reads_no_token_for_takes_none():
     assert security_for("user", [{}]) == [{"jwtAuth": []}]  # the gateway asks for one
 
 
-def test_documents_are_cached_briefly(client, described):
-    client.get("/docs/specs/orders.json")
-    client.get("/docs/specs/orders.json")
+def test_documents_are_cached_briefly(api_client, described):
+    api_client.get("/docs/specs/orders.json")
+    api_client.get("/docs/specs/orders.json")
 
     assert len(described["orders"].received) == 1
 
 
-def test_a_down_service_is_marked_unavailable_and_the_hub_still_loads(client, described):
+def test_a_down_service_is_marked_unavailable_and_the_hub_still_loads(api_client, described):
     described["orders"].responder = lambda received: Reply(503)
 
-    page = client.get("/docs")
-    doc = client.get("/docs/specs/orders.json").json()
+    page = api_client.get("/docs")
+    doc = api_client.get("/docs/specs/orders.json").json()
 
     assert page.status_code == HTTPStatus.OK
     assert page["Content-Type"].startswith("text/html")
@@ -157,24 +157,24 @@ def test_a_down_service_is_marked_unavailable_and_the_hub_still_loads(client, de
     assert "/api/schema answered 503" in doc["info"]["description"]
 
 
-def test_the_hub_loads_swagger_ui_from_local_assets_in_the_standalone_layout(client, described):
-    page = client.get("/docs").content.decode()
+def test_the_hub_loads_swagger_ui_from_local_assets_in_the_standalone_layout(api_client, described):
+    page = api_client.get("/docs").content.decode()
 
     assert "/static/gateway/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "swagger-ui-standalone-preset.js" in page
     assert "/static/gateway/docs_hub/hub.js" in page
-    assert client.get("/static/gateway/docs_hub/hub.js").status_code == HTTPStatus.OK
+    assert api_client.get("/static/gateway/docs_hub/hub.js").status_code == HTTPStatus.OK
 
 
-def test_unknown_document_is_a_json_404(client, described):
-    response = client.get("/docs/specs/nothing.json")
+def test_unknown_document_is_a_json_404(api_client, described):
+    response = api_client.get("/docs/specs/nothing.json")
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response["Content-Type"] == "application/problem+json"
 
 
-def test_merged_document_is_valid_openapi_with_every_routed_path(client, described):
-    response = client.get("/openapi.json")
+def test_merged_document_is_valid_openapi_with_every_routed_path(api_client, described):
+    response = api_client.get("/openapi.json")
 
     doc = response.json()
     validate(doc)
@@ -192,8 +192,8 @@ def test_merged_document_is_valid_openapi_with_every_routed_path(client, describ
     assert sorted(doc["paths"]["/orders"]) == ["get"]
 
 
-def test_merged_document_renames_clashing_components_and_their_refs(client, described):
-    doc = client.get("/openapi.json").json()
+def test_merged_document_renames_clashing_components_and_their_refs(api_client, described):
+    doc = api_client.get("/openapi.json").json()
 
     schemas = doc["components"]["schemas"]
     # users' Problem is pruned (no routed path uses it); products' and orders' differ.
@@ -206,10 +206,10 @@ def test_merged_document_renames_clashing_components_and_their_refs(client, desc
     assert orders["application/json"]["schema"] == _ref("OrdersProblem")
 
 
-def test_merged_document_leaves_out_a_down_service_and_says_so(client, described):
+def test_merged_document_leaves_out_a_down_service_and_says_so(api_client, described):
     described["users"].responder = lambda received: Reply(500)
 
-    doc = client.get("/openapi.json").json()
+    doc = api_client.get("/openapi.json").json()
 
     validate(doc)
     assert "/users/profile" not in doc["paths"]

@@ -20,39 +20,39 @@ def _emitted_cookies(response) -> list[str]:
     return [cookie.output(header="").strip() for cookie in response.cookies.values()]
 
 
-def test_set_cookie_lines_come_back_exactly_as_the_service_sent_them(client, upstreams):
+def test_set_cookie_lines_come_back_exactly_as_the_service_sent_them(api_client, upstreams):
     upstreams["users"].responder = lambda received: Reply(
         200, b"{}", [("Content-Type", "application/json")] + [("Set-Cookie", c) for c in COOKIES]
     )
 
-    response = client.get("/users/profile", headers=bearer())
+    response = api_client.get("/users/profile", headers=bearer())
 
     assert _emitted_cookies(response) == COOKIES
 
 
-def test_head_keeps_the_services_content_length(client, upstreams):
+def test_head_keeps_the_services_content_length(api_client, upstreams):
     upstreams["products"].responder = lambda received: Reply(
         200, b'{"results": [1, 2, 3]}', [("Content-Type", "application/json")]
     )
 
-    response = client.head("/products")
+    response = api_client.head("/products")
 
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Length"] == str(len(b'{"results": [1, 2, 3]}'))
     assert upstreams["products"].received[0].method == "HEAD"
 
 
-def test_204_gains_no_content_length(client, upstreams):
+def test_204_gains_no_content_length(api_client, upstreams):
     upstreams["products"].responder = lambda received: Reply(204, b"")
 
-    response = client.delete("/products/1", headers=bearer(user_id=2, is_staff=True))
+    response = api_client.delete("/products/1", headers=bearer(user_id=2, is_staff=True))
 
     assert response.status_code == HTTPStatus.NO_CONTENT
     assert not response.has_header("Content-Length")
 
 
-def test_the_gateways_own_cookies_do_not_reach_the_services(client, upstreams):
-    client.get(
+def test_the_gateways_own_cookies_do_not_reach_the_services(api_client, upstreams):
+    api_client.get(
         "/products",
         headers={"Cookie": "theme=dark; gateway_sessionid=s3cret; gateway_csrftoken=tok; lang=fr"},
     )
@@ -60,7 +60,7 @@ def test_the_gateways_own_cookies_do_not_reach_the_services(client, upstreams):
     assert upstreams["products"].received[0].headers["cookie"] == "theme=dark; lang=fr"
 
 
-def test_a_cookie_header_of_only_gateway_cookies_is_not_forwarded(client, upstreams):
-    client.get("/products", headers={"Cookie": "gateway_sessionid=s3cret"})
+def test_a_cookie_header_of_only_gateway_cookies_is_not_forwarded(api_client, upstreams):
+    api_client.get("/products", headers={"Cookie": "gateway_sessionid=s3cret"})
 
     assert "cookie" not in upstreams["products"].received[0].headers

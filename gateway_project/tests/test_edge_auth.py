@@ -24,9 +24,9 @@ from common.testing import access_token, bearer
     ],
 )
 def test_anonymous_caller_of_a_signed_in_route_gets_401_at_the_edge(
-    client, upstreams, method, path
+    api_client, upstreams, method, path
 ):
-    response = client.generic(method, path, b"{}", "application/json")
+    response = api_client.generic(method, path, b"{}", "application/json")
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
@@ -49,8 +49,10 @@ def test_anonymous_caller_of_a_signed_in_route_gets_401_at_the_edge(
         ("DELETE", "/products/1"),
     ],
 )
-def test_non_staff_caller_of_a_staff_method_gets_403_at_the_edge(client, upstreams, method, path):
-    response = client.generic(method, path, b"{}", "application/json", headers=bearer())
+def test_non_staff_caller_of_a_staff_method_gets_403_at_the_edge(
+    api_client, upstreams, method, path
+):
+    response = api_client.generic(method, path, b"{}", "application/json", headers=bearer())
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert json.loads(response.content) == {
@@ -62,10 +64,10 @@ def test_non_staff_caller_of_a_staff_method_gets_403_at_the_edge(client, upstrea
     assert upstreams["products"].received == []
 
 
-def test_staff_caller_passes_and_the_authorization_header_goes_on(client, upstreams):
+def test_staff_caller_passes_and_the_authorization_header_goes_on(api_client, upstreams):
     headers = bearer(user_id=5, is_staff=True)
 
-    response = client.post("/products", b"{}", content_type="application/json", headers=headers)
+    response = api_client.post("/products", b"{}", content_type="application/json", headers=headers)
 
     assert response.status_code == HTTPStatus.OK
     assert upstreams["products"].received[0].headers["authorization"] == headers["Authorization"]
@@ -92,8 +94,8 @@ def _token_for_audience(audience: str) -> str:
     ],
     ids=["garbage", "expired", "wrong-audience", "refresh-token"],
 )
-def test_invalid_token_is_401_even_on_a_public_route(client, upstreams, token):
-    response = client.get("/products", headers={"Authorization": f"Bearer {token}"})
+def test_invalid_token_is_401_even_on_a_public_route(api_client, upstreams, token):
+    response = api_client.get("/products", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
@@ -101,7 +103,7 @@ def test_invalid_token_is_401_even_on_a_public_route(client, upstreams, token):
     assert upstreams["products"].received == []
 
 
-def test_token_signed_by_another_key_is_401(client, upstreams):
+def test_token_signed_by_another_key_is_401(api_client, upstreams):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -120,20 +122,24 @@ def test_token_signed_by_another_key_is_401(client, upstreams):
     token["user_id"] = 1
     forged = KidTokenBackend(KeyRing(), pem).encode(token.payload)
 
-    response = client.get("/orders", headers={"Authorization": f"Bearer {forged}"})
+    response = api_client.get("/orders", headers={"Authorization": f"Bearer {forged}"})
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert upstreams["orders"].received == []
 
 
-def test_a_token_differing_in_one_byte_is_not_served_from_the_verification_cache(client, upstreams):
+def test_a_token_differing_in_one_byte_is_not_served_from_the_verification_cache(
+    api_client, upstreams
+):
     token = access_token()
-    assert client.get("/orders", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        api_client.get("/orders", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
     header, claims, signature = token.split(".")
     tampered = (
         f"{header}.{claims}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}"
     )
 
-    response = client.get("/orders", headers={"Authorization": f"Bearer {tampered}"})
+    response = api_client.get("/orders", headers={"Authorization": f"Bearer {tampered}"})
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED

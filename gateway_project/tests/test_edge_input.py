@@ -8,25 +8,25 @@ from http import HTTPStatus
 import pytest
 
 
-def test_raw_non_ascii_query_bytes_go_upstream_percent_encoded(client, upstreams):
+def test_raw_non_ascii_query_bytes_go_upstream_percent_encoded(api_client, upstreams):
     # A WSGI server hands the query's raw bytes over decoded as latin-1.
     raw = "q=caf\xc3\xa9&n=\xff"
 
-    response = client.get("/products", QUERY_STRING=raw)
+    response = api_client.get("/products", QUERY_STRING=raw)
 
     assert response.status_code == HTTPStatus.OK
     assert upstreams["products"].received[0].path == "/products?q=caf%C3%A9&n=%FF"
 
 
-def test_an_ascii_query_goes_upstream_unchanged(client, upstreams):
-    client.get("/products", QUERY_STRING="a=%20b&c=%zz&d=<x>")
+def test_an_ascii_query_goes_upstream_unchanged(api_client, upstreams):
+    api_client.get("/products", QUERY_STRING="a=%20b&c=%zz&d=<x>")
 
     assert upstreams["products"].received[0].path == "/products?a=%20b&c=%zz&d=<x>"
 
 
 @pytest.mark.parametrize("raw", ["q=a b", "q=a\x7fb", "q=a\x01b", "q=a\tb"])
-def test_a_raw_space_or_control_byte_in_the_query_is_400(client, upstreams, raw):
-    response = client.get("/products", QUERY_STRING=raw)
+def test_a_raw_space_or_control_byte_in_the_query_is_400(api_client, upstreams, raw):
+    response = api_client.get("/products", QUERY_STRING=raw)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response["Content-Type"] == "application/problem+json"
@@ -34,8 +34,8 @@ def test_a_raw_space_or_control_byte_in_the_query_is_400(client, upstreams, raw)
     assert upstreams["products"].received == []
 
 
-def test_a_header_value_with_non_ascii_bytes_is_400_not_500(client, upstreams):
-    response = client.get("/products", HTTP_X_NAME="caf\xc3\xa9")
+def test_a_header_value_with_non_ascii_bytes_is_400_not_500(api_client, upstreams):
+    response = api_client.get("/products", HTTP_X_NAME="caf\xc3\xa9")
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     problem = json.loads(response.content)

@@ -23,27 +23,27 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_token_issued_before_a_revocation_is_refused_at_the_edge(client, upstreams):
+def test_a_token_issued_before_a_revocation_is_refused_at_the_edge(api_client, upstreams):
     old = access_token(user_id=31, iat_ms=int(time.time() * 1000) - 5)
-    assert client.get("/orders", headers=auth(old)).status_code == HTTPStatus.OK
+    assert api_client.get("/orders", headers=auth(old)).status_code == HTTPStatus.OK
 
     tokens_revoke_before(31)
     forget_lookups()  # as after LOOKUP_CACHE_SECONDS
-    refused = client.get("/orders", headers=auth(old))
+    refused = api_client.get("/orders", headers=auth(old))
     fresh = access_token(user_id=31, iat_ms=int(time.time() * 1000) + 5)
 
     assert refused.status_code == HTTPStatus.UNAUTHORIZED
     assert refused.json()["detail"] == "This token was revoked by a logout or password change."
-    assert client.get("/orders", headers=auth(fresh)).status_code == HTTPStatus.OK
-    assert client.get("/orders", headers=auth(access_token(user_id=32))).status_code == 200
+    assert api_client.get("/orders", headers=auth(fresh)).status_code == HTTPStatus.OK
+    assert api_client.get("/orders", headers=auth(access_token(user_id=32))).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/users/logout", "/users/token/refresh", "/users/login"])
-def test_auth_routes_forward_whatever_the_access_token(client, upstreams, path):
+def test_auth_routes_forward_whatever_the_access_token(api_client, upstreams, path):
     expired = access_token(user_id=5, lifetime=-timedelta(minutes=5))
 
     for headers in ({}, auth(expired), auth("not.a.token")):
-        response = client.post(
+        response = api_client.post(
             path, {"refresh": "r"}, content_type="application/json", headers=headers
         )
         assert response.status_code == HTTPStatus.OK, (headers, response.content)

@@ -13,10 +13,10 @@ from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import Reply
 
 
-def test_body_bytes_reach_the_service_untouched(client, upstreams):
+def test_body_bytes_reach_the_service_untouched(api_client, upstreams):
     body = b'{"username": "al\\u00efce",   "password": "x"}\n\x00\xff'
 
-    client.post("/users/register", body, content_type="application/octet-stream")
+    api_client.post("/users/register", body, content_type="application/octet-stream")
 
     received = upstreams["users"].received[0]
     assert received.body == body
@@ -24,9 +24,9 @@ def test_body_bytes_reach_the_service_untouched(client, upstreams):
     assert received.headers["content-length"] == str(len(body))
 
 
-def test_body_over_the_limit_is_413_without_reaching_the_service(client, upstreams):
+def test_body_over_the_limit_is_413_without_reaching_the_service(api_client, upstreams):
     with gateway_settings(MAX_BODY_BYTES=100):
-        response = client.post("/users/register", b"x" * 101, content_type="application/json")
+        response = api_client.post("/users/register", b"x" * 101, content_type="application/json")
 
     assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     assert response["RateLimit-Policy"].startswith('"auth";')
@@ -39,16 +39,16 @@ def test_body_over_the_limit_is_413_without_reaching_the_service(client, upstrea
     assert upstreams["users"].received == []
 
 
-def test_body_at_the_limit_passes(client, upstreams):
+def test_body_at_the_limit_passes(api_client, upstreams):
     with gateway_settings(MAX_BODY_BYTES=100):
-        response = client.post("/users/register", b"x" * 100, content_type="application/json")
+        response = api_client.post("/users/register", b"x" * 100, content_type="application/json")
 
     assert response.status_code == HTTPStatus.OK
     assert upstreams["users"].received[0].body == b"x" * 100
 
 
-def test_hop_by_hop_and_internal_headers_are_not_forwarded(client, upstreams):
-    client.get(
+def test_hop_by_hop_and_internal_headers_are_not_forwarded(api_client, upstreams):
+    api_client.get(
         "/products",
         headers={
             "Connection": "keep-alive, X-Private-Hop",
@@ -72,7 +72,7 @@ def test_hop_by_hop_and_internal_headers_are_not_forwarded(client, upstreams):
     assert headers["accept-language"] == "fr"
 
 
-def test_hop_by_hop_response_headers_are_dropped_the_rest_returned(client, upstreams):
+def test_hop_by_hop_response_headers_are_dropped_the_rest_returned(api_client, upstreams):
     upstreams["products"].responder = lambda received: Reply(
         201,
         b'{"id": 1}',
@@ -87,7 +87,7 @@ def test_hop_by_hop_response_headers_are_dropped_the_rest_returned(client, upstr
         ],
     )
 
-    response = client.get("/products")
+    response = api_client.get("/products")
 
     assert response.status_code == HTTPStatus.CREATED
     assert response.content == b'{"id": 1}'
@@ -99,32 +99,34 @@ def test_hop_by_hop_response_headers_are_dropped_the_rest_returned(client, upstr
     assert not response.has_header("Keep-Alive")
 
 
-def test_upstream_problem_details_are_returned_as_the_service_sent_them(client, upstreams):
+def test_upstream_problem_details_are_returned_as_the_service_sent_them(api_client, upstreams):
     problem = b'{"type": "https://errors.example/insufficient-stock", "status": 409}'
     upstreams["orders"].responder = lambda received: Reply(
         409, problem, [("Content-Type", "application/problem+json")]
     )
 
-    response = client.post("/orders", b"{}", content_type="application/json", headers=bearer())
+    response = api_client.post("/orders", b"{}", content_type="application/json", headers=bearer())
 
     assert response.status_code == HTTPStatus.CONFLICT
     assert response.content == problem
     assert response["Content-Type"] == "application/problem+json"
 
 
-def test_upstream_html_error_is_passed_through_too(client, upstreams):
+def test_upstream_html_error_is_passed_through_too(api_client, upstreams):
     upstreams["products"].responder = lambda received: Reply(
         404, b"<h1>gone</h1>", [("Content-Type", "text/html")]
     )
 
-    response = client.get("/products/9")
+    response = api_client.get("/products/9")
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.content == b"<h1>gone</h1>"
 
 
-def test_forwarded_headers_name_the_peer_and_ignore_an_untrusted_clients_claims(client, upstreams):
-    client.get(
+def test_forwarded_headers_name_the_peer_and_ignore_an_untrusted_clients_claims(
+    api_client, upstreams
+):
+    api_client.get(
         "/products",
         REMOTE_ADDR="203.0.113.9",
         headers={
@@ -141,9 +143,9 @@ def test_forwarded_headers_name_the_peer_and_ignore_an_untrusted_clients_claims(
     assert headers["x-forwarded-host"] == "api.example.com"
 
 
-def test_trusted_proxy_forwarded_headers_are_extended(client, upstreams):
+def test_trusted_proxy_forwarded_headers_are_extended(api_client, upstreams):
     with gateway_settings(TRUSTED_PROXIES=["10.0.0.0/8"]):
-        client.get(
+        api_client.get(
             "/products",
             REMOTE_ADDR="10.1.1.1",
             headers={
@@ -159,10 +161,12 @@ def test_trusted_proxy_forwarded_headers_are_extended(client, upstreams):
     assert headers["x-forwarded-host"] == "shop.example.com"
 
 
-def test_request_id_and_traceparent_go_upstream_and_the_id_comes_back(client, upstreams):
+def test_request_id_and_traceparent_go_upstream_and_the_id_comes_back(api_client, upstreams):
     trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
-    response = client.get("/products", headers={"X-Request-ID": "abc-123", "traceparent": trace})
+    response = api_client.get(
+        "/products", headers={"X-Request-ID": "abc-123", "traceparent": trace}
+    )
 
     headers = upstreams["products"].received[0].headers
     assert headers["x-request-id"] == "abc-123"
@@ -172,22 +176,22 @@ def test_request_id_and_traceparent_go_upstream_and_the_id_comes_back(client, up
     assert response["X-Request-ID"] == "abc-123"
 
 
-def test_request_id_is_made_when_missing(client, upstreams):
-    response = client.get("/products")
+def test_request_id_is_made_when_missing(api_client, upstreams):
+    response = api_client.get("/products")
 
     sent = upstreams["products"].received[0].headers["x-request-id"]
     assert response["X-Request-ID"] == sent
     assert len(sent) == 32
 
 
-def test_upstream_refusing_connections_is_503_with_retry_after(client, upstreams, settings):
+def test_upstream_refusing_connections_is_503_with_retry_after(api_client, upstreams, settings):
     from tests.harness import free_port
 
     urls = {**settings.COMMON["SERVICE_URLS"], "products": f"http://127.0.0.1:{free_port()}"}
     settings.COMMON = {**settings.COMMON, "SERVICE_URLS": urls}
     started = time.monotonic()
 
-    response = client.get("/products")
+    response = api_client.get("/products")
 
     assert time.monotonic() - started < 1.0
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
@@ -200,22 +204,22 @@ def test_upstream_refusing_connections_is_503_with_retry_after(client, upstreams
     }
 
 
-def test_upstream_too_slow_is_504(client, upstreams):
+def test_upstream_too_slow_is_504(api_client, upstreams):
     upstreams["products"].responder = lambda received: Reply(200, b"{}", delay=0.5)
 
     with gateway_settings(READ_TIMEOUT=0.1):
         started = time.monotonic()
-        response = client.get("/products")
+        response = api_client.get("/products")
 
     assert time.monotonic() - started < 0.45
     assert response.status_code == HTTPStatus.GATEWAY_TIMEOUT
     assert json.loads(response.content)["type"] == "https://errors.example/gateway-timeout"
 
 
-def test_cors_for_a_configured_origin(client, upstreams, settings):
+def test_cors_for_a_configured_origin(api_client, upstreams, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
 
-    preflight = client.options(
+    preflight = api_client.options(
         "/orders",
         headers={
             "Origin": "https://app.example.com",
@@ -223,8 +227,8 @@ def test_cors_for_a_configured_origin(client, upstreams, settings):
             "Access-Control-Request-Headers": "authorization, content-type",
         },
     )
-    response = client.get("/products", headers={"Origin": "https://app.example.com"})
-    other = client.get("/products", headers={"Origin": "https://evil.example"})
+    response = api_client.get("/products", headers={"Origin": "https://app.example.com"})
+    other = api_client.get("/products", headers={"Origin": "https://evil.example"})
 
     assert preflight.status_code == HTTPStatus.OK
     assert preflight["Access-Control-Allow-Origin"] == "https://app.example.com"
@@ -234,9 +238,9 @@ def test_cors_for_a_configured_origin(client, upstreams, settings):
     assert not other.has_header("Access-Control-Allow-Origin")
 
 
-def test_access_log_line_names_route_service_and_upstream(client, upstreams, caplog):
+def test_access_log_line_names_route_service_and_upstream(api_client, upstreams, caplog):
     with caplog.at_level("INFO", logger="access"):
-        client.get("/orders/4", headers=bearer(user_id=42), REMOTE_ADDR="192.0.2.1")
+        api_client.get("/orders/4", headers=bearer(user_id=42), REMOTE_ADDR="192.0.2.1")
 
     record = next(r for r in caplog.records if r.name == "access")
     assert record.route == "/orders/{id}"
@@ -248,24 +252,24 @@ def test_access_log_line_names_route_service_and_upstream(client, upstreams, cap
     assert record.throttled is False
 
 
-def test_host_not_allowed_is_400_without_an_upstream_call(client, upstreams, settings):
+def test_host_not_allowed_is_400_without_an_upstream_call(api_client, upstreams, settings):
     settings.ALLOWED_HOSTS = ["api.example.com"]
 
-    response = client.get("/products", headers={"Host": "evil.example"})
+    response = api_client.get("/products", headers={"Host": "evil.example"})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert json.loads(response.content)["status"] == 400
     assert upstreams["products"].received == []
 
 
-def test_proxied_answer_has_its_length_and_nosniff(client, upstreams):
-    response = client.get("/products/5")
+def test_proxied_answer_has_its_length_and_nosniff(api_client, upstreams):
+    response = api_client.get("/products/5")
 
     assert response["Content-Length"] == str(len(response.content))
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_upstream_closing_without_an_answer_is_502(client, upstreams):
+def test_upstream_closing_without_an_answer_is_502(api_client, upstreams):
     import socket
     import threading
 
@@ -285,14 +289,14 @@ def test_upstream_closing_without_an_answer_is_502(client, upstreams):
 
     urls = {**django_settings.COMMON["SERVICE_URLS"], "products": f"http://127.0.0.1:{port}"}
     with override_settings(COMMON={**django_settings.COMMON, "SERVICE_URLS": urls}):
-        response = client.get("/products")
+        response = api_client.get("/products")
     server.close()
 
     assert response.status_code == HTTPStatus.BAD_GATEWAY
     assert json.loads(response.content)["type"] == "https://errors.example/bad-gateway"
 
 
-def test_compressed_body_and_every_cookie_come_back_as_sent(client, upstreams):
+def test_compressed_body_and_every_cookie_come_back_as_sent(api_client, upstreams):
     import gzip
 
     compressed = gzip.compress(b'{"results": []}')
@@ -308,7 +312,7 @@ def test_compressed_body_and_every_cookie_come_back_as_sent(client, upstreams):
         ],
     )
 
-    response = client.get("/products?x=1&x=2", headers={"Accept-Encoding": "gzip"})
+    response = api_client.get("/products?x=1&x=2", headers={"Accept-Encoding": "gzip"})
 
     assert response.content == compressed
     assert response["Content-Encoding"] == "gzip"

@@ -15,8 +15,8 @@ def _without_latency(body: dict) -> dict:
     return body
 
 
-def test_health_is_ok_when_every_service_is_ready(client, upstreams):
-    response = client.get("/health")
+def test_health_is_ok_when_every_service_is_ready(api_client, upstreams):
+    response = api_client.get("/health")
 
     assert response.status_code == HTTPStatus.OK
     assert _without_latency(json.loads(response.content)) == {
@@ -30,14 +30,14 @@ def test_health_is_ok_when_every_service_is_ready(client, upstreams):
     assert [r.path for r in upstreams["orders"].received] == ["/ready"]
 
 
-def test_health_is_degraded_naming_the_services_down(client, upstreams, settings):
+def test_health_is_degraded_naming_the_services_down(api_client, upstreams, settings):
     from tests.harness import free_port
 
     upstreams["orders"].responder = lambda received: Reply(503, b'{"status": "unavailable"}')
     urls = {**settings.COMMON["SERVICE_URLS"], "users": f"http://127.0.0.1:{free_port()}"}
     settings.COMMON = {**settings.COMMON, "SERVICE_URLS": urls}
 
-    response = client.get("/health")
+    response = api_client.get("/health")
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert _without_latency(json.loads(response.content)) == {
@@ -51,7 +51,7 @@ def test_health_is_degraded_naming_the_services_down(client, upstreams, settings
     }
 
 
-def test_health_asks_in_parallel_with_a_short_timeout(client, upstreams, settings):
+def test_health_asks_in_parallel_with_a_short_timeout(api_client, upstreams, settings):
     import time
 
     for server in upstreams.values():
@@ -59,18 +59,18 @@ def test_health_asks_in_parallel_with_a_short_timeout(client, upstreams, setting
     settings.GATEWAY = {**settings.GATEWAY, "HEALTH_TIMEOUT": 0.5}
 
     started = time.monotonic()
-    response = client.get("/health")
+    response = api_client.get("/health")
 
     assert response.status_code == HTTPStatus.OK
     assert time.monotonic() - started < 0.8
 
 
-def test_metrics_count_upstream_requests_and_throttling(client, upstreams, settings):
+def test_metrics_count_upstream_requests_and_throttling(api_client, upstreams, settings):
     settings.GATEWAY = {**settings.GATEWAY, "RATES": {**settings.GATEWAY["RATES"], "anon": "1/min"}}
-    client.get("/products")
-    client.get("/products")
+    api_client.get("/products")
+    api_client.get("/products")
 
-    text = client.get("/metrics").content.decode()
+    text = api_client.get("/metrics").content.decode()
 
     assert 'gateway_upstream_requests_total{method="GET",service="products",status="200"}' in text
     assert 'gateway_upstream_latency_seconds_bucket{le="0.005",service="products"}' in text

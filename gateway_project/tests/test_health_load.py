@@ -15,20 +15,20 @@ def _ready_calls(upstreams) -> int:
     return sum(1 for server in upstreams.values() for r in server.received if r.path == "/ready")
 
 
-def test_health_answers_from_a_short_cache(client, upstreams):
+def test_health_answers_from_a_short_cache(api_client, upstreams):
     with gateway_settings(HEALTH_CACHE_SECONDS=0.5):
-        first = client.get("/health")
-        again = client.get("/health")
+        first = api_client.get("/health")
+        again = api_client.get("/health")
         assert _ready_calls(upstreams) == 3  # one /ready per service for both answers
         time.sleep(0.6)
-        later = client.get("/health")
+        later = api_client.get("/health")
 
     assert first.status_code == again.status_code == later.status_code == HTTPStatus.OK
     assert again.content == first.content
     assert _ready_calls(upstreams) == 6
 
 
-def test_concurrent_health_checks_share_one_round_of_ready_calls(client, upstreams):
+def test_concurrent_health_checks_share_one_round_of_ready_calls(api_client, upstreams):
     from django.test import Client
 
     with gateway_settings(HEALTH_CACHE_SECONDS=5.0), ThreadPoolExecutor(8) as pool:
@@ -38,10 +38,10 @@ def test_concurrent_health_checks_share_one_round_of_ready_calls(client, upstrea
     assert _ready_calls(upstreams) == 3
 
 
-def test_health_is_throttled_in_the_anon_scope(client, upstreams):
+def test_health_is_throttled_in_the_anon_scope(api_client, upstreams):
     rates = {**settings.GATEWAY["RATES"], "anon": "2/min"}
     with gateway_settings(RATES=rates):
-        answers = [client.get("/health") for _ in range(3)]
+        answers = [api_client.get("/health") for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200, 200, HTTPStatus.TOO_MANY_REQUESTS]
     assert answers[2]["Content-Type"] == "application/problem+json"

@@ -23,9 +23,9 @@ def service_token() -> dict[str, str]:
     return {"X-Service-Token": settings.COMMON["SERVICE_TOKEN"]}
 
 
-def register(client, url: str, **extra: str):
+def register(api_client, url: str, **extra: str):
     body = {"service": "products", "url": url, **extra}
-    return client.post(REGISTRY, body, format="json", headers=service_token())
+    return api_client.post(REGISTRY, body, format="json", headers=service_token())
 
 
 def instance_urls(service: str) -> list[str]:
@@ -34,8 +34,8 @@ def instance_urls(service: str) -> list[str]:
     return [instance.url for instance in group.pools[service].members()]
 
 
-def test_registration_needs_the_service_token(client):
-    response = client.post(
+def test_registration_needs_the_service_token(api_client):
+    response = api_client.post(
         REGISTRY, {"service": "products", "url": "http://127.0.0.1:9"}, format="json"
     )
 
@@ -54,8 +54,8 @@ def test_registration_needs_the_service_token(client):
         "gopher://127.0.0.1:70",
     ],
 )
-def test_registration_refuses_urls_outside_the_allowed_hosts(client, url):
-    response = register(client, url)
+def test_registration_refuses_urls_outside_the_allowed_hosts(api_client, url):
+    response = register(api_client, url)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "url" in json.loads(response.content)["errors"]
@@ -70,20 +70,20 @@ def test_allowed_hosts_take_names_addresses_and_networks():
     assert not host_allowed("localhost.evil.example", allowed)
 
 
-def test_the_registry_is_not_reachable_through_the_public_routes(client):
+def test_the_registry_is_not_reachable_through_the_public_routes(api_client):
     for path in ("/products/internal/registry/instances", "/users/internal/registry/instances"):
-        response = client.post(path, {}, format="json", headers=service_token())
+        response = api_client.post(path, {}, format="json", headers=service_token())
         assert response.status_code in (HTTPStatus.NOT_FOUND, HTTPStatus.METHOD_NOT_ALLOWED)
 
 
-def test_a_registered_instance_takes_traffic_and_a_heartbeat_keeps_it(client, upstreams):
+def test_a_registered_instance_takes_traffic_and_a_heartbeat_keeps_it(api_client, upstreams):
     fake = upstreams["products"]
     urls = {**settings.COMMON["SERVICE_URLS"], "products": ""}
     with override_settings(COMMON={**settings.COMMON, "SERVICE_URLS": urls}):
-        first = register(client, fake.url, instance_id="products-1")
-        again = register(client, fake.url, instance_id="products-1")
+        first = register(api_client, fake.url, instance_id="products-1")
+        again = register(api_client, fake.url, instance_id="products-1")
         assert instance_urls("products") == [fake.url]
-        response = client.get("/products/7")
+        response = api_client.get("/products/7")
 
     assert first.status_code == HTTPStatus.CREATED
     assert again.status_code == HTTPStatus.OK
@@ -91,36 +91,36 @@ def test_a_registered_instance_takes_traffic_and_a_heartbeat_keeps_it(client, up
     assert fake.received[-1].path == "/products/7"
 
 
-def test_an_instance_whose_heartbeats_stop_drops_out_after_the_ttl(client, upstreams):
+def test_an_instance_whose_heartbeats_stop_drops_out_after_the_ttl(api_client, upstreams):
     with gateway_settings(REGISTRY_TTL=0.5):
-        register(client, "http://127.0.0.1:8999")
+        register(api_client, "http://127.0.0.1:8999")
         assert "http://127.0.0.1:8999" in instance_urls("products")
         time.sleep(0.7)
         assert "http://127.0.0.1:8999" not in instance_urls("products")
 
 
-def test_deregistration_removes_the_instance_at_once(client, upstreams):
-    register(client, "http://127.0.0.1:8998", instance_id="gone-1")
+def test_deregistration_removes_the_instance_at_once(api_client, upstreams):
+    register(api_client, "http://127.0.0.1:8998", instance_id="gone-1")
 
-    response = client.delete(f"{REGISTRY}/products/gone-1", headers=service_token())
-    missing = client.delete(f"{REGISTRY}/products/gone-1", headers=service_token())
+    response = api_client.delete(f"{REGISTRY}/products/gone-1", headers=service_token())
+    missing = api_client.delete(f"{REGISTRY}/products/gone-1", headers=service_token())
 
     assert response.status_code == HTTPStatus.NO_CONTENT
     assert missing.status_code == HTTPStatus.NOT_FOUND
     assert "http://127.0.0.1:8998" not in instance_urls("products")
 
 
-def test_services_status_is_for_staff_only(client, upstreams):
-    assert client.get("/gateway/services").status_code == HTTPStatus.UNAUTHORIZED
-    user = client.get("/gateway/services", headers=bearer(user_id=3))
+def test_services_status_is_for_staff_only(api_client, upstreams):
+    assert api_client.get("/gateway/services").status_code == HTTPStatus.UNAUTHORIZED
+    user = api_client.get("/gateway/services", headers=bearer(user_id=3))
     assert user.status_code == HTTPStatus.FORBIDDEN
 
 
-def test_services_status_shows_every_instance(client, upstreams):
-    register(client, "http://127.0.0.1:8997", instance_id="extra")
-    client.get("/products/1")
+def test_services_status_shows_every_instance(api_client, upstreams):
+    register(api_client, "http://127.0.0.1:8997", instance_id="extra")
+    api_client.get("/products/1")
 
-    response = client.get("/gateway/services", headers=bearer(user_id=1, is_staff=True))
+    response = api_client.get("/gateway/services", headers=bearer(user_id=1, is_staff=True))
 
     services = {entry["name"]: entry for entry in response.json()["services"]}
     assert set(services) == {"users", "products", "orders"}
@@ -212,9 +212,9 @@ def test_a_dns_name_serves_traffic(dns_server, upstreams):
     assert fake.received[-1].path == "/products/3"
 
 
-def test_concurrent_registrations_of_many_instances_all_count(client, upstreams):
+def test_concurrent_registrations_of_many_instances_all_count(api_client, upstreams):
     def one(n: int) -> None:
-        register(client, f"http://127.0.0.1:{9100 + n}", instance_id=f"p{n}")
+        register(api_client, f"http://127.0.0.1:{9100 + n}", instance_id=f"p{n}")
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(20)]
     for thread in threads:
@@ -238,8 +238,8 @@ def test_the_gateway_admin_shows_every_instance(admin_client, upstreams):
 
 
 @pytest.mark.django_db
-def test_the_admin_services_page_is_behind_the_admin_login(client):
-    response = client.get("/admin/gateway/services/")
+def test_the_admin_services_page_is_behind_the_admin_login(api_client):
+    response = api_client.get("/admin/gateway/services/")
 
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith("/admin/login/")

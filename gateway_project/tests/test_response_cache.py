@@ -44,12 +44,12 @@ def calls(upstream) -> int:
     return len(upstream.received)
 
 
-def test_the_second_identical_get_is_a_hit_that_never_reaches_the_service(client, upstreams):
+def test_the_second_identical_get_is_a_hit_that_never_reaches_the_service(api_client, upstreams):
     products = upstreams["products"]
     serve(products, *PUBLIC, ("X-Custom", "kept"), keys="product-7")
 
-    first = client.get("/products/7?x=1")
-    second = client.get("/products/7?x=1")
+    first = api_client.get("/products/7?x=1")
+    second = api_client.get("/products/7?x=1")
 
     assert first["X-Cache"] == "MISS"
     assert second["X-Cache"] == "HIT"
@@ -64,15 +64,15 @@ def test_the_second_identical_get_is_a_hit_that_never_reaches_the_service(client
     assert "Surrogate-Key" not in first
     assert "Surrogate-Key" not in second
     # Another query string is another resource.
-    assert client.get("/products/7?x=2")["X-Cache"] == "MISS"
+    assert api_client.get("/products/7?x=2")["X-Cache"] == "MISS"
     assert calls(products) == 2
 
 
-def test_head_is_answered_from_the_get_entry_without_a_body(client, upstreams):
+def test_head_is_answered_from_the_get_entry_without_a_body(api_client, upstreams):
     serve(upstreams["products"])
-    client.get("/products/3")
+    api_client.get("/products/3")
 
-    head = client.head("/products/3")
+    head = api_client.head("/products/3")
 
     assert head["X-Cache"] == "HIT"
     assert head.content == b""
@@ -92,41 +92,41 @@ def test_head_is_answered_from_the_get_entry_without_a_body(client, upstreams):
     ],
     ids=["private", "no-store", "no-cache", "max-age-0", "none", "vary-star", "set-cookie"],
 )
-def test_answers_a_shared_cache_may_not_keep_are_bypassed(client, upstreams, headers):
+def test_answers_a_shared_cache_may_not_keep_are_bypassed(api_client, upstreams, headers):
     serve(upstreams["products"], *headers)
 
-    answers = [client.get("/products/1") for _ in range(2)]
+    answers = [api_client.get("/products/1") for _ in range(2)]
 
     assert [a["X-Cache"] for a in answers] == ["BYPASS", "BYPASS"]
     assert calls(upstreams["products"]) == 2
 
 
-def test_only_200_answers_are_stored(client, upstreams):
+def test_only_200_answers_are_stored(api_client, upstreams):
     serve(upstreams["products"], status=404)
 
-    answers = [client.get("/products/404") for _ in range(2)]
+    answers = [api_client.get("/products/404") for _ in range(2)]
 
     assert [(a.status_code, a["X-Cache"]) for a in answers] == [(404, "BYPASS")] * 2
     assert calls(upstreams["products"]) == 2
 
 
-def test_the_services_max_age_bounds_the_entry(client, upstreams):
+def test_the_services_max_age_bounds_the_entry(api_client, upstreams):
     serve(upstreams["products"], ("Cache-Control", "public, max-age=1"))
-    client.get("/products/1")
-    assert client.get("/products/1")["X-Cache"] == "HIT"
+    api_client.get("/products/1")
+    assert api_client.get("/products/1")["X-Cache"] == "HIT"
 
     time.sleep(1.3)
 
-    assert client.get("/products/1")["X-Cache"] == "MISS"
+    assert api_client.get("/products/1")["X-Cache"] == "MISS"
     assert calls(upstreams["products"]) == 2
 
 
-def test_vary_named_request_headers_are_part_of_the_key(client, upstreams):
+def test_vary_named_request_headers_are_part_of_the_key(api_client, upstreams):
     serve(upstreams["products"], *PUBLIC, ("Vary", "Accept-Language"))
 
-    english = client.get("/products", headers={"Accept-Language": "en"})
-    german = client.get("/products", headers={"Accept-Language": "de"})
-    english_again = client.get("/products", headers={"Accept-Language": "en"})
+    english = api_client.get("/products", headers={"Accept-Language": "en"})
+    german = api_client.get("/products", headers={"Accept-Language": "de"})
+    english_again = api_client.get("/products", headers={"Accept-Language": "en"})
 
     assert [english["X-Cache"], german["X-Cache"], english_again["X-Cache"]] == [
         "MISS",
@@ -136,14 +136,14 @@ def test_vary_named_request_headers_are_part_of_the_key(client, upstreams):
     assert english_again.content == english.content != german.content
 
 
-def test_a_clients_no_cache_gets_a_fresh_answer_that_refreshes_the_entry(client, upstreams):
+def test_a_clients_no_cache_gets_a_fresh_answer_that_refreshes_the_entry(api_client, upstreams):
     serve(upstreams["products"])
-    client.get("/products/1")
+    api_client.get("/products/1")
 
-    fresh = client.get("/products/1", headers={"Cache-Control": "no-cache"})
-    after = client.get("/products/1")
-    unstored = client.get("/products/2", headers={"Cache-Control": "no-store"})
-    after_no_store = client.get("/products/2")
+    fresh = api_client.get("/products/1", headers={"Cache-Control": "no-cache"})
+    after = api_client.get("/products/1")
+    unstored = api_client.get("/products/2", headers={"Cache-Control": "no-store"})
+    after_no_store = api_client.get("/products/2")
 
     assert fresh["X-Cache"] == "BYPASS"
     assert after["X-Cache"] == "HIT"
@@ -152,16 +152,16 @@ def test_a_clients_no_cache_gets_a_fresh_answer_that_refreshes_the_entry(client,
     assert after_no_store["X-Cache"] == "MISS"
 
 
-def test_staff_and_anonymous_callers_never_share_entries(client, upstreams):
+def test_staff_and_anonymous_callers_never_share_entries(api_client, upstreams):
     serve(upstreams["products"])
     staff = bearer(user_id=1, is_staff=True)
     user = bearer(user_id=2)
 
-    anonymous = client.get("/products/5")
-    as_staff = client.get("/products/5", headers=staff)
-    as_staff_again = client.get("/products/5", headers=staff)
-    as_user = client.get("/products/5", headers=user)
-    anonymous_again = client.get("/products/5")
+    anonymous = api_client.get("/products/5")
+    as_staff = api_client.get("/products/5", headers=staff)
+    as_staff_again = api_client.get("/products/5", headers=staff)
+    as_user = api_client.get("/products/5", headers=user)
+    anonymous_again = api_client.get("/products/5")
 
     assert [anonymous["X-Cache"], as_staff["X-Cache"], as_user["X-Cache"]] == ["MISS"] * 3
     assert as_staff_again["X-Cache"] == "HIT"
@@ -170,105 +170,109 @@ def test_staff_and_anonymous_callers_never_share_entries(client, upstreams):
     assert calls(upstreams["products"]) == 3
 
 
-def test_a_request_with_credentials_is_stored_only_when_the_answer_says_public(client, upstreams):
+def test_a_request_with_credentials_is_stored_only_when_the_answer_says_public(
+    api_client, upstreams
+):
     serve(upstreams["products"], ("Cache-Control", "max-age=30"))
     user = bearer(user_id=2)
 
-    answers = [client.get("/products/5", headers=user)["X-Cache"] for _ in range(2)]
-    anonymous = [client.get("/products/5")["X-Cache"] for _ in range(2)]
+    answers = [api_client.get("/products/5", headers=user)["X-Cache"] for _ in range(2)]
+    anonymous = [api_client.get("/products/5")["X-Cache"] for _ in range(2)]
 
     assert answers == ["BYPASS", "BYPASS"]
     assert anonymous == ["MISS", "HIT"]
 
 
-def test_a_successful_write_through_the_gateway_invalidates_its_path(client, upstreams):
+def test_a_successful_write_through_the_gateway_invalidates_its_path(api_client, upstreams):
     products = upstreams["products"]
     serve(products)
     staff = bearer(user_id=1, is_staff=True)
-    client.get("/products/7")
-    client.get("/products/7", headers=staff)
-    assert client.get("/products/7")["X-Cache"] == "HIT"
+    api_client.get("/products/7")
+    api_client.get("/products/7", headers=staff)
+    assert api_client.get("/products/7")["X-Cache"] == "HIT"
 
     products.responder = lambda received: Reply(409, b"{}", [("Content-Type", "application/json")])
-    refused = client.patch("/products/7", b"{}", content_type="application/json", headers=staff)
+    refused = api_client.patch("/products/7", b"{}", content_type="application/json", headers=staff)
     assert refused["X-Cache"] == "BYPASS"
-    assert client.get("/products/7")["X-Cache"] == "HIT"  # nothing changed
+    assert api_client.get("/products/7")["X-Cache"] == "HIT"  # nothing changed
 
     products.responder = lambda received: Reply(200, b"{}", [("Content-Type", "application/json")])
-    patched = client.patch("/products/7", b"{}", content_type="application/json", headers=staff)
+    patched = api_client.patch("/products/7", b"{}", content_type="application/json", headers=staff)
     serve(products)
 
     assert patched["X-Cache"] == "BYPASS"
-    assert client.get("/products/7")["X-Cache"] == "MISS"
-    assert client.get("/products/7", headers=staff)["X-Cache"] == "MISS"
+    assert api_client.get("/products/7")["X-Cache"] == "MISS"
+    assert api_client.get("/products/7", headers=staff)["X-Cache"] == "MISS"
 
 
-def test_a_write_invalidates_its_location_too(client, upstreams):
+def test_a_write_invalidates_its_location_too(api_client, upstreams):
     products = upstreams["products"]
     serve(products)
-    client.get("/products/9")
-    client.get("/products")
+    api_client.get("/products/9")
+    api_client.get("/products")
     products.responder = lambda received: Reply(
         201, b"{}", [("Location", "http://testserver/products/9/")]
     )
 
-    client.post("/products", b"{}", content_type="application/json", headers=bearer(is_staff=True))
+    api_client.post(
+        "/products", b"{}", content_type="application/json", headers=bearer(is_staff=True)
+    )
     serve(products)
 
-    assert client.get("/products")["X-Cache"] == "MISS"
-    assert client.get("/products/9")["X-Cache"] == "MISS"
+    assert api_client.get("/products")["X-Cache"] == "MISS"
+    assert api_client.get("/products/9")["X-Cache"] == "MISS"
 
 
-def test_routes_without_a_cache_key_are_untouched(client, upstreams):
+def test_routes_without_a_cache_key_are_untouched(api_client, upstreams):
     upstreams["orders"].responder = lambda received: Reply(200, b"{}", PUBLIC)
 
-    answer = client.get("/orders", headers=bearer(user_id=2))
+    answer = api_client.get("/orders", headers=bearer(user_id=2))
 
     assert "X-Cache" not in answer
     assert calls(upstreams["orders"]) == 1
 
 
-def _purge(client, body: object, token: str | None = None):
+def _purge(api_client, body: object, token: str | None = None):
     headers = {"X-Service-Token": token or settings.COMMON["SERVICE_TOKEN"]}
-    return client.post(
+    return api_client.post(
         "/internal/cache/purge", json.dumps(body), content_type="application/json", headers=headers
     )
 
 
-def test_a_purge_by_surrogate_key_drops_the_entries_that_carry_it(client, upstreams):
+def test_a_purge_by_surrogate_key_drops_the_entries_that_carry_it(api_client, upstreams):
     products = upstreams["products"]
     serve(products, keys="product-1")
-    client.get("/products/1")
+    api_client.get("/products/1")
     serve(products, keys="product-2")
-    client.get("/products/2")
+    api_client.get("/products/2")
     serve(products, keys="products")
-    client.get("/products?page_size=5")
+    api_client.get("/products?page_size=5")
 
-    answer = _purge(client, {"keys": ["product-1", "products"]})
+    answer = _purge(api_client, {"keys": ["product-1", "products"]})
 
     assert answer.status_code == HTTPStatus.OK
     assert json.loads(answer.content) == {"keys": ["product-1", "products"], "purged": 2}
-    assert client.get("/products/1")["X-Cache"] == "MISS"
-    assert client.get("/products?page_size=5")["X-Cache"] == "MISS"
-    assert client.get("/products/2")["X-Cache"] == "HIT"
+    assert api_client.get("/products/1")["X-Cache"] == "MISS"
+    assert api_client.get("/products?page_size=5")["X-Cache"] == "MISS"
+    assert api_client.get("/products/2")["X-Cache"] == "HIT"
 
 
 @pytest.mark.parametrize(
     "body",
     [{}, {"keys": []}, {"keys": "products"}, {"keys": ["has space"]}, {"keys": ["x"] * 101}],
 )
-def test_a_malformed_purge_is_a_400_problem(client, upstreams, body):
-    answer = _purge(client, body)
+def test_a_malformed_purge_is_a_400_problem(api_client, upstreams, body):
+    answer = _purge(api_client, body)
 
     assert answer.status_code == HTTPStatus.BAD_REQUEST
     assert answer["Content-Type"] == "application/problem+json"
 
 
-def test_the_purge_endpoint_wants_the_service_token_and_is_not_routed(client, upstreams):
-    no_token = client.post(
+def test_the_purge_endpoint_wants_the_service_token_and_is_not_routed(api_client, upstreams):
+    no_token = api_client.post(
         "/internal/cache/purge", b'{"keys": ["products"]}', content_type="application/json"
     )
-    wrong = _purge(client, {"keys": ["products"]}, token="wrong")
+    wrong = _purge(api_client, {"keys": ["products"]}, token="wrong")
 
     assert no_token.status_code == wrong.status_code == HTTPStatus.FORBIDDEN
     assert no_token["Content-Type"] == "application/problem+json"
@@ -277,7 +281,7 @@ def test_the_purge_endpoint_wants_the_service_token_and_is_not_routed(client, up
     )
 
 
-def test_an_answer_fetched_during_a_purge_of_its_data_is_not_stored(client, upstreams):
+def test_an_answer_fetched_during_a_purge_of_its_data_is_not_stored(api_client, upstreams):
     """The race: the service read the old data, the change and its purge happened while
     the answer was on its way; storing it would serve old data for the whole TTL."""
     products = upstreams["products"]
@@ -287,10 +291,10 @@ def test_an_answer_fetched_during_a_purge_of_its_data_is_not_stored(client, upst
         return Reply(200, b'{"stock": "old"}', [*PUBLIC, ("Surrogate-Key", "product-7")])
 
     products.responder = purged_meanwhile
-    first = client.get("/products/7")
+    first = api_client.get("/products/7")
     serve(products, keys="product-7")
-    second = client.get("/products/7")
-    third = client.get("/products/7")
+    second = api_client.get("/products/7")
+    third = api_client.get("/products/7")
 
     assert first["X-Cache"] == "MISS"  # forwarded; not stored
     assert second["X-Cache"] == "MISS"
@@ -307,14 +311,14 @@ DEAD_REDIS = {
 }
 
 
-def test_a_cache_that_cannot_be_reached_is_bypassed_and_skipped_for_a_moment(client, upstreams):
+def test_a_cache_that_cannot_be_reached_is_bypassed_and_skipped_for_a_moment(api_client, upstreams):
     serve(upstreams["products"])
     with override_settings(CACHES=DEAD_REDIS, GATEWAY_RESPONSE_CACHE={"BACKEND_RETRY_SECONDS": 30}):
         store = response_store()
-        first = client.get("/products/1")
+        first = api_client.get("/products/1")
         down_until = store._down_until
-        second = client.get("/products/1")
-        purge = _purge(client, {"keys": ["products"]})
+        second = api_client.get("/products/1")
+        purge = _purge(api_client, {"keys": ["products"]})
 
     assert [first.status_code, second.status_code] == [HTTPStatus.OK, HTTPStatus.OK]
     assert [first["X-Cache"], second["X-Cache"]] == ["BYPASS", "BYPASS"]
@@ -329,7 +333,7 @@ def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_metrics_count_results_and_invalidations(client, upstreams):
+def test_metrics_count_results_and_invalidations(api_client, upstreams):
     serve(upstreams["products"])
     route = {"route": "/products/{id}"}
     before = {
@@ -339,11 +343,11 @@ def test_metrics_count_results_and_invalidations(client, upstreams):
     purges = _sample("gateway_cache_invalidations_total", source="purge")
     writes = _sample("gateway_cache_invalidations_total", source="write")
 
-    client.get("/products/1")
-    client.get("/products/1")
-    client.get("/products/1", headers={"Cache-Control": "no-store"})
-    client.delete("/products/1", headers=bearer(is_staff=True))
-    _purge(client, {"keys": ["products"]})
+    api_client.get("/products/1")
+    api_client.get("/products/1")
+    api_client.get("/products/1", headers={"Cache-Control": "no-store"})
+    api_client.delete("/products/1", headers=bearer(is_staff=True))
+    _purge(api_client, {"keys": ["products"]})
 
     after = {
         result: _sample("gateway_cache_requests_total", **route, result=result)
@@ -352,7 +356,7 @@ def test_metrics_count_results_and_invalidations(client, upstreams):
     assert {k: after[k] - before[k] for k in after} == {"HIT": 1, "MISS": 1, "BYPASS": 2}
     assert _sample("gateway_cache_invalidations_total", source="purge") == purges + 1
     assert _sample("gateway_cache_invalidations_total", source="write") == writes + 1
-    text = client.get("/metrics").content.decode()
+    text = api_client.get("/metrics").content.decode()
     assert 'gateway_cache_requests_total{result="HIT",route="/products/{id}"}' in text
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
-from gateway_project.response_cache.store import MemoryStore
+from gateway_project.response_cache.store import MemoryStore, Offer
 
 HEADERS = {"accept": "application/json"}
 
@@ -41,7 +41,7 @@ def store(request):
 def put(
     store, base="b1", raw=b"one", *, names=("accept",), headers=HEADERS, tags=("t",), seen=0, ttl=30
 ):
-    return store.put(base, names, headers, raw, ttl=ttl, tags=list(tags), seen=seen)
+    return store.put(Offer(base, names, headers, raw, ttl, list(tags), seen))
 
 
 def test_a_stored_entry_is_found_by_its_variant_only(store):

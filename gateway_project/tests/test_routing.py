@@ -41,9 +41,9 @@ def _credentials(who: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(("method", "path", "service", "who"), CONTRACT)
 def test_contract_route_reaches_its_service_unchanged(
-    client, upstreams, method, path, service, who
+    api_client, upstreams, method, path, service, who
 ):
-    response = client.generic(
+    response = api_client.generic(
         method, f"{path}?a=1&b=x%20y", b'{"k": 1}', "application/json", headers=_credentials(who)
     )
 
@@ -58,9 +58,9 @@ def test_contract_route_reaches_its_service_unchanged(
 
 @pytest.mark.parametrize(("method", "path", "service", "who"), CONTRACT)
 def test_trailing_slash_is_the_same_route_without_redirect(
-    client, upstreams, method, path, service, who
+    api_client, upstreams, method, path, service, who
 ):
-    response = client.generic(
+    response = api_client.generic(
         method, f"{path}/", b"{}", "application/json", headers=_credentials(who)
     )
 
@@ -84,8 +84,10 @@ def test_trailing_slash_is_the_same_route_without_redirect(
         "/products/./",
     ],
 )
-def test_unlisted_path_is_the_gateways_own_404_without_an_upstream_call(client, upstreams, path):
-    response = client.post(path, b"{}", content_type="application/json", headers=bearer())
+def test_unlisted_path_is_the_gateways_own_404_without_an_upstream_call(
+    api_client, upstreams, path
+):
+    response = api_client.post(path, b"{}", content_type="application/json", headers=bearer())
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response["Content-Type"] == "application/problem+json"
@@ -98,8 +100,8 @@ def test_unlisted_path_is_the_gateways_own_404_without_an_upstream_call(client, 
     assert all(server.received == [] for server in upstreams.values())
 
 
-def test_method_not_in_the_table_is_405_without_an_upstream_call(client, upstreams):
-    response = client.delete("/orders/12", headers=bearer())
+def test_method_not_in_the_table_is_405_without_an_upstream_call(api_client, upstreams):
+    response = api_client.delete("/orders/12", headers=bearer())
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response["Allow"] == "GET, HEAD"
@@ -108,8 +110,8 @@ def test_method_not_in_the_table_is_405_without_an_upstream_call(client, upstrea
     assert upstreams["orders"].received == []
 
 
-def test_head_follows_get(client, upstreams):
-    response = client.head("/products/3")
+def test_head_follows_get(api_client, upstreams):
+    response = api_client.head("/products/3")
 
     assert response.status_code == HTTPStatus.OK
     assert upstreams["products"].received[0].method == "HEAD"

@@ -12,9 +12,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from common.conf import parse_rate
 from common.testing import bearer
 from gateway_project.proxy import throttling
-from gateway_project.proxy.throttling import LocalWindowCounter, parse_rate
+from gateway_project.proxy.throttling import LocalWindowCounter
 from gateway_project.tests.conftest import gateway_settings
 
 
@@ -36,10 +37,10 @@ def test_parse_rate_reads_drf_syntax(rate, parsed):
     assert parse_rate(rate) == parsed
 
 
-def test_every_answer_on_a_throttled_route_carries_the_rate_limit_headers(client, upstreams):
+def test_every_answer_on_a_throttled_route_carries_the_rate_limit_headers(api_client, upstreams):
     with gateway_settings(RATES=rates(anon="5/min")):
-        first = client.get("/products")
-        second = client.get("/products/1")
+        first = api_client.get("/products")
+        second = api_client.get("/products/1")
 
     assert first["RateLimit-Limit"] == "5"
     assert first["RateLimit-Remaining"] == "4"
@@ -50,10 +51,10 @@ def test_every_answer_on_a_throttled_route_carries_the_rate_limit_headers(client
     assert re.fullmatch(r'"anon";r=3;t=(59|60)', second["RateLimit"])
 
 
-def test_over_the_limit_is_429_problem_details_with_integer_retry_after(client, upstreams):
+def test_over_the_limit_is_429_problem_details_with_integer_retry_after(api_client, upstreams):
     with gateway_settings(RATES=rates(anon="2/min")):
-        statuses = [client.get("/products").status_code for _ in range(2)]
-        response = client.get("/products")
+        statuses = [api_client.get("/products").status_code for _ in range(2)]
+        response = api_client.get("/products")
 
     assert statuses == [HTTPStatus.OK, HTTPStatus.OK]
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
@@ -72,11 +73,11 @@ def test_over_the_limit_is_429_problem_details_with_integer_retry_after(client, 
     assert len(upstreams["products"].received) == 2
 
 
-def test_signed_in_callers_are_counted_per_user_not_per_ip(client, upstreams):
+def test_signed_in_callers_are_counted_per_user_not_per_ip(api_client, upstreams):
     with gateway_settings(RATES=rates(user="2/min", anon="100/min")):
-        alice = [client.get("/orders", headers=bearer(user_id=1)).status_code for _ in range(3)]
-        bob = client.get("/orders", headers=bearer(user_id=2))
-        anonymous = client.get("/products")
+        alice = [api_client.get("/orders", headers=bearer(user_id=1)).status_code for _ in range(3)]
+        bob = api_client.get("/orders", headers=bearer(user_id=2))
+        anonymous = api_client.get("/products")
 
     assert alice == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
     assert bob.status_code == HTTPStatus.OK
@@ -84,13 +85,13 @@ def test_signed_in_callers_are_counted_per_user_not_per_ip(client, upstreams):
     assert anonymous["RateLimit-Policy"] == '"anon";q=100;w=60'
 
 
-def test_login_register_refresh_share_the_auth_scope_per_ip(client, upstreams):
+def test_login_register_refresh_share_the_auth_scope_per_ip(api_client, upstreams):
     with gateway_settings(RATES=rates(auth="3/min")):
         statuses = [
-            client.post(path, b"{}", content_type="application/json").status_code
+            api_client.post(path, b"{}", content_type="application/json").status_code
             for path in ("/users/login", "/users/register", "/users/token/refresh", "/users/login")
         ]
-        other_ip = client.post(
+        other_ip = api_client.post(
             "/users/login", b"{}", content_type="application/json", REMOTE_ADDR="192.0.2.50"
         )
 
@@ -99,10 +100,10 @@ def test_login_register_refresh_share_the_auth_scope_per_ip(client, upstreams):
     assert other_ip["RateLimit-Policy"] == '"auth";q=3;w=60'
 
 
-def test_spoofed_x_forwarded_for_from_an_untrusted_client_keeps_its_bucket(client, upstreams):
+def test_spoofed_x_forwarded_for_from_an_untrusted_client_keeps_its_bucket(api_client, upstreams):
     with gateway_settings(RATES=rates(anon="2/min")):
         statuses = [
-            client.get(
+            api_client.get(
                 "/products", REMOTE_ADDR="203.0.113.5", headers={"X-Forwarded-For": f"10.9.9.{n}"}
             ).status_code
             for n in range(3)
@@ -111,15 +112,15 @@ def test_spoofed_x_forwarded_for_from_an_untrusted_client_keeps_its_bucket(clien
     assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
 
 
-def test_x_forwarded_for_from_a_trusted_proxy_names_the_bucket(client, upstreams):
+def test_x_forwarded_for_from_a_trusted_proxy_names_the_bucket(api_client, upstreams):
     with gateway_settings(RATES=rates(anon="1/min"), TRUSTED_PROXIES=["10.0.0.1"]):
-        first = client.get(
+        first = api_client.get(
             "/products", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "1.1.1.1"}
         )
-        second = client.get(
+        second = api_client.get(
             "/products", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "2.2.2.2, 1.1.1.1"}
         )
-        third = client.get(
+        third = api_client.get(
             "/products", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "3.3.3.3"}
         )
 
@@ -129,10 +130,10 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_bucket(client, upstreams
     assert third.status_code == HTTPStatus.OK
 
 
-def test_invalid_tokens_are_counted_too(client, upstreams):
+def test_invalid_tokens_are_counted_too(api_client, upstreams):
     with gateway_settings(RATES=rates(anon="2/min")):
         statuses = [
-            client.get("/orders", headers={"Authorization": "Bearer guess"}).status_code
+            api_client.get("/orders", headers={"Authorization": "Bearer guess"}).status_code
             for _ in range(3)
         ]
 
@@ -168,13 +169,13 @@ UNREACHABLE_REDIS = {
 }
 
 
-def test_redis_unreachable_fails_open_and_is_counted(client, upstreams, settings, caplog):
+def test_redis_unreachable_fails_open_and_is_counted(api_client, upstreams, settings, caplog):
     settings.CACHES = UNREACHABLE_REDIS
     throttling._last_failure_log.clear()
     before = _metric("gateway_throttle_backend_failures_total", scope="anon", outcome="fail_open")
 
     with caplog.at_level("ERROR", logger="gateway_project.proxy.throttling"):
-        responses = [client.get("/products") for _ in range(3)]
+        responses = [api_client.get("/products") for _ in range(3)]
 
     assert [r.status_code for r in responses] == [HTTPStatus.OK] * 3
     assert not responses[0].has_header("RateLimit-Limit")
@@ -186,12 +187,12 @@ def test_redis_unreachable_fails_open_and_is_counted(client, upstreams, settings
     assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 1
 
 
-def test_redis_unreachable_fails_closed_for_configured_scopes(client, upstreams, settings):
+def test_redis_unreachable_fails_closed_for_configured_scopes(api_client, upstreams, settings):
     settings.CACHES = UNREACHABLE_REDIS
 
     with gateway_settings(FAIL_CLOSED_SCOPES=["auth"]):
-        login = client.post("/users/login", b"{}", content_type="application/json")
-        products = client.get("/products")
+        login = api_client.post("/users/login", b"{}", content_type="application/json")
+        products = api_client.get("/products")
 
     assert login.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert login["Retry-After"] == "5"
@@ -211,7 +212,7 @@ def _metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_silent_redis_costs_one_connect_timeout_then_nothing(client, upstreams, settings):
+def test_silent_redis_costs_one_connect_timeout_then_nothing(api_client, upstreams, settings):
     import socket
     import time
 
@@ -236,7 +237,7 @@ def test_silent_redis_costs_one_connect_timeout_then_nothing(client, upstreams, 
     timings = []
     for _ in range(5):
         started = time.monotonic()
-        response = client.get("/products")
+        response = api_client.get("/products")
         timings.append(time.monotonic() - started)
         assert response.status_code == HTTPStatus.OK
     for sock in [*fillers, server]:

@@ -71,30 +71,32 @@ def test_the_balancer_setting_takes_a_default_and_per_service_overrides():
     assert balancer_for("users", "least_request") == "least_request"
 
 
-def test_round_robin_alternates_between_instances(client, two_products):
-    served = [served_by(client.get("/products/1")) for _ in range(6)]
+def test_round_robin_alternates_between_instances(api_client, two_products):
+    served = [served_by(api_client.get("/products/1")) for _ in range(6)]
 
     assert Counter(served) == {"products-a": 3, "products-b": 3}
     assert all(served[i] != served[i + 1] for i in range(5))
 
 
-def test_least_request_prefers_the_instance_with_fewer_requests_in_flight(client, two_products):
+def test_least_request_prefers_the_instance_with_fewer_requests_in_flight(api_client, two_products):
     with gateway_settings(BALANCER="least_request"):
         pool = upstreams().pool("products")
         busy = next(i for i in pool.members() if i.url == two_products[0].url)
         busy.in_flight = 5  # as if five slow requests were still at a
-        served = [served_by(client.get("/products/1")) for _ in range(6)]
+        served = [served_by(api_client.get("/products/1")) for _ in range(6)]
         busy.in_flight = 0
 
     assert served == ["products-b"] * 6
 
 
-def test_a_refused_connection_is_retried_on_the_other_instance_for_any_method(client, two_products):
+def test_a_refused_connection_is_retried_on_the_other_instance_for_any_method(
+    api_client, two_products
+):
     dead = f"http://127.0.0.1:{free_port()}"
     urls = {**settings.COMMON["SERVICE_URLS"], "products": f"{dead},{two_products[1].url}"}
     with override_settings(COMMON={**settings.COMMON, "SERVICE_URLS": urls}):
-        gets = [client.get("/products/1") for _ in range(4)]
-        post = client.post(
+        gets = [api_client.get("/products/1") for _ in range(4)]
+        post = api_client.post(
             "/products", b"{}", content_type="application/json", headers=staff_header()
         )
 
@@ -107,11 +109,11 @@ def staff_header() -> dict[str, str]:
     return bearer(user_id=1, is_staff=True)
 
 
-def test_a_post_that_timed_out_is_never_sent_again(client, two_products):
+def test_a_post_that_timed_out_is_never_sent_again(api_client, two_products):
     for server in two_products:
         server.responder = lambda received: Reply(200, b"{}", delay=0.6)
     with gateway_settings(READ_TIMEOUT=0.3):
-        response = client.post(
+        response = api_client.post(
             "/products", b"{}", content_type="application/json", headers=staff_header()
         )
 
@@ -120,23 +122,25 @@ def test_a_post_that_timed_out_is_never_sent_again(client, two_products):
 
 
 def test_an_idempotent_get_that_timed_out_is_retried_once_on_the_other_instance(
-    client, two_products
+    api_client, two_products
 ):
     slow, fast = two_products
     slow.responder = lambda received: Reply(200, b"{}", delay=0.6)
     with gateway_settings(READ_TIMEOUT=0.3):
-        answers = [client.get("/products/1") for _ in range(2)]
+        answers = [api_client.get("/products/1") for _ in range(2)]
 
     assert [r.status_code for r in answers] == [HTTPStatus.OK] * 2
     assert len(fast.received) == 2
     assert len(slow.received) == 1  # round robin sent one there; it was retried at b
 
 
-def test_a_503_answer_to_a_get_is_retried_once_then_the_service_answer_stands(client, two_products):
+def test_a_503_answer_to_a_get_is_retried_once_then_the_service_answer_stands(
+    api_client, two_products
+):
     for server in two_products:
         server.responder = lambda received: Reply(503, b'{"detail": "busy"}')
 
-    response = client.get("/products/1")
+    response = api_client.get("/products/1")
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert json.loads(response.content) == {"detail": "busy"}
@@ -153,13 +157,13 @@ def test_the_retry_budget_caps_retries_to_a_share_of_requests():
     assert spent.count(True) == 5  # 3 + 20 % of 10
 
 
-def test_the_breaker_opens_after_the_threshold_and_then_fails_fast(client, upstreams):
+def test_the_breaker_opens_after_the_threshold_and_then_fails_fast(api_client, upstreams):
     upstreams["products"].responder = lambda received: Reply(503, b"{}")
     with gateway_settings(BREAKER_FAILURES=3, BREAKER_RESET_SECONDS=30, EJECT_CONSECUTIVE=99):
         for _ in range(3):
-            assert client.get("/products/1").status_code == HTTPStatus.SERVICE_UNAVAILABLE
+            assert api_client.get("/products/1").status_code == HTTPStatus.SERVICE_UNAVAILABLE
         started = time.perf_counter()
-        response = client.get("/products/1")
+        response = api_client.get("/products/1")
         elapsed = time.perf_counter() - started
 
     assert len(upstreams["products"].received) == 3
@@ -170,16 +174,16 @@ def test_the_breaker_opens_after_the_threshold_and_then_fails_fast(client, upstr
     assert response["X-Cache"] == "BYPASS"  # a cacheable route says so on every answer
 
 
-def test_after_the_reset_timeout_one_trial_closes_the_breaker(client, upstreams):
+def test_after_the_reset_timeout_one_trial_closes_the_breaker(api_client, upstreams):
     fake = upstreams["products"]
     fake.responder = lambda received: Reply(503, b"{}")
     with gateway_settings(BREAKER_FAILURES=2, BREAKER_RESET_SECONDS=0.3, EJECT_CONSECUTIVE=99):
-        client.get("/products/1")
-        client.get("/products/1")
-        assert client.get("/products/1")["Content-Type"] == "application/problem+json"
+        api_client.get("/products/1")
+        api_client.get("/products/1")
+        assert api_client.get("/products/1")["Content-Type"] == "application/problem+json"
         fake.responder = fake.echo
         time.sleep(0.35)
-        answers = [client.get("/products/1").status_code for _ in range(3)]
+        answers = [api_client.get("/products/1").status_code for _ in range(3)]
         pool = upstreams_state("products")
 
     assert answers == [HTTPStatus.OK] * 3
@@ -191,11 +195,11 @@ def upstreams_state(service: str) -> list[str]:
     return [pool.breaker_state(instance) for instance in pool.members()]
 
 
-def test_half_open_lets_exactly_one_trial_through_concurrent_callers(client, upstreams):
+def test_half_open_lets_exactly_one_trial_through_concurrent_callers(api_client, upstreams):
     fake = upstreams["products"]
     fake.responder = lambda received: Reply(503, b"{}")
     with gateway_settings(BREAKER_FAILURES=1, BREAKER_RESET_SECONDS=0.2, EJECT_CONSECUTIVE=99):
-        client.get("/products/1")
+        api_client.get("/products/1")
         assert upstreams_state("products") == [OPEN]
         fake.received.clear()
         fake.responder = lambda received: Reply(200, b"{}", delay=0.5)
@@ -204,7 +208,7 @@ def test_half_open_lets_exactly_one_trial_through_concurrent_callers(client, ups
         statuses: list[int] = []
 
         def call() -> None:
-            statuses.append(client.get("/products/1").status_code)
+            statuses.append(api_client.get("/products/1").status_code)
 
         threads = [threading.Thread(target=call) for _ in range(12)]
         for thread in threads:
@@ -217,12 +221,12 @@ def test_half_open_lets_exactly_one_trial_through_concurrent_callers(client, ups
 
 
 def test_consecutive_failures_eject_an_instance_and_the_other_takes_the_traffic(
-    client, two_products
+    api_client, two_products
 ):
     bad, good = two_products
     bad.responder = lambda received: Reply(502, b"{}")
     with gateway_settings(EJECT_CONSECUTIVE=2, BREAKER_FAILURES=99, EJECT_BASE_SECONDS=30):
-        answers = [client.get("/products/1") for _ in range(10)]
+        answers = [api_client.get("/products/1") for _ in range(10)]
 
     assert [r.status_code for r in answers] == [HTTPStatus.OK] * 10  # 502s were retried
     assert len(bad.received) == 2
@@ -230,7 +234,7 @@ def test_consecutive_failures_eject_an_instance_and_the_other_takes_the_traffic(
 
 
 def test_when_every_instance_is_ejected_the_least_recently_failed_still_serves(
-    client, two_products
+    api_client, two_products
 ):
     pool = upstreams().pool("products")
     first, second = pool.members()
@@ -238,7 +242,7 @@ def test_when_every_instance_is_ejected_the_least_recently_failed_still_serves(
         pool.eject(instance, "test")
         instance.last_failure = failed_at
 
-    response = client.get("/products/1")
+    response = api_client.get("/products/1")
 
     assert response.status_code == HTTPStatus.OK
     url_of_b = second.url

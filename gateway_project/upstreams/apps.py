@@ -1,3 +1,5 @@
+"""Service instances: discovery, balancing, health, breakers and retries."""
+
 from django.apps import AppConfig
 
 

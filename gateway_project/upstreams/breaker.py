@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from common.shared_redis import SharedRedis
 from gateway_project.upstreams import metrics
-from gateway_project.upstreams.redis_store import RedisStore
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class MemoryBreakerStore:
 class RedisBreakerStore:
     """The same three transitions as atomic scripts in Redis; `read` for the status page."""
 
-    def __init__(self, redis: RedisStore) -> None:
+    def __init__(self, redis: SharedRedis) -> None:
         self.redis = redis
 
     def failure(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]:
@@ -229,7 +229,7 @@ class Breakers:
     outage degrades breakers to per-process ones instead of stopping traffic.
     """
 
-    def __init__(self, settings: BreakerSettings, redis: RedisStore | None) -> None:
+    def __init__(self, settings: BreakerSettings, redis: SharedRedis | None) -> None:
         self.settings = settings
         self.memory = MemoryBreakerStore()
         self.shared = RedisBreakerStore(redis) if redis is not None else None

@@ -15,10 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from http import HTTPStatus
 
-from django.conf import settings
-from django.core.signals import setting_changed
-
+from common.conf import common_settings, on_settings_change
 from common.topology import UPSTREAMS
+from gateway_project.conf import gateway_settings
 from gateway_project.upstreams import metrics
 from gateway_project.upstreams.breaker import Breakers, BreakerSettings
 from gateway_project.upstreams.pool import Instance, ServicePool, membership
@@ -45,33 +44,33 @@ def balancer_for(service: str, spec: str) -> str:
 
 class Upstreams:
     def __init__(self) -> None:
-        gateway = settings.GATEWAY
+        gateway = gateway_settings
         self.config = gateway
-        self.redis = redis_store(gateway["THROTTLE_BACKEND_RETRY_SECONDS"])
+        self.redis = redis_store(gateway.THROTTLE_BACKEND_RETRY_SECONDS)
         self.breakers = Breakers(
             BreakerSettings(
-                failures=gateway["BREAKER_FAILURES"],
-                reset_seconds=gateway["BREAKER_RESET_SECONDS"],
-                trial_seconds=gateway["READ_TIMEOUT"] + gateway["CONNECT_TIMEOUT"] + 1,
+                failures=gateway.BREAKER_FAILURES,
+                reset_seconds=gateway.BREAKER_RESET_SECONDS,
+                trial_seconds=gateway.READ_TIMEOUT + gateway.CONNECT_TIMEOUT + 1,
             ),
             self.redis,
         )
         self.registry = Registry(self.redis)
-        urls = settings.COMMON["SERVICE_URLS"]
+        urls = common_settings.SERVICE_URLS
         self.targets = {service: parse_targets(urls[service]) for service in UPSTREAMS}
         self.pools = {
             service: ServicePool(
                 service,
-                balancer=balancer_for(service, gateway["BALANCER"]),
+                balancer=balancer_for(service, gateway.BALANCER),
                 breakers=self.breakers,
-                eject_consecutive=gateway["EJECT_CONSECUTIVE"],
-                eject_base_seconds=gateway["EJECT_BASE_SECONDS"],
-                active_health=gateway["HEALTH_INTERVAL"] > 0,
+                eject_consecutive=gateway.EJECT_CONSECUTIVE,
+                eject_base_seconds=gateway.EJECT_BASE_SECONDS,
+                active_health=gateway.HEALTH_INTERVAL > 0,
             )
             for service in UPSTREAMS
         }
         self.budgets = {
-            service: RetryBudget(gateway["RETRY_BUDGET"], minimum=gateway["RETRY_BUDGET_MIN"])
+            service: RetryBudget(gateway.RETRY_BUDGET, minimum=gateway.RETRY_BUDGET_MIN)
             for service in UPSTREAMS
         }
         self._resolver: DnsResolver | None = None
@@ -89,16 +88,16 @@ class Upstreams:
     def resolver(self) -> DnsResolver:
         if self._resolver is None:
             self._resolver = DnsResolver(
-                min_ttl=self.config["DNS_MIN_TTL"],
-                max_ttl=self.config["DNS_MAX_TTL"],
-                nameservers=self.config["DNS_NAMESERVERS"],
+                min_ttl=self.config.DNS_MIN_TTL,
+                max_ttl=self.config.DNS_MAX_TTL,
+                nameservers=self.config.DNS_NAMESERVERS,
             )
         return self._resolver
 
     def refresh(self) -> None:
         """Resolve the DNS names whose TTL ran out and read the registry; update pools."""
         now = time.monotonic()
-        ttl = self.config["REGISTRY_TTL"]
+        ttl = self.config.REGISTRY_TTL
         for service, pool in self.pools.items():
             resolved = {}
             for target in self.targets[service]:
@@ -130,8 +129,8 @@ class Upstreams:
             self._thread.start()
 
     def _loop(self) -> None:
-        interval = self.config["HEALTH_INTERVAL"]
-        refresh_every = self.config["REGISTRY_REFRESH_SECONDS"]
+        interval = self.config.HEALTH_INTERVAL
+        refresh_every = self.config.REGISTRY_REFRESH_SECONDS
         # The first /ready round at once: the registry may still list instances that
         # stopped without deregistering (within their TTL) when this worker starts.
         next_health = time.monotonic()
@@ -158,7 +157,7 @@ class Upstreams:
     def _ready(self, instance: Instance) -> bool:
         from gateway_project.proxy.upstream import UpstreamError, exchange
 
-        timeout = self.config["HEALTH_TIMEOUT"]
+        timeout = self.config.HEALTH_TIMEOUT
         try:
             answer = exchange(
                 instance.url,
@@ -194,10 +193,8 @@ def upstreams() -> Upstreams:
     return Upstreams()
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting in ("GATEWAY", "COMMON", "CACHES") and upstreams.cache_info().currsize:
+@on_settings_change("GATEWAY", "COMMON", "CACHES")
+def _reset() -> None:
+    if upstreams.cache_info().currsize:
         upstreams().stop()
         upstreams.cache_clear()
-
-
-setting_changed.connect(_reset)

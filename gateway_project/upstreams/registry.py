@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from gateway_project.upstreams.redis_store import RedisStore
+from common.shared_redis import SharedRedis
 from gateway_project.upstreams.sources import base_url
 
 
@@ -109,7 +109,7 @@ class MemoryRegistry:
 class RedisRegistry:
     """One hash per service: instance id → the registration as JSON."""
 
-    def __init__(self, redis: RedisStore) -> None:
+    def __init__(self, redis: SharedRedis) -> None:
         self.redis = redis
 
     @staticmethod
@@ -148,7 +148,7 @@ class RedisRegistry:
 class Registry:
     """Redis when configured, memory otherwise (and while Redis fails)."""
 
-    def __init__(self, redis: RedisStore | None) -> None:
+    def __init__(self, redis: SharedRedis | None) -> None:
         self.memory = MemoryRegistry()
         self.shared = RedisRegistry(redis) if redis is not None else None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 
 from common.auth import SERVICE_TOKEN_HEADER, IsStaff, is_service_caller
 from common.topology import UPSTREAMS
+from gateway_project.conf import gateway_settings
 from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.upstreams.discovery import upstreams
 from gateway_project.upstreams.registry import RegistrationRefused, checked_base_url
@@ -42,7 +42,7 @@ class RegistrationSerializer(serializers.Serializer):
 
     def validate_url(self, value: str) -> str:
         try:
-            return checked_base_url(value, settings.GATEWAY["REGISTRY_ALLOWED_HOSTS"])
+            return checked_base_url(value, gateway_settings.REGISTRY_ALLOWED_HOSTS)
         except RegistrationRefused as error:
             raise ValidationError(str(error)) from error
 
@@ -69,7 +69,7 @@ class InstanceRegistrationView(APIView):
                 "service": entry.service,
                 "instance_id": entry.instance_id,
                 "url": entry.url,
-                "ttl": settings.GATEWAY["REGISTRY_TTL"],
+                "ttl": gateway_settings.REGISTRY_TTL,
             },
             status=HTTPStatus.CREATED if created else HTTPStatus.OK,
         )

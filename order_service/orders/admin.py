@@ -1,3 +1,5 @@
+"""The orders admin: read and inspect, never add (orders are placed through the API)."""
+
 from django.contrib import admin
 
 from order_service.orders.models import Order, OrderItem

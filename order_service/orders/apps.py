@@ -1,3 +1,5 @@
+"""Orders; ready() registers the scrape-time gauge of orders stuck pending."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""What staff may filter the order list by."""
+
 from __future__ import annotations
 
 import django_filters

@@ -1,3 +1,7 @@
+"""How the order list is paged."""
+
+from __future__ import annotations
+
 from common.pagination import CheckedCursorPagination
 
 

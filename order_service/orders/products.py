@@ -76,7 +76,7 @@ def _reserved_items(body: dict[str, Any], wanted: dict[int, int]) -> list[Reserv
     return sorted(items, key=lambda item: order.index(item.product_id))
 
 
-def reserve(order_ref: str, items: dict[int, int]) -> Reserved | Rejected | Unavailable:
+def stock_reserve(*, order_ref: str, items: dict[int, int]) -> Reserved | Rejected | Unavailable:
     """Reserve all `items` ({product_id: quantity}) for `order_ref`, all or nothing.
 
     Repeating it with the same order_ref is safe: the product service answers the same.
@@ -113,7 +113,7 @@ class ReleaseResult:
     FAILED = "failed"  # not delivered; try again later
 
 
-def release(order_ref: str) -> str:
+def stock_release(*, order_ref: str) -> str:
     """Release the reservation `order_ref`; idempotent at the product service."""
     path = f"/internal/reservations/{quote(order_ref, safe='')}/release"
     try:

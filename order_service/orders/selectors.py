@@ -14,7 +14,7 @@ def user_id_of(user: Any) -> int:
     return int(user.id)
 
 
-def orders_visible_to(user: Any) -> QuerySet[Order]:
+def order_list(*, user: Any) -> QuerySet[Order]:
     """Staff see every order; anyone else only their own (others' do not exist for them).
 
     A failed order is not shown to its owner: the answer they got said nothing was

@@ -1,8 +1,11 @@
+"""The order service's representations, and the shape of a request to place an order."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from order_service.orders.models import Order, OrderItem
+from order_service.orders.services import order_lines_merge
 
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000
@@ -34,10 +37,7 @@ class OrderCreateSerializer(serializers.Serializer):
     items = OrderLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
     def validate_items(self, items: list[dict]) -> list[dict]:
-        merged: dict[int, int] = {}
-        for item in items:
-            merged[item["product_id"]] = merged.get(item["product_id"], 0) + item["quantity"]
-        if any(quantity > MAX_QUANTITY for quantity in merged.values()):
+        if any(quantity > MAX_QUANTITY for quantity in order_lines_merge(items).values()):
             raise serializers.ValidationError(
                 f"At most {MAX_QUANTITY} units of one product per order."
             )

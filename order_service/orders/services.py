@@ -8,7 +8,7 @@ Placing an order is a small saga across two databases:
 
 No database transaction is held open across an HTTP call. Every failure path releases
 what may have been reserved; a release that cannot be delivered leaves the order with
-`stock = release_pending`, and `manage.py reconcile` delivers it later. Orders stuck in
+`stock = release_pending`, and the `reconcile` command delivers it later. Orders stuck in
 `pending` (a crash between 2 and 3) are failed and released by the same command.
 """
 
@@ -61,7 +61,7 @@ class PlaceResult:
     replayed: bool = False
 
 
-def merge_items(items: Iterable[Mapping[str, int]]) -> dict[int, int]:
+def order_lines_merge(items: Iterable[Mapping[str, int]]) -> dict[int, int]:
     """{product_id: quantity}, duplicate lines added up, in order of first appearance."""
     merged: dict[int, int] = {}
     for item in items:
@@ -70,7 +70,7 @@ def merge_items(items: Iterable[Mapping[str, int]]) -> dict[int, int]:
     return merged
 
 
-def request_fingerprint(items: Mapping[int, int]) -> str:
+def order_request_fingerprint(items: Mapping[int, int]) -> str:
     """What an Idempotency-Key is bound to: the merged request, whatever its line order."""
     canonical = json.dumps(sorted(items.items()), separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -99,8 +99,8 @@ def order_place(
     what the first one answered and creates nothing; a different request with the key
     raises IdempotencyKeyMismatch; one while the first is still running IdempotencyKeyInUse.
     """
-    wanted = merge_items(items)
-    fingerprint = request_fingerprint(wanted)
+    wanted = order_lines_merge(items)
+    fingerprint = order_request_fingerprint(wanted)
     if idempotency_key:
         existing = Order.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -119,7 +119,7 @@ def order_place(
             raise IdempotencyKeyInUse() from None
         return _replay(existing, fingerprint)
 
-    outcome = products.reserve(str(order.id), wanted)
+    outcome = products.stock_reserve(order_ref=str(order.id), items=wanted)
     if isinstance(outcome, products.Reserved):
         return _confirm_or_release(order.id, outcome.items)
     if isinstance(outcome, products.Rejected):
@@ -247,7 +247,7 @@ def _release(order_id: UUID, *, now: datetime | None = None) -> bool:
     can no longer appear: the order was confirmed, or it is older than the pending
     timeout (a reserve call that timed out may still be on its way until then).
     """
-    result = products.release(str(order_id))
+    result = products.stock_release(order_ref=str(order_id))
     if result == products.ReleaseResult.FAILED:
         return False
     if result == products.ReleaseResult.UNKNOWN:
@@ -302,7 +302,7 @@ class ReconcileReport:
     still_pending_release: list[UUID] = field(default_factory=list)
 
 
-def orders_reconcile(*, now: datetime | None = None) -> ReconcileReport:
+def order_reconcile(*, now: datetime | None = None) -> ReconcileReport:
     """Fail orders pending longer than ORDERS_PENDING_TIMEOUT; deliver pending releases.
 
     Safe to run at any time, and several at once: every step is idempotent.

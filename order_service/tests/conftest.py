@@ -3,12 +3,6 @@ from __future__ import annotations
 import pytest
 import responses as responses_lib
 from django.conf import settings
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture

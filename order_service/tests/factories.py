@@ -1,6 +1,9 @@
+"""Orders for tests (factory_boy), and the representation an answer must equal."""
+
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import factory
 
@@ -44,3 +47,27 @@ def confirmed_order(*, user_id: int = 1, lines: tuple = ((1, "Widget", "2.50", 2
     order.total = total
     order.save()
     return order
+
+
+# The line confirmed_order() makes unless told otherwise, as the API shows it.
+WIDGET_LINE = {"product_id": 1, "name": "Widget", "unit_price": "2.50", "quantity": 2}
+
+
+def expected_order(
+    order: Order,
+    *,
+    user_id: int = 1,
+    status: str = "confirmed",
+    items: list[dict[str, Any]] | None = None,
+    total: str = "5.00",
+) -> dict[str, Any]:
+    """The JSON an answer about `order` must equal: the id and creation time the row got,
+    the rest as the test states it (defaults: confirmed_order()'s)."""
+    return {
+        "id": str(order.id),
+        "user_id": user_id,
+        "status": status,
+        "items": [WIDGET_LINE] if items is None else items,
+        "total": total,
+        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
+    }

@@ -13,15 +13,15 @@ pytestmark = pytest.mark.django_db
 DEEP = "[" * 50_000
 
 
-def test_deeply_nested_json_is_a_400_problem(api):
-    response = api.post("/orders", DEEP, content_type="application/json", headers=bearer())
+def test_deeply_nested_json_is_a_400_problem(api_client):
+    response = api_client.post("/orders", DEEP, content_type="application/json", headers=bearer())
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["type"] == "https://errors.example/malformed-request"
 
 
-def test_a_product_id_beyond_any_column_is_refused_before_reserving(api):
-    response = api.post(
+def test_a_product_id_beyond_any_column_is_refused_before_reserving(api_client):
+    response = api_client.post(
         "/orders",
         {"items": [{"product_id": 10**20, "quantity": 1}]},
         format="json",

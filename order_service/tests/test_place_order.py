@@ -10,6 +10,7 @@ import requests
 
 from common.testing import bearer
 from order_service.orders.models import Order, OrderItem
+from order_service.tests.factories import expected_order
 from order_service.tests.fakes import fake_releases, reserved_answer
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +23,9 @@ def only_order() -> Order:
     return order
 
 
-def test_place_order_reserves_then_confirms_with_snapshots(api, products, products_url):
+def test_place_order_reserves_then_confirms_with_snapshots(api_client, products, products_url):
     reserve = products.add_callback("POST", products_url + RESERVE, callback=reserved_answer)
-    response = api.post(
+    response = api_client.post(
         "/orders",
         {
             "items": [
@@ -38,17 +39,15 @@ def test_place_order_reserves_then_confirms_with_snapshots(api, products, produc
     )
     assert response.status_code == HTTPStatus.CREATED, response.content
     order = only_order()
-    assert response.json() == {
-        "id": str(order.id),
-        "user_id": 7,
-        "status": "confirmed",
-        "items": [
+    assert response.json() == expected_order(
+        order,
+        user_id=7,
+        items=[
             {"product_id": 2, "name": "Gadget", "unit_price": "10.00", "quantity": 4},
             {"product_id": 1, "name": "Widget", "unit_price": "2.50", "quantity": 2},
         ],
-        "total": "45.00",
-        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
-    }
+        total="45.00",
+    )
     assert (order.status, order.stock) == (Order.Status.CONFIRMED, Order.Stock.RESERVED)
     assert reserve.call_count == 1
     sent = reserve.calls[0].request
@@ -60,15 +59,15 @@ def test_place_order_reserves_then_confirms_with_snapshots(api, products, produc
     assert sent.headers["X-Service-Token"]
 
 
-def test_trailing_slash_is_served_too(api, products, products_url):
+def test_trailing_slash_is_served_too(api_client, products, products_url):
     products.add_callback("POST", products_url + RESERVE, callback=reserved_answer)
-    response = api.post(
+    response = api_client.post(
         "/orders/", {"items": [{"product_id": 1, "quantity": 1}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.CREATED
 
 
-def test_insufficient_stock_is_409_and_nothing_is_ordered(api, products, products_url):
+def test_insufficient_stock_is_409_and_nothing_is_ordered(api_client, products, products_url):
     products.add(
         "POST",
         products_url + RESERVE,
@@ -82,7 +81,7 @@ def test_insufficient_stock_is_409_and_nothing_is_ordered(api, products, product
         },
         content_type="application/problem+json",
     )
-    response = api.post(
+    response = api_client.post(
         "/orders", {"items": [{"product_id": 1, "quantity": 5}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.CONFLICT
@@ -99,7 +98,7 @@ def test_insufficient_stock_is_409_and_nothing_is_ordered(api, products, product
     assert not OrderItem.objects.exists()
 
 
-def test_unknown_product_is_400(api, products, products_url):
+def test_unknown_product_is_400(api_client, products, products_url):
     products.add(
         "POST",
         products_url + RESERVE,
@@ -113,7 +112,7 @@ def test_unknown_product_is_400(api, products, products_url):
             "product_ids": [99],
         },
     )
-    response = api.post(
+    response = api_client.post(
         "/orders", {"items": [{"product_id": 99, "quantity": 1}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -127,9 +126,9 @@ def test_unknown_product_is_400(api, products, products_url):
     assert only_order().status == Order.Status.FAILED
 
 
-def test_unknown_product_without_details_still_400(api, products, products_url):
+def test_unknown_product_without_details_still_400(api_client, products, products_url):
     products.add("POST", products_url + RESERVE, status=HTTPStatus.BAD_REQUEST, body="nope")
-    response = api.post(
+    response = api_client.post(
         "/orders", {"items": [{"product_id": 99, "quantity": 1}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -159,11 +158,11 @@ UNAVAILABLE = {
     ],
 )
 def test_products_failing_is_503_with_retry_after_and_releases(
-    api, products, products_url, failure
+    api_client, products, products_url, failure
 ):
     products.add("POST", products_url + RESERVE, **failure)
     releases = fake_releases(products, products_url)
-    response = api.post(
+    response = api_client.post(
         "/orders", {"items": [{"product_id": 1, "quantity": 1}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from common.testing import bearer
 from order_service.orders.models import Order
-from order_service.tests.factories import OrderFactory, confirmed_order
+from order_service.tests.factories import OrderFactory, confirmed_order, expected_order
 
 pytestmark = pytest.mark.django_db
 
@@ -26,89 +26,74 @@ def aged(order: Order, minutes: int) -> Order:
     return order
 
 
-def test_list_is_own_orders_newest_first(api):
+def test_list_is_own_orders_newest_first(api_client):
     old = aged(confirmed_order(user_id=1), 10)
     new = aged(confirmed_order(user_id=1), 1)
     confirmed_order(user_id=2)
-    response = api.get("/orders", headers=bearer(user_id=1))
+    response = api_client.get("/orders", headers=bearer(user_id=1))
     assert response.status_code == HTTPStatus.OK
     assert response.json() == {
         "next": None,
         "previous": None,
-        "results": [
-            {
-                "id": str(order.id),
-                "user_id": 1,
-                "status": "confirmed",
-                "items": [{"product_id": 1, "name": "Widget", "unit_price": "2.50", "quantity": 2}],
-                "total": "5.00",
-                "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
-            }
-            for order in (new, old)
-        ],
+        "results": [expected_order(order) for order in (new, old)],
     }
 
 
-def test_list_is_cursor_paginated(api):
+def test_list_is_cursor_paginated(api_client):
     orders = [aged(OrderFactory(user_id=1), minutes) for minutes in range(5, 0, -1)]
-    first = api.get("/orders?page_size=2", headers=bearer(user_id=1))
+    first = api_client.get("/orders?page_size=2", headers=bearer(user_id=1))
     assert ids(first) == [str(orders[4].id), str(orders[3].id)]
     assert first.json()["previous"] is None
-    second = api.get(first.json()["next"], headers=bearer(user_id=1))
+    second = api_client.get(first.json()["next"], headers=bearer(user_id=1))
     assert ids(second) == [str(orders[2].id), str(orders[1].id)]
-    third = api.get(second.json()["next"], headers=bearer(user_id=1))
+    third = api_client.get(second.json()["next"], headers=bearer(user_id=1))
     assert ids(third) == [str(orders[0].id)]
     assert third.json()["next"] is None
-    assert api.get(third.json()["previous"], headers=bearer(user_id=1)).json() == second.json()
+    assert (
+        api_client.get(third.json()["previous"], headers=bearer(user_id=1)).json() == second.json()
+    )
 
 
-def test_anonymous_cannot_list(api):
-    assert api.get("/orders").status_code == HTTPStatus.UNAUTHORIZED
+def test_anonymous_cannot_list(api_client):
+    assert api_client.get("/orders").status_code == HTTPStatus.UNAUTHORIZED
 
 
-def test_non_staff_filters_never_reach_other_users(api):
+def test_non_staff_filters_never_reach_other_users(api_client):
     confirmed_order(user_id=2)
-    response = api.get("/orders?user_id=2", headers=bearer(user_id=1))
+    response = api_client.get("/orders?user_id=2", headers=bearer(user_id=1))
     assert response.json()["results"] == []
 
 
-def test_staff_see_everyone_and_filter_by_user_and_status(api):
+def test_staff_see_everyone_and_filter_by_user_and_status(api_client):
     a = aged(confirmed_order(user_id=1), 3)
     b = aged(OrderFactory(user_id=2, status=Order.Status.CANCELLED), 2)
     c = aged(OrderFactory(user_id=2, status=Order.Status.CONFIRMED), 1)
     staff = bearer(user_id=99, is_staff=True)
-    assert ids(api.get("/orders", headers=staff)) == [str(c.id), str(b.id), str(a.id)]
-    assert ids(api.get("/orders?user_id=2", headers=staff)) == [str(c.id), str(b.id)]
-    assert ids(api.get("/orders?status=confirmed", headers=staff)) == [str(c.id), str(a.id)]
-    assert ids(api.get("/orders?user_id=2&status=cancelled", headers=staff)) == [str(b.id)]
+    assert ids(api_client.get("/orders", headers=staff)) == [str(c.id), str(b.id), str(a.id)]
+    assert ids(api_client.get("/orders?user_id=2", headers=staff)) == [str(c.id), str(b.id)]
+    assert ids(api_client.get("/orders?status=confirmed", headers=staff)) == [str(c.id), str(a.id)]
+    assert ids(api_client.get("/orders?user_id=2&status=cancelled", headers=staff)) == [str(b.id)]
 
 
-def test_invalid_status_filter_is_400(api):
-    response = api.get("/orders?status=shipped", headers=bearer(is_staff=True))
+def test_invalid_status_filter_is_400(api_client):
+    response = api_client.get("/orders?status=shipped", headers=bearer(is_staff=True))
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["errors"] == {
         "status": ["Select a valid choice. shipped is not one of the available choices."]
     }
 
 
-def test_get_own_order(api):
+def test_get_own_order(api_client):
     order = confirmed_order(user_id=1)
-    response = api.get(f"/orders/{order.id}", headers=bearer(user_id=1))
+    response = api_client.get(f"/orders/{order.id}", headers=bearer(user_id=1))
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {
-        "id": str(order.id),
-        "user_id": 1,
-        "status": "confirmed",
-        "items": [{"product_id": 1, "name": "Widget", "unit_price": "2.50", "quantity": 2}],
-        "total": "5.00",
-        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
-    }
+    assert response.json() == expected_order(order)
 
 
-def test_another_users_order_is_404_like_a_missing_one(api):
+def test_another_users_order_is_404_like_a_missing_one(api_client):
     order = confirmed_order(user_id=2)
-    theirs = api.get(f"/orders/{order.id}", headers=bearer(user_id=1))
-    missing = api.get(f"/orders/{uuid.uuid4()}", headers=bearer(user_id=1))
+    theirs = api_client.get(f"/orders/{order.id}", headers=bearer(user_id=1))
+    missing = api_client.get(f"/orders/{uuid.uuid4()}", headers=bearer(user_id=1))
     assert theirs.status_code == missing.status_code == HTTPStatus.NOT_FOUND
     assert (
         theirs.json()
@@ -122,12 +107,16 @@ def test_another_users_order_is_404_like_a_missing_one(api):
     )
 
 
-def test_malformed_id_is_404(api):
-    assert api.get("/orders/not-a-uuid", headers=bearer()).status_code == HTTPStatus.NOT_FOUND
-    assert api.get("/orders/" + "a" * 36, headers=bearer()).status_code == HTTPStatus.NOT_FOUND
+def test_malformed_id_is_404(api_client):
+    assert (
+        api_client.get("/orders/not-a-uuid", headers=bearer()).status_code == HTTPStatus.NOT_FOUND
+    )
+    assert (
+        api_client.get("/orders/" + "a" * 36, headers=bearer()).status_code == HTTPStatus.NOT_FOUND
+    )
 
 
-def test_staff_may_read_any_order(api):
+def test_staff_may_read_any_order(api_client):
     order = confirmed_order(user_id=2)
-    response = api.get(f"/orders/{order.id}", headers=bearer(user_id=9, is_staff=True))
+    response = api_client.get(f"/orders/{order.id}", headers=bearer(user_id=9, is_staff=True))
     assert response.status_code == HTTPStatus.OK

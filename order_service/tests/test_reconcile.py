@@ -1,4 +1,4 @@
-"""`manage.py reconcile`: deliver missed releases, fail orders stuck in pending."""
+"""`manage_all.py orders reconcile`: deliver missed releases, fail orders stuck in pending."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ def aged(order: Order, seconds: int) -> Order:
     return order
 
 
-def test_release_failure_then_reconcile(api, products, products_url):
+def test_release_failure_then_reconcile(api_client, products, products_url):
     products.add("POST", products_url + RESERVE, status=500, json={"detail": "boom"})
     failed_release = fake_releases(products, products_url, status=503)
-    response = api.post(
+    response = api_client.post(
         "/orders", {"items": [{"product_id": 1, "quantity": 1}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
@@ -87,12 +87,12 @@ def test_a_stuck_order_whose_reservation_never_arrived_is_settled_by_404(
     assert unknown == [str(stuck.id)]
 
 
-def test_a_recent_timeout_is_not_settled_by_404(api, products, products_url, settings):
+def test_a_recent_timeout_is_not_settled_by_404(api_client, products, products_url, settings):
     """The timed-out reserve may still land: 404 only settles it after the pending timeout."""
     settings.ORDERS_PENDING_TIMEOUT = 60
     products.add("POST", products_url + RESERVE, body=requests.ReadTimeout("slow"))
     fake_releases(products, products_url, status=404)
-    response = api.post(
+    response = api_client.post(
         "/orders", {"items": [{"product_id": 1, "quantity": 1}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
@@ -115,24 +115,24 @@ def test_reconcile_does_not_touch_settled_orders(products, products_url):
     OrderFactory(status=Order.Status.CONFIRMED, stock=Order.Stock.RESERVED)
     OrderFactory(status=Order.Status.CANCELLED, stock=Order.Stock.RELEASED)
     OrderFactory(status=Order.Status.FAILED, stock=Order.Stock.NONE)
-    report = services.orders_reconcile()
+    report = services.order_reconcile()
     assert (report.failed_pending, report.released, report.still_pending_release) == ([], [], [])
     assert released == []
 
 
 def test_confirm_after_reconcile_failed_the_order_releases_it(
-    api, products, products_url, settings
+    api_client, products, products_url, settings
 ):
     """A crash-like delay: reconcile fails the pending order before the reservation returns."""
     settings.ORDERS_PENDING_TIMEOUT = 0
     released = fake_releases(products, products_url)
 
     def slow_reserve(request):
-        services.orders_reconcile(now=timezone.now() + timedelta(seconds=1))
+        services.order_reconcile(now=timezone.now() + timedelta(seconds=1))
         return reserved_answer(request)
 
     products.add_callback("POST", products_url + RESERVE, callback=slow_reserve)
-    response = api.post(
+    response = api_client.post(
         "/orders", {"items": [{"product_id": 1, "quantity": 1}]}, format="json", headers=bearer()
     )
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE

@@ -26,8 +26,8 @@ def expensive_answer(request):
     return HTTPStatus.CREATED, {}, json.dumps({"order_ref": body["order_ref"], "items": items})
 
 
-def place(api, quantity: int, key: str = "k-1"):
-    return api.post(
+def place(api_client, quantity: int, key: str = "k-1"):
+    return api_client.post(
         "/orders",
         {"items": [{"product_id": 1, "quantity": quantity}]},
         format="json",
@@ -35,12 +35,14 @@ def place(api, quantity: int, key: str = "k-1"):
     )
 
 
-def test_a_total_beyond_what_an_order_holds_is_a_400_and_released(api, products, products_url):
+def test_a_total_beyond_what_an_order_holds_is_a_400_and_released(
+    api_client, products, products_url
+):
     products.add_callback("POST", products_url + RESERVE, callback=expensive_answer)
     released = fake_releases(products, products_url)
 
-    response = place(api, 100_000)  # 9 999 999 999 000.00 > 999 999 999 999.99
-    again = place(api, 100_000)
+    response = place(api_client, 100_000)  # 9 999 999 999 000.00 > 999 999 999 999.99
+    again = place(api_client, 100_000)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST, response.content
     assert response.json()["type"] == "https://errors.example/order-total-too-large"
@@ -59,9 +61,9 @@ def test_any_error_while_confirming_releases_and_frees_the_key(products, product
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(OrderItem.objects, "bulk_create", broken)
-    api = APIClient(raise_request_exception=False)
+    api_client = APIClient(raise_request_exception=False)
 
-    response = place(api, 1)
+    response = place(api_client, 1)
 
     assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
     [order] = Order.objects.all()
@@ -73,24 +75,24 @@ def test_any_error_while_confirming_releases_and_frees_the_key(products, product
     )
 
 
-def test_failed_orders_are_hidden_from_their_owner_but_not_from_staff(api):
+def test_failed_orders_are_hidden_from_their_owner_but_not_from_staff(api_client):
     mine = Order.objects.create(user_id=7, status=Order.Status.CONFIRMED)
     failed = Order.objects.create(user_id=7, status=Order.Status.FAILED)
 
-    listed = api.get("/orders", headers=bearer(user_id=7)).json()["results"]
-    staff = api.get("/orders", headers=bearer(user_id=1, is_staff=True)).json()["results"]
+    listed = api_client.get("/orders", headers=bearer(user_id=7)).json()["results"]
+    staff = api_client.get("/orders", headers=bearer(user_id=1, is_staff=True)).json()["results"]
 
     assert [o["id"] for o in listed] == [str(mine.id)]
-    assert api.get(f"/orders/{failed.id}", headers=bearer(user_id=7)).status_code == 404
+    assert api_client.get(f"/orders/{failed.id}", headers=bearer(user_id=7)).status_code == 404
     assert {o["id"] for o in staff} == {str(mine.id), str(failed.id)}
 
 
-def test_a_cursor_that_names_no_position_is_404_not_500(api):
+def test_a_cursor_that_names_no_position_is_404_not_500(api_client):
     import base64
 
     cursor = base64.b64encode(b"p=not-a-date").decode()
 
-    response = api.get("/orders", {"cursor": cursor}, headers=bearer(user_id=7))
+    response = api_client.get("/orders", {"cursor": cursor}, headers=bearer(user_id=7))
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["detail"] == "Invalid cursor"

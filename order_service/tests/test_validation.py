@@ -12,8 +12,10 @@ from order_service.orders.models import Order
 pytestmark = pytest.mark.django_db
 
 
-def test_anonymous_is_401(api):
-    response = api.post("/orders", {"items": [{"product_id": 1, "quantity": 1}]}, format="json")
+def test_anonymous_is_401(api_client):
+    response = api_client.post(
+        "/orders", {"items": [{"product_id": 1, "quantity": 1}]}, format="json"
+    )
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json()["type"] == "https://errors.example/not-authenticated"
 
@@ -48,15 +50,15 @@ def test_anonymous_is_401(api):
         ),
     ],
 )
-def test_invalid_bodies_are_400(api, body, errors):
-    response = api.post("/orders", body, format="json", headers=bearer())
+def test_invalid_bodies_are_400(api_client, body, errors):
+    response = api_client.post("/orders", body, format="json", headers=bearer())
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["type"] == "https://errors.example/validation"
     assert response.json()["errors"] == errors
     assert not Order.objects.exists()
 
 
-def test_fifty_lines_are_accepted(api, products, products_url):
+def test_fifty_lines_are_accepted(api_client, products, products_url):
     import json
 
     def answer(request):
@@ -66,14 +68,14 @@ def test_fifty_lines_are_accepted(api, products, products_url):
 
     products.add_callback("POST", products_url + "/internal/reservations", callback=answer)
     body = {"items": [{"product_id": i, "quantity": 1} for i in range(1, 51)]}
-    response = api.post("/orders", body, format="json", headers=bearer())
+    response = api_client.post("/orders", body, format="json", headers=bearer())
     assert response.status_code == HTTPStatus.CREATED
     assert len(response.json()["items"]) == 50
     assert response.json()["total"] == "50.00"
 
 
-def test_bad_idempotency_key_is_400(api):
-    response = api.post(
+def test_bad_idempotency_key_is_400(api_client):
+    response = api_client.post(
         "/orders",
         {"items": [{"product_id": 1, "quantity": 1}]},
         format="json",

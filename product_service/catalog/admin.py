@@ -107,7 +107,7 @@ class ProductAdmin(admin.ModelAdmin):
         if others:
             obj.save(update_fields=[*others, "updated_at"])
         try:
-            services.product_adjust_stock(product_id=obj.pk, delta=form.stock_delta())
+            services.product_stock_adjust(product_id=obj.pk, delta=form.stock_delta())
         except APIException as error:
             messages.error(request, f"{obj.sku}: stock not changed: {error.detail}")
         products_changed([obj.pk])

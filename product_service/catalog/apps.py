@@ -1,3 +1,5 @@
+"""The catalog: products, stock and reservations; ready() registers its scrape-time gauge."""
+
 from django.apps import AppConfig
 
 

@@ -15,13 +15,12 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.auth import own_service_token
+from common.conf import common_settings, on_settings_change
 from common.service_client import ServiceClient, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class CacheHeadersMixin:
 def products_changed(product_ids: Iterable[int]) -> None:
     """These products changed (stock, fields, activity): purge what shows them — their
     own pages and every list page — after the current transaction commits."""
-    if not settings.COMMON.get("GATEWAY_INTERNAL_URL"):
+    if not common_settings.GATEWAY_INTERNAL_URL:
         return
     keys = [LIST_KEY, *sorted({product_key(pid) for pid in product_ids})]
     transaction.on_commit(lambda: purge(keys))
@@ -81,11 +80,10 @@ def purge(keys: list[str]) -> None:
 
 @cache
 def _gateway_client() -> ServiceClient:
-    common = settings.COMMON
     connect, read = PURGE_TIMEOUT
     return ServiceClient(
         "gateway",
-        common["GATEWAY_INTERNAL_URL"],
+        common_settings.GATEWAY_INTERNAL_URL,
         service_token=own_service_token(),
         connect_timeout=connect,
         read_timeout=read,
@@ -93,9 +91,4 @@ def _gateway_client() -> ServiceClient:
     )
 
 
-def _reset(*, setting: str, **kwargs: object) -> None:
-    if setting == "COMMON":
-        _gateway_client.cache_clear()
-
-
-setting_changed.connect(_reset)
+on_settings_change("COMMON")(_gateway_client.cache_clear)

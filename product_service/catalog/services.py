@@ -15,9 +15,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 
 from product_service.catalog.cache import products_changed
+from product_service.catalog.exceptions import (
+    InsufficientStock,
+    OrderRefReused,
+    StockWouldGoNegative,
+    UnknownProducts,
+)
 from product_service.catalog.models import Product, Reservation, ReservationItem
 
 
@@ -27,43 +33,7 @@ class Line:
     quantity: int
 
 
-class InsufficientStock(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Not enough stock for some items."
-    default_code = "insufficient_stock"
-    problem_type = "insufficient-stock"
-
-    def __init__(self, items: list[dict[str, int]]) -> None:
-        names = ", ".join(str(item["product_id"]) for item in items)
-        super().__init__(f"Not enough stock for product(s) {names}.")
-        self.problem_extra = {"items": items}
-
-
-class UnknownProducts(exceptions.ValidationError):
-    problem_type = "unknown-product"
-
-    def __init__(self, product_ids: list[int]) -> None:
-        super().__init__(
-            {"items": [f"Product {pid} does not exist or is not active." for pid in product_ids]}
-        )
-        self.problem_extra = {"product_ids": product_ids}
-
-
-class OrderRefReused(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "This order_ref already holds a reservation of other items."
-    default_code = "order_ref_reused"
-    problem_type = "order-ref-reused"
-
-
-class StockWouldGoNegative(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The stock changed meanwhile: this change would make it negative."
-    default_code = "stock_conflict"
-    problem_type = "stock-conflict"
-
-
-def lines_merged(lines: Iterable[Line]) -> list[Line]:
+def reservation_lines_merge(lines: Iterable[Line]) -> list[Line]:
     """One line per product (quantities added), in product id order: the lock order."""
     totals: Counter[int] = Counter()
     for line in lines:
@@ -89,7 +59,7 @@ def product_create(*, sku: str, name: str, price: Any, stock: int = 0, **fields:
     return product
 
 
-def product_adjust_stock(*, product_id: int, delta: int) -> None:
+def product_stock_adjust(*, product_id: int, delta: int) -> None:
     """Add (or, negative, remove) units in one conditional UPDATE.
 
     Reservations may move the stock between the caller's read and this write; the
@@ -120,7 +90,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
             product.save(update_fields=[*fields, "updated_at"])
             products_changed([product.pk])
         if "stock" in data:
-            product_adjust_stock(product_id=product.pk, delta=data["stock"] - seen_stock)
+            product_stock_adjust(product_id=product.pk, delta=data["stock"] - seen_stock)
     product.refresh_from_db()
     return product
 
@@ -141,7 +111,7 @@ def stock_reserve(*, order_ref: str, items: list[Line]) -> tuple[Reservation, bo
     reservation and takes nothing. Rows are locked in product id order, so two orders
     never deadlock; each UPDATE is also conditional on `stock >= quantity`.
     """
-    lines = lines_merged(items)
+    lines = reservation_lines_merge(items)
     existing = _reservation_for(order_ref, lines)
     if existing is not None:
         return existing, False

@@ -1,3 +1,5 @@
+"""The public product API and the internal reservation API."""
+
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 

@@ -14,26 +14,17 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from common.auth import HasServiceToken, IsStaff
-from common.pagination import CheckedCursorPagination
 from product_service.catalog import selectors, services
 from product_service.catalog.cache import CacheHeadersMixin
 from product_service.catalog.filters import ProductFilter
 from product_service.catalog.models import Product
+from product_service.catalog.pagination import ProductCursorPagination
 from product_service.catalog.serializers import (
     ProductSerializer,
     ReleasedReservationSerializer,
     ReservationRequestSerializer,
     ReservationSerializer,
 )
-
-
-class ProductCursorPagination(CheckedCursorPagination):
-    """Cursor pages over the primary key: no COUNT(*), no OFFSET, same cost on any page."""
-
-    ordering = "id"
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):

@@ -4,7 +4,6 @@ import os
 
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
 from common.testing import bearer
 
@@ -17,11 +16,6 @@ if "sqlite" in _database["ENGINE"]:
     _database.setdefault("TEST", {})["NAME"] = str(
         settings.VAR_DIR / f"test_products_{os.getpid()}.sqlite3"
     )
-
-
-@pytest.fixture
-def api_client() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import responses as responses_lib
 from django.conf import settings
 
 from product_service.catalog import services
+from product_service.catalog.exceptions import InsufficientStock
 from product_service.tests.factories import ProductFactory
 from product_service.tests.test_admin import CHANGELIST, changelist_post
 
@@ -113,7 +114,7 @@ def test_a_refused_reservation_purges_nothing(gateway, django_capture_on_commit_
 
     with (
         django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(services.InsufficientStock),
+        pytest.raises(InsufficientStock),
     ):
         services.stock_reserve(order_ref="r2", items=[services.Line(product.pk, 2)])
 

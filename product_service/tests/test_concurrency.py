@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.exceptions import NotFound
 
 from product_service.catalog import selectors, services
+from product_service.catalog.exceptions import InsufficientStock
 from product_service.catalog.models import Product, Reservation
 from product_service.tests.factories import ProductFactory
 
@@ -35,7 +36,7 @@ def concurrently(count: int, work: Callable[[int], Any]) -> tuple[list[Any], lis
         try:
             barrier.wait(timeout=30)
             results[index] = work(index)
-        except services.InsufficientStock as error:
+        except InsufficientStock as error:
             results[index] = error
         except Exception as error:  # anything else is a failure the test reports
             errors.append(error)
@@ -61,7 +62,7 @@ def test_50_concurrent_reservations_of_stock_10_let_exactly_10_through():
 
     assert errors == []
     reserved = [r for r in results if isinstance(r, tuple)]
-    refused = [r for r in results if isinstance(r, services.InsufficientStock)]
+    refused = [r for r in results if isinstance(r, InsufficientStock)]
     assert (len(reserved), len(refused)) == (10, 40)
     assert Product.objects.get(pk=product.pk).stock == 0
     assert Reservation.objects.count() == 10

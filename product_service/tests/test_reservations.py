@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from product_service.catalog import selectors, services
+from product_service.catalog.exceptions import StockWouldGoNegative
 from product_service.catalog.models import Product, Reservation
 from product_service.tests.factories import ProductFactory
 
@@ -260,7 +261,7 @@ def test_staff_stock_decrease_that_would_go_negative_is_a_conflict(service, keyb
     seen = Product.objects.get(pk=keyboard.pk)  # stock 5
     services.stock_reserve(order_ref="o", items=[services.Line(keyboard.id, 4)])  # leaves 1
 
-    with pytest.raises(services.StockWouldGoNegative):
+    with pytest.raises(StockWouldGoNegative):
         services.product_update(product=seen, data={"stock": 0})  # "-5"
 
     keyboard.refresh_from_db()

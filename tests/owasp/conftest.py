@@ -83,6 +83,6 @@ def owasp_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def api(owasp_stack: Stack) -> Api:
+def api_client(owasp_stack: Stack) -> Api:
     """A client from an address no other test uses."""
     return Api(owasp_stack, next(_addresses))

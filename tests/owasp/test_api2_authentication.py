@@ -25,15 +25,15 @@ NEW_PASSWORD = "another owasp passphrase 2024"
 EDGE_REVOCATION = bool(os.environ.get("REDIS_URL"))
 
 
-def test_guessing_from_one_address_does_not_lock_the_user_out_elsewhere(api):
-    username, _tokens = api.new_user("victim")
+def test_guessing_from_one_address_does_not_lock_the_user_out_elsewhere(api_client):
+    username, _tokens = api_client.new_user("victim")
     limit = int(LIMITS["USERS_RATE_LOGIN"].split("/")[0])
 
     guesses = [
-        api.call("POST", "/users/login", {"username": username, "password": "guess"})[0]
+        api_client.call("POST", "/users/login", {"username": username, "password": "guess"})[0]
         for _ in range(limit + 2)
     ]
-    from_home = api.call(
+    from_home = api_client.call(
         "POST", "/users/login", {"username": username, "password": PASSWORD}, ip="198.51.100.77"
     )
 
@@ -43,39 +43,41 @@ def test_guessing_from_one_address_does_not_lock_the_user_out_elsewhere(api):
     assert from_home[0] == HTTPStatus.OK
 
 
-def test_a_username_sent_as_a_number_is_refused(api):
-    status, _, problem = api.call("POST", "/users/login", {"username": 12345, "password": "x"})
+def test_a_username_sent_as_a_number_is_refused(api_client):
+    status, _, problem = api_client.call(
+        "POST", "/users/login", {"username": 12345, "password": "x"}
+    )
 
     assert status == HTTPStatus.BAD_REQUEST
     assert problem["errors"] == {"username": ["Not a valid string."]}
 
 
-def revoked_at_the_edge(api, access: str) -> bool:
+def revoked_at_the_edge(api_client, access: str) -> bool:
     """The gateway refuses the token within its lookup cache (1 s), given Redis."""
     deadline = time.monotonic() + 4.0
-    while api.call("GET", "/orders", token=access)[0] != HTTPStatus.UNAUTHORIZED:
+    while api_client.call("GET", "/orders", token=access)[0] != HTTPStatus.UNAUTHORIZED:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.2)
     return True
 
 
-def test_logout_revokes_the_access_token_at_the_edge(api):
-    _username, tokens = api.new_user("leaver")
-    assert api.call("GET", "/orders", token=tokens["access"])[0] == HTTPStatus.OK
+def test_logout_revokes_the_access_token_at_the_edge(api_client):
+    _username, tokens = api_client.new_user("leaver")
+    assert api_client.call("GET", "/orders", token=tokens["access"])[0] == HTTPStatus.OK
 
-    status, _, _ = api.call("POST", "/users/logout", {"refresh": tokens["refresh"]})
+    status, _, _ = api_client.call("POST", "/users/logout", {"refresh": tokens["refresh"]})
 
     assert status == HTTPStatus.NO_CONTENT
-    assert api.call("POST", "/users/token/refresh", {"refresh": tokens["refresh"]})[0] == 401
-    assert revoked_at_the_edge(api, tokens["access"]) is EDGE_REVOCATION
+    assert api_client.call("POST", "/users/token/refresh", {"refresh": tokens["refresh"]})[0] == 401
+    assert revoked_at_the_edge(api_client, tokens["access"]) is EDGE_REVOCATION
     if EDGE_REVOCATION:
-        assert api.call("GET", "/users/profile", token=tokens["access"])[0] == 401
+        assert api_client.call("GET", "/users/profile", token=tokens["access"])[0] == 401
 
 
-def test_a_password_change_revokes_old_tokens_everywhere(api):
-    username, tokens = api.new_user("changer")
-    status, _, _ = api.call(
+def test_a_password_change_revokes_old_tokens_everywhere(api_client):
+    username, tokens = api_client.new_user("changer")
+    status, _, _ = api_client.call(
         "POST",
         "/users/password",
         {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
@@ -83,52 +85,55 @@ def test_a_password_change_revokes_old_tokens_everywhere(api):
     )
     assert status == HTTPStatus.NO_CONTENT
 
-    fresh = api.login(username, NEW_PASSWORD)
+    fresh = api_client.login(username, NEW_PASSWORD)
 
-    assert api.call("GET", "/users/profile", token=tokens["access"])[0] == 401
-    assert revoked_at_the_edge(api, tokens["access"]) is EDGE_REVOCATION
-    assert api.call("GET", "/orders", token=fresh["access"])[0] == HTTPStatus.OK
+    assert api_client.call("GET", "/users/profile", token=tokens["access"])[0] == 401
+    assert revoked_at_the_edge(api_client, tokens["access"]) is EDGE_REVOCATION
+    assert api_client.call("GET", "/orders", token=fresh["access"])[0] == HTTPStatus.OK
 
 
-def test_old_password_guesses_are_limited(api):
-    _username, tokens = api.new_user("stolen")
+def test_old_password_guesses_are_limited(api_client):
+    _username, tokens = api_client.new_user("stolen")
     body = {"old_password": "guess", "new_password": NEW_PASSWORD}
 
     answers = [
-        api.call("POST", "/users/password", body, token=tokens["access"])[0] for _ in range(4)
+        api_client.call("POST", "/users/password", body, token=tokens["access"])[0]
+        for _ in range(4)
     ]
 
     assert answers == [HTTPStatus.BAD_REQUEST] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
 
 
-def test_an_expired_access_token_does_not_block_refresh_or_logout(api):
-    _username, tokens = api.new_user("sleepy")
+def test_an_expired_access_token_does_not_block_refresh_or_logout(api_client):
+    _username, tokens = api_client.new_user("sleepy")
     expired = mint_access_token(
-        api.stack, user_id=1, lifetime=-int(timedelta(minutes=5).total_seconds())
+        api_client.stack, user_id=1, lifetime=-int(timedelta(minutes=5).total_seconds())
     )
 
-    refreshed = api.call(
+    refreshed = api_client.call(
         "POST", "/users/token/refresh", {"refresh": tokens["refresh"]}, token=expired
     )
-    logout = api.call("POST", "/users/logout", {"refresh": refreshed[2]["refresh"]}, token=expired)
+    logout = api_client.call(
+        "POST", "/users/logout", {"refresh": refreshed[2]["refresh"]}, token=expired
+    )
 
     assert refreshed[0] == HTTPStatus.OK
     assert logout[0] == HTTPStatus.NO_CONTENT
 
 
-def test_gateway_admin_logins_are_limited_per_address_before_any_hash(api):
+def test_gateway_admin_logins_are_limited_per_address_before_any_hash(api_client):
     """Each refused try costs no Argon2 hash here nor at the user service."""
     limit = int(LIMITS["ADMIN_RATE_LOGIN"].split("/")[0])
-    users_log = Path(api.stack["users"].log_path)
+    users_log = Path(api_client.stack["users"].log_path)
     before = users_log.read_text().count('"path": "/internal/users/authenticate"')
     session = requests.Session()
-    session.headers["X-Forwarded-For"] = api.ip
-    form = session.get(f"{api.url()}/admin/login/", timeout=10)
+    session.headers["X-Forwarded-For"] = api_client.ip
+    form = session.get(f"{api_client.url()}/admin/login/", timeout=10)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
 
     for _ in range(limit + 3):
         answer = session.post(
-            f"{api.url()}/admin/login/?next=/admin/",
+            f"{api_client.url()}/admin/login/?next=/admin/",
             data={"csrfmiddlewaretoken": csrf, "username": "ops", "password": "guess"},
             timeout=10,
             allow_redirects=False,

@@ -20,19 +20,19 @@ pytestmark = pytest.mark.e2e
         ("DELETE", "/products/1"),
     ],
 )
-def test_catalog_writes_are_for_staff_only(api, method, path):
-    anonymous = api.call(method, path, {"name": "x"})
-    customer = api.call(method, path, {"name": "x"}, token=api.user_token(601))
+def test_catalog_writes_are_for_staff_only(api_client, method, path):
+    anonymous = api_client.call(method, path, {"name": "x"})
+    customer = api_client.call(method, path, {"name": "x"}, token=api_client.user_token(601))
 
     assert anonymous[0] == HTTPStatus.UNAUTHORIZED
     assert customer[0] == HTTPStatus.FORBIDDEN
     assert customer[2]["type"].endswith("/permission-denied")
 
 
-def test_a_customer_cannot_see_everyones_orders_with_a_staff_claim_they_forged(api):
-    forged = api.user_token(602)[:-4] + "AAAA"  # signature broken
+def test_a_customer_cannot_see_everyones_orders_with_a_staff_claim_they_forged(api_client):
+    forged = api_client.user_token(602)[:-4] + "AAAA"  # signature broken
 
-    status, _, _ = api.call("GET", "/orders", token=forged)
+    status, _, _ = api_client.call("GET", "/orders", token=forged)
 
     assert status == HTTPStatus.UNAUTHORIZED
 
@@ -46,17 +46,19 @@ def test_a_customer_cannot_see_everyones_orders_with_a_staff_claim_they_forged(a
         ("users", "GET", "/internal/users/status?username=ops"),
     ],
 )
-def test_internal_functions_need_the_service_token(api, service, method, path):
-    direct = api.call(method, path, {}, service=service, token=api.staff_token())
-    through_gateway = api.call(method, path, {}, token=api.staff_token())
+def test_internal_functions_need_the_service_token(api_client, service, method, path):
+    direct = api_client.call(method, path, {}, service=service, token=api_client.staff_token())
+    through_gateway = api_client.call(method, path, {}, token=api_client.staff_token())
 
     assert direct[0] == HTTPStatus.FORBIDDEN
     assert through_gateway[0] == HTTPStatus.NOT_FOUND
 
 
-def test_the_admin_needs_a_signed_in_staff_session(api):
+def test_the_admin_needs_a_signed_in_staff_session(api_client):
     for service in ("gateway", "users", "products", "orders"):
-        answer = requests.get(f"{api.url(service)}/admin/", allow_redirects=False, timeout=10)
+        answer = requests.get(
+            f"{api_client.url(service)}/admin/", allow_redirects=False, timeout=10
+        )
 
         assert answer.status_code == HTTPStatus.FOUND, service
         assert answer.headers["Location"].startswith("/admin/login/")

@@ -11,47 +11,49 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def stock_of(api, product_id: int) -> int:
-    return api.call("GET", f"/products/{product_id}", token=api.staff_token())[2]["stock"]
+def stock_of(api_client, product_id: int) -> int:
+    return api_client.call("GET", f"/products/{product_id}", token=api_client.staff_token())[2][
+        "stock"
+    ]
 
 
-def test_an_order_flood_sells_exactly_the_stock(api):
-    product = api.new_product(stock=6)
+def test_an_order_flood_sells_exactly_the_stock(api_client):
+    product = api_client.new_product(stock=6)
     body = {"items": [{"product_id": product["id"], "quantity": 1}]}
 
     def order(n: int) -> int:
-        return api.call("POST", "/orders", body, token=api.user_token(700 + n))[0]
+        return api_client.call("POST", "/orders", body, token=api_client.user_token(700 + n))[0]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(order, range(16)))
 
     assert answers.count(HTTPStatus.CREATED) == 6
     assert answers.count(HTTPStatus.CONFLICT) == 10
-    assert stock_of(api, product["id"]) == 0
+    assert stock_of(api_client, product["id"]) == 0
 
 
-def test_a_retried_order_is_placed_once(api):
-    product = api.new_product(stock=5)
+def test_a_retried_order_is_placed_once(api_client):
+    product = api_client.new_product(stock=5)
     body = {"items": [{"product_id": product["id"], "quantity": 2}]}
     headers = {"Idempotency-Key": "owasp-retry-1"}
-    token = api.user_token(720)
+    token = api_client.user_token(720)
 
-    first = api.call("POST", "/orders", body, token=token, headers=headers)
-    again = api.call("POST", "/orders", body, token=token, headers=headers)
+    first = api_client.call("POST", "/orders", body, token=token, headers=headers)
+    again = api_client.call("POST", "/orders", body, token=token, headers=headers)
 
     assert (first[0], again[0]) == (HTTPStatus.CREATED, HTTPStatus.CREATED)
     assert first[2]["id"] == again[2]["id"]
     assert again[1]["Idempotent-Replayed"] == "true"
-    assert stock_of(api, product["id"]) == 3
+    assert stock_of(api_client, product["id"]) == 3
 
 
-def test_an_order_whose_total_cannot_be_recorded_holds_no_stock(api):
-    product = api.new_product(stock=200_000, price="99999999.99")
+def test_an_order_whose_total_cannot_be_recorded_holds_no_stock(api_client):
+    product = api_client.new_product(stock=200_000, price="99999999.99")
     body = {"items": [{"product_id": product["id"], "quantity": 100_000}]}
 
-    status, _, problem = api.call("POST", "/orders", body, token=api.user_token(730))
+    status, _, problem = api_client.call("POST", "/orders", body, token=api_client.user_token(730))
 
     assert status == HTTPStatus.BAD_REQUEST
     assert problem["type"].endswith("/order-total-too-large")
-    assert stock_of(api, product["id"]) == 200_000
-    assert api.call("GET", "/orders", token=api.user_token(730))[2]["results"] == []
+    assert stock_of(api_client, product["id"]) == 200_000
+    assert api_client.call("GET", "/orders", token=api_client.user_token(730))[2]["results"] == []

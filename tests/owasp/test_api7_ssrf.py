@@ -55,12 +55,12 @@ def attacker_token(url: str, kid: str) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers=headers)
 
 
-def test_a_token_naming_its_own_key_url_is_refused_and_nothing_is_fetched(api, listener):
+def test_a_token_naming_its_own_key_url_is_refused_and_nothing_is_fetched(api_client, listener):
     token = attacker_token(listener, kid="attacker-kid")
 
     for service, path in (("gateway", "/orders"), ("orders", "/orders"), ("products", "/products")):
-        status, _, _ = api.call("POST" if service == "products" else "GET", path, {}, token=token,
-                                service=service)  # fmt: skip
+        method = "POST" if service == "products" else "GET"
+        status, _, _ = api_client.call(method, path, {}, token=token, service=service)
         assert status == HTTPStatus.UNAUTHORIZED, service
     time.sleep(0.3)
     assert Recorder.seen == []

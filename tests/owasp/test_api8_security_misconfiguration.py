@@ -17,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("service", ["gateway", "users", "products", "orders"])
-def test_errors_are_problems_without_debug_detail(api, service):
-    answer = requests.get(f"{api.url(service)}/no/such/page", timeout=10)
+def test_errors_are_problems_without_debug_detail(api_client, service):
+    answer = requests.get(f"{api_client.url(service)}/no/such/page", timeout=10)
 
     assert answer.status_code == HTTPStatus.NOT_FOUND
     assert answer.headers["Content-Type"] == "application/problem+json"
@@ -28,25 +28,25 @@ def test_errors_are_problems_without_debug_detail(api, service):
 
 
 @pytest.mark.parametrize("service", ["gateway", "users", "products", "orders"])
-def test_the_admin_cannot_be_framed(api, service):
-    answer = requests.get(f"{api.url(service)}/admin/login/", timeout=10)
+def test_the_admin_cannot_be_framed(api_client, service):
+    answer = requests.get(f"{api_client.url(service)}/admin/login/", timeout=10)
 
     assert answer.status_code == HTTPStatus.OK
     assert answer.headers["X-Frame-Options"] == "DENY"
     assert f"{service}_csrftoken=" in answer.headers["Set-Cookie"]
 
 
-def test_no_cross_origin_reads_unless_configured(api):
+def test_no_cross_origin_reads_unless_configured(api_client):
     answer = requests.get(
-        f"{api.url()}/products", headers={"Origin": "https://evil.example"}, timeout=10
+        f"{api_client.url()}/products", headers={"Origin": "https://evil.example"}, timeout=10
     )
 
     assert answer.status_code == HTTPStatus.OK
     assert "Access-Control-Allow-Origin" not in answer.headers
 
 
-def test_trace_is_not_allowed(api):
-    answer = requests.request("TRACE", f"{api.url()}/products", timeout=10)
+def test_trace_is_not_allowed(api_client):
+    answer = requests.request("TRACE", f"{api_client.url()}/products", timeout=10)
 
     assert answer.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert answer.headers["Content-Type"] == "application/problem+json"

@@ -28,16 +28,16 @@ PUBLIC_ROUTES = {
 }
 
 
-def documented_paths(api, service: str) -> set[str]:
-    schema = requests.get(f"{api.url(service)}/api/schema?format=json", timeout=10).json()
+def documented_paths(api_client, service: str) -> set[str]:
+    schema = requests.get(f"{api_client.url(service)}/api/schema?format=json", timeout=10).json()
     return {re.sub(r"\{[^}]+\}", "{id}", path) for path in schema["paths"]}
 
 
-def test_every_documented_public_path_is_routed_and_nothing_else(api):
+def test_every_documented_public_path_is_routed_and_nothing_else(api_client):
     documented = {
         (service, path)
         for service in ("users", "products", "orders")
-        for path in documented_paths(api, service)
+        for path in documented_paths(api_client, service)
         if not path.startswith("/internal/")
     }
 
@@ -58,20 +58,20 @@ def test_every_documented_public_path_is_routed_and_nothing_else(api):
     ],
 )
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_what_is_not_in_the_table_is_not_reachable_through_the_gateway(api, path, method):
+def test_what_is_not_in_the_table_is_not_reachable_through_the_gateway(api_client, path, method):
     """Never a service's admin, schema or internal API: a 4xx problem from the edge (or,
     for /products/{id}-shaped paths, the product service's 404 for that "id")."""
-    answer = requests.request(method, f"{api.url()}{path}", json={}, timeout=10)
+    answer = requests.request(method, f"{api_client.url()}{path}", json={}, timeout=10)
 
     assert answer.status_code in (404, 405), (method, path, answer.status_code)
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert "administration" not in answer.text
 
 
-def test_the_gateways_own_internal_endpoints_refuse_anyone_without_the_service_token(api):
+def test_the_gateways_own_internal_endpoints_refuse_anyone_without_the_service_token(api_client):
     """The gateway's own inventory (its schema) may list internal endpoints (the registry):
     each refuses a caller without the service token, even one with a staff token."""
-    schema = requests.get(f"{api.url()}/api/schema?format=json", timeout=10).json()
+    schema = requests.get(f"{api_client.url()}/api/schema?format=json", timeout=10).json()
     internal = [
         (method.upper(), path)
         for path, operations in schema["paths"].items()
@@ -83,9 +83,9 @@ def test_the_gateways_own_internal_endpoints_refuse_anyone_without_the_service_t
     for method, path in internal:
         answer = requests.request(
             method,
-            f"{api.url()}{path}",
+            f"{api_client.url()}{path}",
             json={},
-            headers={"Authorization": f"Bearer {api.staff_token()}"},
+            headers={"Authorization": f"Bearer {api_client.staff_token()}"},
             timeout=10,
         )
         assert answer.status_code in (401, 403), (method, path, answer.status_code)

@@ -1,3 +1,5 @@
+"""The user admin, with a deactivate action that also revokes the user's tokens."""
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet

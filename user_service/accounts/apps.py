@@ -1,3 +1,5 @@
+"""Accounts: users, credentials and tokens."""
+
 from django.apps import AppConfig
 
 

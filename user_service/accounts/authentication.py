@@ -1,20 +1,16 @@
+"""The user service's own endpoints authenticate the account, not only the token."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import Token
 
 from common.auth import StatelessJWTAuthentication
 from common.revocation import token_is_revoked
+from user_service.accounts.exceptions import StaleToken
 from user_service.accounts.tokens import CREDENTIALS_CLAIM, credentials_fingerprint
-
-
-class StaleToken(AuthenticationFailed):
-    default_detail = "This token was issued before a password change or logout."
-    default_code = "token_not_valid"
-    problem_type = "invalid-token"
 
 
 class AccountJWTAuthentication(StatelessJWTAuthentication):

@@ -1,3 +1,5 @@
+"""The user service's own admin login: Django's ModelBackend under the login limits."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,17 +18,11 @@ class ThrottledModelBackend(ModelBackend):
     Counted there per client IP as at every other admin, then as every login is.
     """
 
-    def authenticate(
-        self,
-        request: HttpRequest | None,
-        username: str | None = None,
-        password: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
+    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> Any:
         uncounted = request is not None and not getattr(request, "login_throttle_counted", False)
         if uncounted and (
             limits_hit(admin_login_limits(request)) is not None
             or not LoginRateThrottle().allow_request(request, None)
         ):
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        return super().authenticate(request, **credentials)

@@ -1,3 +1,5 @@
+"""The account model: Django's user, with usernames and emails unique case-insensitively."""
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower

@@ -1,3 +1,5 @@
+"""The user service's request and answer shapes; the rules stay in services.py."""
+
 from __future__ import annotations
 
 from typing import Any

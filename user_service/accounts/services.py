@@ -1,4 +1,7 @@
-"""The user service's business rules: accounts, credentials and the life of refresh tokens."""
+"""The user service's business rules: accounts, credentials and the life of refresh tokens.
+
+Bad input raises Django's ValidationError; common.problems.exception_handler converts it
+(400, problem details with `errors`), so no rule here depends on how DRF reports it."""
 
 from __future__ import annotations
 
@@ -7,19 +10,20 @@ from dataclasses import dataclass
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from common.login_limits import limits_check
 from common.revocation import tokens_revoke_before
+from user_service.accounts.exceptions import BadCredentials, TokenRejected
 from user_service.accounts.models import User
+from user_service.accounts.selectors import user_email_taken, user_username_taken
 from user_service.accounts.throttles import password_change_limits
 from user_service.accounts.tokens import (
     CREDENTIALS_CLAIM,
@@ -30,42 +34,24 @@ from user_service.accounts.tokens import (
 )
 
 
-class BadCredentials(AuthenticationFailed):
-    """One answer whether the username exists or not."""
-
-    default_detail = _("No active account found with the given credentials.")
-    default_code = "bad_credentials"
-    problem_type = "bad-credentials"
-
-
-class TokenRejected(AuthenticationFailed):
-    default_detail = _("Token is invalid or expired.")
-    default_code = "token_not_valid"
-    problem_type = "invalid-token"
-
-
 @dataclass(frozen=True)
 class TokenPair:
     access: str
     refresh: str
 
 
-def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
-    return bool(email) and User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
-
-
 def user_register(*, username: str, password: str, email: str = "") -> User:
     """A new, ordinary account; Django's password validators apply."""
     email = User.objects.normalize_email(email)
-    errors: dict[str, list[str]] = {}
-    if User.objects.filter(username__iexact=username).exists():
-        errors["username"] = [str(_("A user with that username already exists."))]
-    if _email_taken(email):
-        errors["email"] = [str(_("A user with that email already exists."))]
+    errors: dict[str, list] = {}
+    if user_username_taken(username=username):
+        errors["username"] = [_("A user with that username already exists.")]
+    if user_email_taken(email=email):
+        errors["email"] = [_("A user with that email already exists.")]
     try:
         validate_password(password, user=User(username=username, email=email))
-    except DjangoValidationError as error:
-        errors["password"] = list(error.messages)
+    except ValidationError as error:
+        errors["password"] = error.error_list
     if errors:
         raise ValidationError(errors)
     try:
@@ -73,9 +59,7 @@ def user_register(*, username: str, password: str, email: str = "") -> User:
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as error:
         # Lost a race with a concurrent registration of the same name or email.
-        raise ValidationError(
-            {"non_field_errors": [str(_("A user with that username or email already exists."))]}
-        ) from error
+        raise ValidationError(_("A user with that username or email already exists.")) from error
 
 
 def token_pair_issue(*, user: User) -> TokenPair:
@@ -174,11 +158,11 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 @transaction.atomic
 def _password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
-        raise ValidationError({"old_password": [str(_("The old password is not correct."))]})
+        raise ValidationError({"old_password": _("The old password is not correct.")})
     try:
         validate_password(new_password, user=user)
-    except DjangoValidationError as error:
-        raise ValidationError({"new_password": list(error.messages)}) from error
+    except ValidationError as error:
+        raise ValidationError({"new_password": error.error_list}) from error
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_tokens_revoke(user=user)
@@ -204,8 +188,8 @@ def user_profile_update(
     changed = []
     if email is not None:
         email = User.objects.normalize_email(email)
-        if _email_taken(email, exclude_pk=user.pk):
-            raise ValidationError({"email": [str(_("A user with that email already exists."))]})
+        if user_email_taken(email=email, exclude_pk=user.pk):
+            raise ValidationError({"email": _("A user with that email already exists.")})
         user.email = email
         changed.append("email")
     if first_name is not None:
@@ -219,7 +203,5 @@ def user_profile_update(
             with transaction.atomic():
                 user.save(update_fields=changed)
         except IntegrityError as error:
-            raise ValidationError(
-                {"email": [str(_("A user with that email already exists."))]}
-            ) from error
+            raise ValidationError({"email": _("A user with that email already exists.")}) from error
     return user

@@ -1,3 +1,5 @@
+"""The accounts API and the internal endpoints the other projects' admins call."""
+
 from django.urls import path
 
 from user_service.accounts import views

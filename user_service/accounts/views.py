@@ -14,9 +14,8 @@ from rest_framework.response import Response
 
 from common.auth import HasServiceToken
 from common.jwt import token_backend
-from user_service.accounts import services
+from user_service.accounts import selectors, services
 from user_service.accounts.authentication import AccountJWTAuthentication
-from user_service.accounts.models import User
 from user_service.accounts.serializers import (
     AccessSerializer,
     AccountStatusSerializer,
@@ -154,7 +153,7 @@ class InternalStatusView(PublicView):
     )
     def get(self, request: Request) -> Response:
         username = request.query_params.get("username", "")
-        user = User.objects.filter(username=username).first() if username else None
+        user = selectors.user_by_username(username=username)
         if user is None:
             raise NotFound()
         return Response(AccountStatusSerializer(user).data)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from common.login_limits import limits_reset
 from common.revocation import revocations_reset
@@ -23,11 +22,6 @@ def _fast_hasher_and_clean_cache(settings):
 
 
 @pytest.fixture
-def api_client() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
 def alice(db):
     return UserFactory(username="alice", email="alice@example.com")
 
@@ -40,7 +34,3 @@ def tokens(api_client, alice) -> dict[str, str]:
     )
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def bearer(access: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {access}"}

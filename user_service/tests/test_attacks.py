@@ -19,8 +19,8 @@ from rest_framework.test import APIRequestFactory
 
 from common.auth import StatelessJWTAuthentication
 from common.jwt import token_backend
+from common.testing import authorization
 from user_service.accounts.tokens import access_token_for
-from user_service.tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ FORGERIES = {
 def test_forged_or_misused_token_is_401_problem(api_client, alice, forge):
     make, detail = forge
 
-    response = api_client.get("/users/profile", headers=bearer(make(alice)))
+    response = api_client.get("/users/profile", headers=authorization(make(alice)))
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response["Content-Type"] == "application/problem+json"

@@ -12,7 +12,7 @@ from rest_framework.test import APIRequestFactory
 
 from common.auth import StatelessJWTAuthentication
 from common.jwt import KeyRing, KidTokenBackend, public_jwk, token_backend
-from user_service.tests.conftest import bearer
+from common.testing import authorization
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_rotation_old_key_still_verifies_and_is_published(api_client, alice, set
     settings.COMMON = {**settings.COMMON, "JWT_PUBLIC_KEYS": public_pem(old_key)}
 
     kids = [key["kid"] for key in api_client.get("/users/.well-known/jwks.json").json()["keys"]]
-    response = api_client.get("/users/profile", headers=bearer(old_token))
+    response = api_client.get("/users/profile", headers=authorization(old_token))
 
     assert kids == [public_jwk(old_key.public_key())["kid"], token_backend().signing_kid]
     assert response.status_code == HTTPStatus.OK

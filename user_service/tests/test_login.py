@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from common.jwt import token_backend
-from user_service.tests.conftest import bearer
+from common.testing import authorization
 from user_service.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_login_answers_a_token_pair_with_the_contract_claims(api_client, setting
 
 
 def test_login_token_opens_the_profile(api_client, tokens, alice):
-    response = api_client.get("/users/profile", headers=bearer(tokens["access"]))
+    response = api_client.get("/users/profile", headers=authorization(tokens["access"]))
     assert response.status_code == HTTPStatus.OK
     assert response.json()["id"] == alice.id
 

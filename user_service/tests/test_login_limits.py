@@ -15,8 +15,8 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from common.counters import DatabaseWindowCounter
+from common.testing import authorization
 from user_service.accounts.throttles import LoginRateThrottle
-from user_service.tests.conftest import bearer
 from user_service.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +167,7 @@ def test_old_password_guesses_are_counted_per_user(api_client, tokens, settings)
             "/users/password",
             {"old_password": old, "new_password": "a much better passphrase 42"},
             format="json",
-            headers=bearer(tokens["access"]),
+            headers=authorization(tokens["access"]),
         )
 
     guesses = [change(f"guess {n}").status_code for n in range(3)]
@@ -196,7 +196,7 @@ def test_with_redis_down_logout_and_password_change_answer(api_client, tokens, s
             "/users/password",
             {"old_password": PASSWORD, "new_password": "a much better passphrase 42"},
             format="json",
-            headers=bearer(tokens["access"]),
+            headers=authorization(tokens["access"]),
         )
         logout = api_client.post("/users/logout", {"refresh": tokens["refresh"]}, format="json")
 

@@ -2,7 +2,7 @@ from http import HTTPStatus
 
 import pytest
 
-from user_service.tests.conftest import bearer
+from common.testing import authorization
 from user_service.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def profile_of(user) -> dict:
 
 
 def test_get_own_profile(api_client, tokens, alice):
-    response = api_client.get("/users/profile", headers=bearer(tokens["access"]))
+    response = api_client.get("/users/profile", headers=authorization(tokens["access"]))
 
     assert response.status_code == HTTPStatus.OK
     assert response.json() == profile_of(alice)
@@ -38,7 +38,7 @@ def test_patch_changes_email_and_names_only(api_client, tokens, alice):
             "is_superuser": True,
         },
         format="json",
-        headers=bearer(tokens["access"]),
+        headers=authorization(tokens["access"]),
     )
 
     alice.refresh_from_db()
@@ -61,7 +61,7 @@ def test_patch_to_a_taken_email_is_400(api_client, tokens):
         "/users/profile",
         {"email": "BOB@example.com"},
         format="json",
-        headers=bearer(tokens["access"]),
+        headers=authorization(tokens["access"]),
     )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -72,7 +72,7 @@ def test_patch_may_clear_the_email(api_client, tokens, alice):
     UserFactory(username="bob", email="")
 
     response = api_client.patch(
-        "/users/profile", {"email": ""}, format="json", headers=bearer(tokens["access"])
+        "/users/profile", {"email": ""}, format="json", headers=authorization(tokens["access"])
     )
 
     assert response.status_code == HTTPStatus.OK
@@ -91,7 +91,7 @@ def test_profile_of_a_deactivated_user_is_401(api_client, tokens, alice):
     alice.is_active = False
     alice.save()
 
-    response = api_client.get("/users/profile", headers=bearer(tokens["access"]))
+    response = api_client.get("/users/profile", headers=authorization(tokens["access"]))
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json() == {

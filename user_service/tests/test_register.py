@@ -88,6 +88,42 @@ def test_duplicate_email_is_a_field_error_whatever_its_case(api_client, alice):
     assert response.json() == validation_problem(f"email: {message}", {"email": [message]})
 
 
+def test_every_field_error_is_named_at_once_in_field_order(api_client, alice):
+    response = api_client.post(
+        "/users/register",
+        {"username": "Alice", "password": "1234", "email": "alice@example.com"},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    errors = {
+        "username": ["A user with that username already exists."],
+        "email": ["A user with that email already exists."],
+        "password": [
+            "This password is too short. It must contain at least 8 characters.",
+            "This password is too common.",
+            "This password is entirely numeric.",
+        ],
+    }
+    detail = "; ".join(f"{field}: {m}" for field, messages in errors.items() for m in messages)
+    assert response.json() == validation_problem(detail, errors)
+
+
+def test_a_registration_that_loses_the_race_is_a_non_field_error(api_client, alice, monkeypatch):
+    """The checks passed, then the unique index refused the row (a concurrent twin)."""
+    from user_service.accounts import services
+
+    monkeypatch.setattr(services, "user_username_taken", lambda **kwargs: False)
+    response = api_client.post(
+        "/users/register", {"username": "ALICE", "password": PASSWORD}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    message = "A user with that username or email already exists."
+    assert response.json() == validation_problem(message, {"non_field_errors": [message]})
+    assert User.objects.count() == 1
+
+
 def test_django_password_validators_apply(api_client):
     response = api_client.post(
         "/users/register", {"username": "gus", "password": "1234"}, format="json"

@@ -7,8 +7,8 @@ from http import HTTPStatus
 
 import pytest
 
+from common.testing import authorization
 from user_service.accounts import services
-from user_service.tests.conftest import bearer
 from user_service.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ NEW_PASSWORD = "a much better passphrase 42"
 
 
 def profile(api_client, access: str):
-    return api_client.get("/users/profile", headers=bearer(access))
+    return api_client.get("/users/profile", headers=authorization(access))
 
 
 def test_an_access_token_stops_working_after_a_password_change(api_client, tokens, alice):
@@ -49,7 +49,7 @@ def test_a_login_after_a_password_change_gets_a_working_token(api_client, tokens
         "/users/password",
         {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
         format="json",
-        headers=bearer(tokens["access"]),
+        headers=authorization(tokens["access"]),
     )
     fresh = api_client.post(
         "/users/login", {"username": "alice", "password": NEW_PASSWORD}, format="json"

@@ -3,9 +3,9 @@ from http import HTTPStatus
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
+from common.testing import authorization
 from user_service.accounts import services
 from user_service.accounts.models import User
-from user_service.tests.conftest import bearer
 from user_service.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +119,7 @@ def test_password_change_kills_every_refresh_token(api_client, tokens, alice):
         "/users/password",
         {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
         format="json",
-        headers=bearer(tokens["access"]),
+        headers=authorization(tokens["access"]),
     )
 
     assert response.status_code == HTTPStatus.NO_CONTENT
@@ -152,7 +152,7 @@ def test_password_change_needs_the_old_password(api_client, tokens):
         "/users/password",
         {"old_password": "wrong", "new_password": NEW_PASSWORD},
         format="json",
-        headers=bearer(tokens["access"]),
+        headers=authorization(tokens["access"]),
     )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -165,7 +165,7 @@ def test_password_change_applies_the_validators(api_client, tokens):
         "/users/password",
         {"old_password": PASSWORD, "new_password": "alice"},
         format="json",
-        headers=bearer(tokens["access"]),
+        headers=authorization(tokens["access"]),
     )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST

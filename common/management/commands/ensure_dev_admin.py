@@ -10,7 +10,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from common.config import dev_file, env, is_development, var_dir
+from common.config import dev_admin, dev_file, is_development, var_dir
 
 
 class Command(BaseCommand):
@@ -19,8 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         if not is_development():
             raise CommandError("ensure_dev_admin runs with APP_ENV=development only")
-        username = env.str("DJANGO_SUPERUSER_USERNAME", default="admin")
-        password = env.str("DJANGO_SUPERUSER_PASSWORD", default="")
+        username, password, email = dev_admin()
         generated = not password
         if generated:
             password = dev_file("admin_password", lambda: secrets.token_urlsafe(12))
@@ -29,7 +28,7 @@ class Command(BaseCommand):
             return
         user_model.objects.create_superuser(
             username=username,
-            email=env.str("DJANGO_SUPERUSER_EMAIL", default=None),
+            email=email,
             password=password,
         )
         kept = var_dir() / "secrets" / "admin_password"

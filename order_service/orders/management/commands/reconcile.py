@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from order_service.orders.services import orders_reconcile
+from order_service.orders.services import order_reconcile
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        report = orders_reconcile()
+        report = order_reconcile()
         self.stdout.write(
             f"failed {len(report.failed_pending)} stuck pending order(s); "
             f"released {len(report.released)}; "

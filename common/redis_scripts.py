@@ -1,14 +1,14 @@
-"""Lua scripts on the request path: one EVALSHA on this thread's own Redis connection.
+"""Lua scripts as one EVALSHA on this thread's own Redis connection.
 
 redis-py's `Script.__call__` goes through the client's command machinery (options,
 retries, the pool's lock and pid checks, a poll of the socket before each command) and
 costs about 58 µs of CPU and 220 µs of wall time per call on the machine of
 docs/performance.md; the same EVALSHA sent on a kept connection is 18 µs and 80 µs.
-Every forwarded request runs two such scripts (its throttle count and the response
-cache's lookup), so they go this way. The connection is redis-py's own, made with the
-cache's pool settings (address, database, password, timeouts, hiredis parsing); only
-the per-command wrapping is skipped. The scripts of one pool share the thread's
-connection.
+Every request the gateway forwards runs two (its throttle count and the response
+cache's lookup), and common.shared_redis runs every script this way. The connection is
+redis-py's own, made with the cache pool's settings (address, database, password,
+timeouts, hiredis parsing); only the per-command wrapping is skipped. The scripts of
+one pool share the thread's connection.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The throttle's and the response cache's scripts on a thread's own Redis connection."""
+"""Lua scripts (counters, the response cache, breakers) on a thread's own Redis connection."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from common.counters import WINDOW_SCRIPT, is_redis_cache
-from gateway_project.proxy.redis_scripts import ThreadScript, thread_connection
+from common.counters import WINDOW_SCRIPT
+from common.redis_scripts import ThreadScript, thread_connection
+from common.shared_redis import is_redis_cache
 
 pytestmark = pytest.mark.skipif(
     not is_redis_cache(caches["default"]), reason="REDIS_URL not set: no Redis to talk to"

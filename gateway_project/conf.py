@@ -1,0 +1,84 @@
+"""settings.GATEWAY as one typed object, `gateway_settings` (see common.conf).
+
+The proxy, the upstreams, the response cache and the dashboard read it; the defaults, the
+parsing (rates once, not per request) and the checks are the fields below, and so are the
+environment variables. No Django settings are read at import: the settings module uses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from common.conf import (
+    Namespace,
+    Rate,
+    SettingsObject,
+    items,
+    networks,
+    number,
+    parse_rate,
+    setting,
+    text,
+)
+
+seconds = number(float)  # 0 allowed: it turns the feature off where a field says so
+positive_seconds = number(float, above=True)
+count = number(int)
+
+
+@dataclasses.dataclass(frozen=True)
+class GatewaySettings(Namespace):
+    """settings.GATEWAY."""
+
+    NAME: ClassVar[str] = "GATEWAY"
+
+    # The route table (gateway_project/settings.py; gateway_project.proxy.routes checks it).
+    ROUTES: list[dict[str, Any]] = setting([], list)
+    RATES: dict[str, Rate] = setting(
+        {
+            "anon": parse_rate("100/min"),
+            "user": parse_rate("1000/min"),
+            "auth": parse_rate("10/min"),
+        },
+        parse_rate,
+        env={"anon": "GATEWAY_RATE_ANON", "user": "GATEWAY_RATE_USER", "auth": "GATEWAY_RATE_AUTH"},
+    )
+    FAIL_CLOSED_SCOPES: tuple[str, ...] = setting((), items, env="GATEWAY_FAIL_CLOSED_SCOPES")
+    # The gateway reads X-Forwarded-* only from these (also its COMMON["TRUSTED_PROXIES"]).
+    TRUSTED_PROXIES: tuple[str, ...] = setting((), networks, env="GATEWAY_TRUSTED_PROXIES")
+    # IPv6 clients share a limit per network of this prefix length.
+    IPV6_PREFIX: int = setting(64, number(int, minimum=1, maximum=128), env="GATEWAY_IPV6_PREFIX")
+    MAX_BODY_BYTES: int = setting(1_048_576, count, env="GATEWAY_MAX_BODY_BYTES")
+    # Upstream timeouts: COMMON's HTTP_CONNECT_TIMEOUT / HTTP_READ_TIMEOUT unless given
+    # (the settings module copies them in; a route may set its own).
+    CONNECT_TIMEOUT: float = setting(1.0, positive_seconds)
+    READ_TIMEOUT: float = setting(5.0, positive_seconds)
+    # Discovery, balancing, health, breakers and retries (gateway_project/upstreams).
+    BALANCER: str = setting("round_robin", text, env="GATEWAY_BALANCER")
+    BREAKER_FAILURES: int = setting(5, number(int, minimum=1), env="GATEWAY_BREAKER_FAILURES")
+    BREAKER_RESET_SECONDS: float = setting(
+        10.0, positive_seconds, env="GATEWAY_BREAKER_RESET_SECONDS"
+    )
+    EJECT_CONSECUTIVE: int = setting(5, number(int, minimum=1), env="GATEWAY_EJECT_CONSECUTIVE")
+    EJECT_BASE_SECONDS: float = setting(10.0, seconds, env="GATEWAY_EJECT_BASE_SECONDS")
+    HEALTH_INTERVAL: float = setting(5.0, seconds, env="GATEWAY_HEALTH_INTERVAL")  # 0: off
+    RETRY_BUDGET: float = setting(0.2, seconds, env="GATEWAY_RETRY_BUDGET")
+    RETRY_BUDGET_MIN: int = setting(3, count)  # retries a quiet service may always make
+    REGISTRY_TTL: float = setting(15.0, positive_seconds, env="GATEWAY_REGISTRY_TTL")
+    REGISTRY_ALLOWED_HOSTS: tuple[str, ...] = setting(
+        ("127.0.0.1", "::1", "localhost"), items, env="GATEWAY_REGISTRY_ALLOWED_HOSTS"
+    )
+    REGISTRY_REFRESH_SECONDS: float = setting(1.0, positive_seconds)  # each worker's reads
+    DNS_MIN_TTL: float = setting(1.0, seconds)  # a DNS answer's TTL is clamped to these
+    DNS_MAX_TTL: float = setting(30.0, seconds)
+    DNS_NAMESERVERS: tuple[str, ...] = setting((), items, env="GATEWAY_DNS_NAMESERVERS")
+    # Tuning knobs, settings rather than environment variables:
+    HEALTH_TIMEOUT: float = setting(1.0, positive_seconds)  # each service's /ready in /health
+    HEALTH_CACHE_SECONDS: float = setting(1.0, seconds)  # GET /health answers kept this long
+    TOKEN_CACHE_SECONDS: float = setting(30.0, seconds)  # verified-token cache; 0: off
+    THROTTLE_BACKEND_RETRY_SECONDS: float = setting(1.0, seconds)  # after a Redis failure
+    THROTTLE_FAILURE_LOG_INTERVAL: float = setting(60.0, seconds)  # per scope and worker
+
+
+gateway_settings: GatewaySettings = SettingsObject(GatewaySettings)  # type: ignore[assignment]
