@@ -54,6 +54,8 @@ def _timestamp(created: float) -> str:
     return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
 
 
+# json.dumps(entry, default=str) builds an encoder per call; the same one, made once.
+_encoder = json.JSONEncoder(default=str)
 _second = [-1, ""]  # the last whole second written, and its text up to the seconds
 
 
@@ -119,7 +121,7 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
         for key, value in fields.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
-        line = json.dumps(entry, default=str) + handler.terminator
+        line = _encoder.encode(entry) + handler.terminator
         with handler.lock:
             try:
                 handler.stream.write(line)
