@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from common.context import request_id_var, traceparent_var
+from common.logging import log_fields
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
@@ -73,13 +74,11 @@ class AccessLogMiddleware:
         level = logging.DEBUG if request.path in self.quiet_paths else logging.INFO
         if access_logger.isEnabledFor(level):
             user = getattr(request, "user", None)
-            access_logger.log(
+            log_fields(
+                access_logger,
                 level,
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
+                f"{request.method} {request.path} {response.status_code}",
+                {
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,

@@ -82,7 +82,9 @@ class SharedRedis:
         """A Lua script, registered on first use: called, it runs by EVALSHA."""
         script = self._scripts.get(source)
         if script is None:
-            script = self._scripts[source] = self.client.register_script(source)
+            from common.redis_scripts import ThreadScript  # redis is imported only when used
+
+            script = self._scripts[source] = ThreadScript(self.client, source)
         return script
 
     def script(self, source: str, keys: list[str], args: list[Any]) -> Any:

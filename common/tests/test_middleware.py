@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -106,3 +107,70 @@ def test_django_request_lines_logged_after_the_middleware_keep_the_request_id():
     outside = logging.makeLogRecord({"name": "x", "msg": "no request", "args": ()})
     RequestIdFilter("gateway").filter(outside)
     assert outside.request_id == "-"
+
+
+def _json_console_logger(name: str) -> tuple[logging.Logger, io.StringIO]:
+    """A logger wired as settings.logging_config wires the root one, outside the hierarchy
+    (so pytest's capture handlers do not reach it)."""
+    from common.logging import JsonFormatter, RequestIdFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter("users"))
+    logger = logging.Logger(name)
+    logger.addHandler(handler)
+    return logger, stream
+
+
+def test_log_fields_writes_the_line_the_formatter_writes():
+    from common.logging import log_fields
+
+    fields = {"method": "GET", "path": "/x", "status": 200, "user_id": None, "route": "/x"}
+    logger, stream = _json_console_logger("access")
+    token = request_id_var.set("rid-7")
+    try:
+        log_fields(logger, logging.INFO, "GET /x 200", fields)  # straight to the stream
+        logger.log(logging.INFO, "GET /x 200", extra=fields)  # through a LogRecord
+    finally:
+        request_id_var.reset(token)
+
+    fast, slow = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert list(fast) == list(slow)
+    assert {**fast, "ts": "-"} == {**slow, "ts": "-"}
+    assert fast["request_id"] == "rid-7"
+    assert fast["service"] == "users"
+
+
+def test_log_fields_hands_other_handlers_a_record():
+    from common.logging import log_fields
+
+    logger, stream = _json_console_logger("access")
+    records = []
+    other = logging.Handler()
+    other.emit = records.append
+    logger.addHandler(other)
+
+    log_fields(logger, logging.INFO, "GET /x 200", {"status": 200})
+
+    [record] = records
+    assert (record.getMessage(), record.status, record.name) == ("GET /x 200", 200, "access")
+    assert json.loads(stream.getvalue())["status"] == 200
+
+
+def test_log_fields_respects_the_handlers_level():
+    from common.logging import log_fields
+
+    logger, stream = _json_console_logger("access")
+    logger.handlers[0].setLevel(logging.INFO)
+
+    log_fields(logger, logging.DEBUG, "GET /health 200", {"status": 200})
+
+    assert stream.getvalue() == ""
+
+
+def test_fast_timestamps_are_the_formatters():
+    from common.logging import _fast_timestamp, _timestamp
+
+    moments = [1700000000.0, 1700000000.001, 1700000000.9996, 1700000000.4999995, 1764590000.5]
+    assert [_fast_timestamp(t) for t in moments] == [_timestamp(t) for t in moments]
