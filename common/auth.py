@@ -49,8 +49,11 @@ class CachedStatelessJWTAuthentication(StatelessJWTAuthentication):
     and revocation, in get_user) still runs on every request.
     """
 
+    def token_cache_seconds(self) -> float:
+        return common_settings.TOKEN_CACHE_SECONDS
+
     def get_validated_token(self, raw_token: bytes) -> Token:
-        lifetime = common_settings.TOKEN_CACHE_SECONDS
+        lifetime = self.token_cache_seconds()
         if lifetime <= 0:
             return super().get_validated_token(raw_token)
         now = time.time()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from rest_framework.exceptions import AuthenticationFailed
@@ -11,22 +10,23 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
-from common.auth import StatelessJWTAuthentication
+from common.auth import CachedStatelessJWTAuthentication
+from common.auth import forget_verified_tokens as forget_verified_tokens  # tests
 from common.revocation import token_is_revoked
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy.config import PUBLIC, STAFF, USER
 
-_MAX_CACHED_TOKENS = 10_000
-_verified: dict[bytes, tuple[float, Token]] = {}
 
+class CachedJWTAuthentication(CachedStatelessJWTAuthentication):
+    """The services' token check with the gateway's cache lifetime
+    (GATEWAY["TOKEN_CACHE_SECONDS"]) and revocation checked on every request.
 
-class CachedJWTAuthentication(StatelessJWTAuthentication):
-    """Verifies each distinct token once per few seconds instead of on every request.
-
-    The cache key is the whole token (header, claims and signature): a token differing
-    in any byte is verified afresh. An entry lives GATEWAY["TOKEN_CACHE_SECONDS"] at most
-    and never past the token's own expiry; the services verify every token again.
+    Each distinct token is verified once per few seconds (the cache is
+    common.auth's, keyed by the whole token, never past the token's own expiry).
     """
+
+    def token_cache_seconds(self) -> float:
+        return gateway_settings.TOKEN_CACHE_SECONDS
 
     def authenticate(self, request: Request) -> tuple[Any, Token] | None:
         """On the auth routes (public, throttled per IP) a bad or expired token is no
@@ -41,31 +41,12 @@ class CachedJWTAuthentication(StatelessJWTAuthentication):
             raise
 
     def get_validated_token(self, raw_token: bytes) -> Token:
-        token = self._verified_token(raw_token)
+        token = super().get_validated_token(raw_token)
         # Checked on every request, cached or not: logout and password change revoke
         # (common.revocation; cost measured in docs/security.md).
         if token_is_revoked(token.payload):
             raise InvalidToken("This token was revoked by a logout or password change.")
         return token
-
-    def _verified_token(self, raw_token: bytes) -> Token:
-        lifetime = gateway_settings.TOKEN_CACHE_SECONDS
-        if lifetime <= 0:
-            return super().get_validated_token(raw_token)
-        now = time.time()
-        entry = _verified.get(raw_token)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        token = super().get_validated_token(raw_token)
-        if len(_verified) >= _MAX_CACHED_TOKENS:
-            _verified.clear()
-        expires = min(now + lifetime, float(token.payload.get("exp", now)))
-        _verified[raw_token] = (expires, token)
-        return token
-
-
-def forget_verified_tokens() -> None:
-    _verified.clear()
 
 
 class RouteAuthPolicy(BasePermission):
