@@ -4,13 +4,14 @@ and a purge at the gateway after every change, wherever it was made."""
 from __future__ import annotations
 
 import json
+import time
 from http import HTTPStatus
 
 import pytest
 import responses as responses_lib
 from django.conf import settings
 
-from product_service.catalog import services
+from product_service.catalog import cache, services
 from product_service.catalog.exceptions import InsufficientStock
 from product_service.tests.factories import ProductFactory
 from product_service.tests.test_admin import CHANGELIST, changelist_post
@@ -179,3 +180,40 @@ def test_without_a_gateway_url_nothing_is_sent(
 
     assert answer.status_code == HTTPStatus.OK
     assert len(mock.calls) == 0
+
+
+def _slow_gateway(mock, seconds: float) -> None:
+    def answer(request):
+        time.sleep(seconds)
+        return (200, {}, json.dumps({"purged": 0}))
+
+    mock.remove(responses_lib.POST, PURGE)
+    mock.add_callback(responses_lib.POST, PURGE, callback=answer)
+
+
+def _wait_for(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_a_busy_gateway_holds_the_writer_for_the_purge_wait_only_and_still_gets_the_purge(
+    gateway,
+):
+    """A gateway whose threads are all forwarding writes that wait on this service answers
+    a purge late: the writer goes on after PURGE_WAIT, the purge lands when it can, and
+    the purges that queued meanwhile go out as one."""
+    _slow_gateway(gateway, 0.6)
+
+    started = time.monotonic()
+    cache.purge(["products", "product-1"])
+    waited = time.monotonic() - started
+    cache.purge(["products", "product-2"])
+    cache.purge(["product-3"])
+
+    assert cache.PURGE_WAIT <= waited < cache.PURGE_WAIT + 0.3
+    assert _wait_for(lambda: len(gateway.calls) == 2)
+    assert purged(gateway) == [["products", "product-1"], ["products", "product-2", "product-3"]]
