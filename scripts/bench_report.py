@@ -75,6 +75,12 @@ def targets(results: dict) -> dict:
         counts = sorted(orders, key=int)
         ratio = _median(orders[counts[-1]], "p50_ms") / _median(orders[counts[0]], "p50_ms")
         found[f"orders_p50_{counts[-1]}_vs_{counts[0]}"] = _target(ratio, "<= 1.5", ratio <= 1.5)
+    if equal := results.get("orders_page_of_10"):
+        counts = sorted(equal, key=int)
+        ratio = _median(equal[counts[-1]], "p50_ms") / _median(equal[counts[0]], "p50_ms")
+        found[f"orders_p50_{counts[-1]}_vs_{counts[0]}_page_of_10"] = _target(
+            ratio, "(the same with 10 rows on both pages)", None
+        )
     if instances := results.get("instances"):
         ratio = _median(instances["2"], "rps") / _median(instances["1"], "rps")
         found["two_instances_vs_one"] = _target(ratio, "(no target: shows balancing)", None)
@@ -133,6 +139,8 @@ def table(report: dict) -> str:
         lines.append(_row(f"GET /products, {size} products @1", figures))
     for count, figures in results.get("orders", {}).items():
         lines.append(_row(f"GET /orders, {count} orders @1", figures))
+    for count, figures in results.get("orders_page_of_10", {}).items():
+        lines.append(_row(f"GET /orders (10 rows), {count} orders @1", figures))
     for count, figures in results.get("instances", {}).items():
         lines.append(_row(f"gateway, {count} product instance(s) @32", figures))
     memory = results.get("memory", {})

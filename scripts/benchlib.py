@@ -130,7 +130,13 @@ def wrk(
     groups = groups or {}
     pids = {name: find() for name, find in groups.items()}
     before = {name: cpu_seconds(found) for name, found in pids.items()}
-    command = [WRK, f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command = [
+        WRK,
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+    ]
     command += ["--timeout", "10s"]  # a slow answer (a login at 32 connections) still counts
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
@@ -144,7 +150,9 @@ def wrk(
         during()
     output, errors = process.communicate(timeout=duration + 60)
     if process.returncode != 0:
-        raise RuntimeError(f"wrk failed: {errors.strip()}")
+        raise RuntimeError(
+            f"wrk failed (exit {process.returncode}): {errors.strip() or output.strip()[-300:]}"
+        )
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     if not requests or len(latency) < 2:
