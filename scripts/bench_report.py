@@ -1,4 +1,4 @@
-"""What scripts/bench.py makes of its figures: the targets of issue 14, a table, an SVG chart.
+"""What scripts/bench.py makes of its figures: the performance targets, a table, an SVG chart.
 
 The SVG is written by hand (grouped bars, one panel per question) so the benchmark needs
 no plotting library.
@@ -26,7 +26,7 @@ def _target(value: float | None, wanted: str, met: bool | None, **more: object) 
 
 
 def targets(results: dict) -> dict:
-    """Where each of issue 14's targets stands in this run (None: the section did not run)."""
+    """Where each performance target stands in this run (None: the section did not run)."""
     found: dict = {}
     if read := results.get("floors", {}).get("read"):
         ratio = _median(read["service@32"], "rps") / _median(read["floor@32"], "rps")
@@ -156,7 +156,7 @@ def table(report: dict) -> str:
             f"memory of `up` (embedded default) after {up['requests']} requests: "
             f"RSS {up['rss_mb']:.0f} MB, PSS {up['pss_mb']:.0f} MB, {up['processes']} processes"
         )
-    lines.append("targets (issue 14):")
+    lines.append("targets:")
     for name, target in report["targets"].items():
         verdict = {True: "met", False: "NOT met", None: "-"}[target["met"]]
         extra = {k: v for k, v in target.items() if k not in ("value", "target", "met")}

@@ -297,8 +297,6 @@ def command_up(args: argparse.Namespace) -> int:
         names = ", ".join(f"{port_for(s)} ({s.name})" for s in taken)
         fail(f"port {names} already in use: stop what listens there (another `up`?) and retry")
     prepare_databases()
-    if not os.environ.get("REDIS_URL"):
-        say("REDIS_URL is not set: local-memory cache, the gateway runs as one process")
     merged = MergedLog(merged_log_path())
     say(f"every project's lines also go to {merged.path} (manage_all.py logs REQUEST_ID)")
     runners = []

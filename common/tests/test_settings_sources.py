@@ -33,14 +33,9 @@ READERS = {
     "user_service/settings.py",
     "common/launcher/console.py",  # NO_COLOR
     "common/launcher/plan.py",  # <NAME>_PORT
-    "common/launcher/supervisor.py",  # REDIS_URL (a notice only)
 }
 # A variable two modules read, each with its reason (keep this short).
-SHARED = {
-    # The launcher, standard library only, says at start that the stack runs without
-    # Redis; the projects' cache configuration (common.config) is what uses the URL.
-    "REDIS_URL": {"common/config.py", "common/launcher/supervisor.py"},
-}
+SHARED: dict[str, set[str]] = {}
 # Readers whose first argument is the variable: common.config's and common.server_env's.
 NAMED_READERS = {"secret", "pem_value", "_int", "_seconds"}
 # django-environ's typed reads (a local dict named `env`, as the launcher has, is not one).
