@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if service.name == "gateway" and not is_shared_cache():
         # Local-memory throttle counters are exact only inside one process.
         os.environ["WEB_CONCURRENCY"] = "1"
-        server_env.say("info", "no REDIS_URL: local-memory cache, the gateway runs as one process")
+        server_env.say("INFO", "no REDIS_URL: local-memory cache, the gateway runs as one process")
     if args.migrate:
         migrate()
     start_registration(service.name)

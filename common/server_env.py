@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +26,16 @@ class ServerConfigError(ValueError):
 
 
 def say(level: str, message: str, *, logger: str = "server") -> None:
-    """One JSON line on stderr, like the app's log lines (no logging is set up yet)."""
-    line = {"level": level, "logger": logger, "service": service_name(), "message": message}
+    """One JSON line on stderr with the fields of the app's log lines (no logging is set up
+    yet; the log shipper, deploy/monitoring, reads ts, level, service and request_id)."""
+    line = {
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "level": level.upper(),
+        "service": service_name(),
+        "request_id": "-",
+        "logger": logger,
+        "message": message,
+    }
     print(json.dumps(line), file=sys.stderr, flush=True)
 
 
