@@ -56,19 +56,23 @@ def _timestamp(created: float) -> str:
 
 # json.dumps(entry, default=str) builds an encoder per call; the same one, made once.
 _encoder = json.JSONEncoder(default=str)
-_second = [-1, ""]  # the last whole second written, and its text up to the seconds
+# The last whole second written and its text up to the seconds: one tuple, replaced at
+# once, so a thread never reads one second's number with another second's text.
+_second: tuple[float, str] = (-1.0, "")
 
 
 def _fast_timestamp(created: float) -> str:
     """_timestamp's text, the date and time formatted once per second."""
+    global _second
     fraction, whole = math.modf(created)
     micros = round(fraction * 1e6)  # rounded as datetime.fromtimestamp rounds
     if micros >= 1_000_000:
         whole, micros = whole + 1, micros - 1_000_000
-    if whole != _second[0]:
-        _second[1] = datetime.fromtimestamp(whole, UTC).isoformat(timespec="seconds")[:-6]
-        _second[0] = whole
-    return f"{_second[1]}.{micros // 1000:03d}+00:00"
+    second, text = _second
+    if whole != second:
+        text = datetime.fromtimestamp(whole, UTC).isoformat(timespec="seconds")[:-6]
+        _second = (whole, text)
+    return f"{text}.{micros // 1000:03d}+00:00"
 
 
 def _json_console(handler: logging.Handler, level: int) -> RequestIdFilter | None:
