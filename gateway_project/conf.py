@@ -50,6 +50,14 @@ class GatewaySettings(Namespace):
     # IPv6 clients share a limit per network of this prefix length.
     IPV6_PREFIX: int = setting(64, number(int, minimum=1, maximum=128), env="GATEWAY_IPV6_PREFIX")
     MAX_BODY_BYTES: int = setting(1_048_576, count, env="GATEWAY_MAX_BODY_BYTES")
+    # Who may read /ready, /metrics, /api/schema and /api/docs in production
+    # (gateway_project.operator_endpoints): a caller sending `Authorization: Bearer
+    # <OPS_TOKEN>`, or a client (as the trusted proxies name it) in OPS_NETWORKS.
+    # Development serves them to everyone.
+    OPS_TOKEN: str = setting("", text, env="GATEWAY_OPS_TOKEN")
+    OPS_NETWORKS: tuple[str, ...] = setting(
+        ("127.0.0.0/8", "::1"), networks, env="GATEWAY_OPS_NETWORKS"
+    )
     # Upstream timeouts: COMMON's HTTP_CONNECT_TIMEOUT / HTTP_READ_TIMEOUT unless given
     # (the settings module copies them in; a route may set its own).
     CONNECT_TIMEOUT: float = setting(1.0, positive_seconds)

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
+from gateway_project.operator_endpoints import operator_only_patterns
 from gateway_project.proxy.health import health_aggregate
 from gateway_project.proxy.routes import route_urlpatterns
 from gateway_project.upstreams.views import (
@@ -15,7 +16,8 @@ from gateway_project.upstreams.views import (
 # Routes first: /admin/<service>/ is the service's admin, not the gateway's /admin/.
 urlpatterns = [
     *route_urlpatterns(),
-    *ops_urlpatterns(liveness="health/live"),
+    # /ready, /metrics, /api/schema and /api/docs: operators only in production.
+    *operator_only_patterns(ops_urlpatterns(liveness="health/live")),
     path("health", health_aggregate, name="health-aggregate"),
     path("gateway/services", ServicesStatusView.as_view(), name="gateway-services"),
     # Service to gateway only (service token); no route of the table can reach /internal.
