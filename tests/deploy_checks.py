@@ -20,6 +20,58 @@ from tests.harness import REPO_ROOT
 from tests.k8s_render import pod_spec, render
 
 DEPLOY = REPO_ROOT / "deploy"
+# The project serving each internal endpoint of common.service_callers (tests/test_deploy_k8s.py
+# checks that its urls.py names it).
+ENDPOINT_OWNERS = {
+    "/internal/reservations": "products",
+    "/internal/users/authenticate": "users",
+    "/internal/users/status": "users",
+    "/internal/registry": "gateway",
+    "/internal/cache/purge": "gateway",
+}
+
+
+def accepted_callers(name: str, services: Registry = SERVICES) -> list[str]:
+    """The callers whose service token project NAME accepts: those of the internal
+    endpoints it serves, in the registry's order."""
+    from common.service_callers import SERVICE_CALLERS
+
+    callers = {
+        caller
+        for prefix, names in SERVICE_CALLERS.items()
+        if ENDPOINT_OWNERS[prefix] == name
+        for caller in names
+    }
+    return [other for other in services if other in callers]
+
+
+def _pairs(value: str) -> list[str]:
+    """SERVICE_TOKENS as common.conf.items reads it: comma-separated, each stripped."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def compose_token_pairs(name: str, services: Registry = SERVICES) -> list[str]:
+    """What compose's SERVICE_TOKENS must be for NAME: its own token first, then each
+    caller's, and the one accepted next to it during a rotation."""
+    pairs = [f"{name}=${{{services[name].env_prefix}_SERVICE_TOKEN}}"]
+    for caller in accepted_callers(name, services):
+        var = f"{services[caller].env_prefix}_SERVICE_TOKEN"
+        pairs += [f"{caller}=${{{var}}}", f"{caller}=${{{var}_ACCEPTED:-${{{var}}}}}"]
+    return pairs
+
+
+def k8s_token_pairs(name: str, services: Registry = SERVICES) -> list[str]:
+    """What a Deployment's SERVICE_TOKENS must be, as $(VAR) references to its env."""
+    pairs = [f"{name}=$(SERVICE_TOKEN)"]
+    for caller in accepted_callers(name, services):
+        var = f"{services[caller].env_prefix}_SERVICE_TOKEN"
+        pairs += [f"{caller}=$({var})", f"{caller}=$({var}_ACCEPTED)"]
+    return pairs
+
+
+def database_role_url(service, host: str, password: str) -> str:
+    """A project's database URL: its own role, owner of its own database only."""
+    return f"postgres://{service.database}:{password}@{host}:5432/{service.database}"
 
 
 def _env(container: dict) -> dict[str, str | None]:
@@ -66,10 +118,21 @@ def compose_gaps(services: Registry = SERVICES) -> list[str]:
         for var, value in wanted_env.items():
             if env.get(var) != value:
                 gaps.append(f"docker-compose.yml: {name} sets {var}={value}")
-        if not str(env.get(service.database_url_var, "")).endswith(
-            f"@postgres:5432/{service.database}"
-        ):
-            gaps.append(f"docker-compose.yml: {name} sets {service.database_url_var}")
+        password = f"${{{service.env_prefix}_DB_PASSWORD}}"
+        wanted_url = database_role_url(service, "postgres", password)
+        if env.get(service.database_url_var) != wanted_url:
+            gaps.append(f"docker-compose.yml: {name} sets {service.database_url_var}={wanted_url}")
+        if migrate["environment"].get(service.database_url_var) != wanted_url:
+            gaps.append(f"docker-compose.yml: migrate sets {service.database_url_var}={wanted_url}")
+        role_password = declared["postgres"]["environment"].get(f"{service.env_prefix}_DB_PASSWORD")
+        if not str(role_password).startswith(f"${{{service.env_prefix}_DB_PASSWORD:?"):
+            gaps.append(f"docker-compose.yml: postgres is given {service.env_prefix}_DB_PASSWORD")
+        own = f"{service.env_prefix}_SERVICE_TOKEN"
+        if env.get("SERVICE_TOKEN") != f"${{{own}:?set {own} in .env}}":
+            gaps.append(f"docker-compose.yml: {name} sends its own ${{{own}:?...}}")
+        if _pairs(env.get("SERVICE_TOKENS", "")) != compose_token_pairs(name, services):
+            wanted_pairs = ",".join(compose_token_pairs(name, services))
+            gaps.append(f"docker-compose.yml: {name} sets SERVICE_TOKENS={wanted_pairs}")
         if spec.get("command") != [name]:
             gaps.append(f"docker-compose.yml: {name} runs command [{name!r}]")
         if f"127.0.0.1:{service.port}/ready" not in " ".join(spec["healthcheck"]["test"]):
@@ -92,13 +155,20 @@ def dockerfile_gaps(services: Registry = SERVICES) -> list[str]:
 
 
 def postgres_init_gaps(services: Registry = SERVICES) -> list[str]:
-    text = (DEPLOY / "postgres-init.sql").read_text()
-    created = set(re.findall(r"^CREATE DATABASE (\w+);$", text, flags=re.MULTILINE))
-    return [
-        f"deploy/postgres-init.sql: CREATE DATABASE {s.database};"
-        for s in services.values()
-        if s.database not in created
-    ]
+    """Each project's role (no superuser, its password from the environment), the database
+    it owns, and no CONNECT for anyone else (tests/test_deploy_postgres_roles.py runs it)."""
+    lines = set((DEPLOY / "postgres-init.sql").read_text().splitlines())
+    gaps = []
+    for s in services.values():
+        name, variable = s.database, f"{s.database}_password"
+        wanted = [
+            f"\\getenv {variable} {s.env_prefix}_DB_PASSWORD",
+            f"CREATE ROLE {name} LOGIN PASSWORD :'{variable}' NOSUPERUSER NOCREATEDB NOCREATEROLE;",
+            f"CREATE DATABASE {name} OWNER {name};",
+            f"REVOKE ALL ON DATABASE {name} FROM PUBLIC;",
+        ]
+        gaps += [f"deploy/postgres-init.sql: {line}" for line in wanted if line not in lines]
+    return gaps
 
 
 def env_example_gaps(services: Registry = SERVICES) -> list[str]:
@@ -106,6 +176,8 @@ def env_example_gaps(services: Registry = SERVICES) -> list[str]:
     wanted = []
     for service in services.values():
         wanted += [f"{service.secret_key_var}=", f"{service.database_url_var}="]
+        # docker-compose.yml's: the project's service token and database role's password.
+        wanted += [f"{service.env_prefix}_SERVICE_TOKEN=", f"{service.env_prefix}_DB_PASSWORD="]
         if not service.is_gateway:
             wanted.append(f"{service.url_var}={service.default_url}")
     lines = text.splitlines()
@@ -162,11 +234,23 @@ def k8s_gaps(services: Registry = SERVICES) -> list[str]:
         for policy in (f"{name}-ingress", f"{name}-egress"):
             if policy not in policies:
                 gaps.append(f"{where}/network-policies.yaml: NetworkPolicy {policy}")
+        user = secret.get(service.database_url_var, "").split("//", 1)[-1].split(":", 1)[0]
+        if service.database_url_var in secret and user != service.database:
+            gaps.append(
+                f"{where}/secrets.yaml: {service.database_url_var} as role {service.database}"
+            )
+        for key in (
+            f"{service.env_prefix}_SERVICE_TOKEN",
+            f"{service.env_prefix}_SERVICE_TOKEN_ACCEPTED",
+        ):
+            if key not in secret:
+                gaps.append(f"{where}/secrets.yaml: a placeholder {key}")
         if name in kinds["Deployment"]:
             (container,) = pod_spec(kinds["Deployment"][name])["containers"]
             env = _env(container)
             if env.get("PORT") != str(service.port) or container["args"] != [name]:
                 gaps.append(f"{where}/{name}.yaml: runs [{name!r}] on PORT {service.port}")
+            gaps += _k8s_token_gaps(f"{where}/{name}.yaml", container, name, services)
         if not service.is_gateway:
             if config.get(service.url_var) != f"http://{name}:{service.port}":
                 gaps.append(f"{where}/config.yaml: {service.url_var}")
@@ -181,6 +265,26 @@ def k8s_gaps(services: Registry = SERVICES) -> list[str]:
             }
             if name not in reached:
                 gaps.append(f"{where}/network-policies.yaml: gateway-egress reaches {name}")
+    return gaps
+
+
+def _k8s_token_gaps(where: str, container: dict, name: str, services: Registry) -> list[str]:
+    """The Deployment sends its own token and accepts exactly its callers' (secret keys)."""
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+        for e in container.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    gaps = []
+    if refs.get("SERVICE_TOKEN") != f"{services[name].env_prefix}_SERVICE_TOKEN":
+        gaps.append(f"{where}: SERVICE_TOKEN from {services[name].env_prefix}_SERVICE_TOKEN")
+    for caller in accepted_callers(name, services):
+        var = f"{services[caller].env_prefix}_SERVICE_TOKEN"
+        for key in (var, f"{var}_ACCEPTED"):
+            if refs.get(key) != key:
+                gaps.append(f"{where}: {key} from the Secret's {key}")
+    if _pairs(_env(container).get("SERVICE_TOKENS") or "") != k8s_token_pairs(name, services):
+        gaps.append(f"{where}: SERVICE_TOKENS={','.join(k8s_token_pairs(name, services))}")
     return gaps
 
 

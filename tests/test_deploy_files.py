@@ -84,14 +84,15 @@ def test_compose_secrets_have_no_defaults_and_only_the_gateway_is_published():
     assert compose["networks"]["backend"]["internal"] is True
     assert all(s["networks"] == ["backend"] for n, s in default.items() if n != "gateway")
     text = (REPO_ROOT / "docker-compose.yml").read_text()
-    for secret in (
-        "POSTGRES_PASSWORD",
-        "REDIS_PASSWORD",
-        "SERVICE_TOKEN",
-        "GRAFANA_ADMIN_PASSWORD",
-    ):
+    secrets = ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "GATEWAY_OPS_TOKEN"]
+    for service in SERVICES.values():
+        secrets += [f"{service.env_prefix}_SERVICE_TOKEN", f"{service.env_prefix}_DB_PASSWORD"]
+    for secret in secrets:
         assert f"${{{secret}:?" in text
         assert f"${{{secret}:-" not in text
+    # No token shared by every project, and no project connects as the superuser.
+    assert "${SERVICE_TOKEN" not in text
+    assert "postgres://postgres:" not in text
     for name, spec in services.items():
         assert "healthcheck" in spec, f"{name} has no healthcheck"
         # migrate serves nothing; Loki's distroless image has nothing to probe with.
@@ -110,7 +111,13 @@ def test_compose_secrets_have_no_defaults_and_only_the_gateway_is_published():
 
 def test_postgres_init_creates_every_registry_projects_database():
     assert postgres_init_gaps() == []
-    assert postgres_init_gaps(MORE_SERVICES) == ["deploy/postgres-init.sql: CREATE DATABASE extra;"]
+    assert postgres_init_gaps(MORE_SERVICES) == [
+        "deploy/postgres-init.sql: \\getenv extra_password EXTRA_DB_PASSWORD",
+        "deploy/postgres-init.sql: CREATE ROLE extra LOGIN PASSWORD :'extra_password'"
+        " NOSUPERUSER NOCREATEDB NOCREATEROLE;",
+        "deploy/postgres-init.sql: CREATE DATABASE extra OWNER extra;",
+        "deploy/postgres-init.sql: REVOKE ALL ON DATABASE extra FROM PUBLIC;",
+    ]
 
 
 def test_compose_mounts_only_files_that_exist():

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from common.topology import SERVICES, UPSTREAMS
-from tests.deploy_checks import k8s_gaps
+from tests.deploy_checks import ENDPOINT_OWNERS, k8s_gaps
 from tests.harness import REPO_ROOT
 from tests.k8s_render import pod_spec, render
 from tests.test_deploy_files import YAMLLINT_CONFIG, assert_ok, run, tool
@@ -28,14 +28,12 @@ K8S = REPO_ROOT / "deploy" / "k8s"
 BASE, PRODUCTION = K8S / "base", K8S / "overlays" / "production"
 # Set for the manifests' own use ($(VAR) references), read by no code.
 MANIFEST_ONLY = {"POD_IP", "POD_NAMESPACE", "PUBLIC_HOSTS"}
-# The project serving each internal endpoint of common.service_callers (a test checks that
-# its urls.py names it); the callers listed there must reach it, and no one else.
-ENDPOINT_OWNERS = {
-    "/internal/reservations": "products",
-    "/internal/users/authenticate": "users",
-    "/internal/users/status": "users",
-    "/internal/registry": "gateway",
-    "/internal/cache/purge": "gateway",
+# Each caller's service token (and the one accepted next to it during a rotation): the
+# Deployments build SERVICE_TOKENS from them.
+MANIFEST_ONLY |= {
+    f"{s.env_prefix}_SERVICE_TOKEN{suffix}"
+    for s in SERVICES.values()
+    for suffix in ("", "_ACCEPTED")
 }
 
 
@@ -341,3 +339,60 @@ def test_only_the_projects_and_their_jobs_reach_the_database(base):
     names = {w["metadata"]["name"] for w in workloads(base)}
     assert set(expression["values"]) == names
     assert rule["ports"] == [{"protocol": "TCP", "port": 5432}]
+
+
+# Where each egress port may go: PostgreSQL's and Redis' pods in this namespace (a managed
+# one: an ipBlock naming it, never the whole Internet), and the cluster's DNS pods.
+BACKING_PEERS = {
+    5432: {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "database"}}},
+    6379: {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "cache"}}},
+    53: {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    },
+}
+
+
+def egress_rules(rendered: list[dict]) -> list[tuple[str, dict]]:
+    return [
+        (policy["metadata"]["name"], rule)
+        for policy in by_kind(rendered, "NetworkPolicy").values()
+        for rule in policy["spec"].get("egress", [])
+    ]
+
+
+def open_peer(peer: dict) -> bool:
+    """A peer that admits any destination: an empty selector pair, or an ipBlock of all."""
+    if "ipBlock" in peer:
+        return peer["ipBlock"]["cidr"] in ("0.0.0.0/0", "::/0")
+    return all(not peer.get(key) for key in ("podSelector", "namespaceSelector"))
+
+
+@pytest.mark.parametrize("directory", [BASE, PRODUCTION], ids=["base", "production"])
+def test_no_egress_rule_opens_a_port_to_any_destination(directory):
+    rules = egress_rules(objects(directory))
+    assert rules
+    for name, rule in rules:
+        assert rule.get("to"), f"{name}: {rule.get('ports')} to any destination"
+        assert rule.get("ports"), f"{name}: every port"
+        assert not any(open_peer(peer) for peer in rule["to"]), f"{name}: {rule['to']}"
+        for port in rule["ports"]:
+            if port["port"] in BACKING_PEERS:
+                assert rule["to"] == [BACKING_PEERS[port["port"]]], f"{name}: {port}"
+    ports = {(p["protocol"], p["port"]) for _, rule in rules for p in rule["ports"]}
+    assert {("TCP", 5432), ("TCP", 6379), ("UDP", 53), ("TCP", 53)} <= ports
+
+
+def test_every_workload_reaches_its_database_redis_and_dns_and_nothing_else_does(base):
+    """database-egress and redis-egress select exactly the workloads; dns-egress all."""
+    policies = by_kind(base, "NetworkPolicy")
+    names = {w["metadata"]["name"] for w in workloads(base)}
+    for policy, port in (("database-egress", 5432), ("redis-egress", 6379)):
+        spec = policies[policy]["spec"]
+        (expression,) = spec["podSelector"]["matchExpressions"]
+        assert set(expression["values"]) == names, policy
+        assert [p["port"] for rule in spec["egress"] for p in rule["ports"]] == [port]
+    assert policies["dns-egress"]["spec"]["podSelector"] == {}
+    assert "egress" not in policies["default-deny"]["spec"]
+    (redis,) = policies["redis-ingress"]["spec"]["ingress"]
+    assert set(redis["from"][0]["podSelector"]["matchExpressions"][0]["values"]) == names

@@ -30,6 +30,7 @@ from tests.harness import (
     _rsa_pair,
     free_port,
     http,
+    json_call,
     wait_until_ok,
 )
 from tests.k8s_render import pod_spec, render
@@ -51,11 +52,14 @@ class Cluster:
         }
         unique = secrets.token_hex(4)
         self.secret = {
-            "SERVICE_TOKEN": secrets.token_urlsafe(32),
+            "GATEWAY_OPS_TOKEN": secrets.token_urlsafe(32),
             "REDIS_URL": os.environ.get("REDIS_URL", ""),
         }
         for name, service in SERVICES.items():
             self.secret[f"{service.env_prefix}_SECRET_KEY"] = secrets.token_urlsafe(40)
+            # Each caller its own token, and a second one accepted during a rotation.
+            for key in ("SERVICE_TOKEN", "SERVICE_TOKEN_ACCEPTED"):
+                self.secret[f"{service.env_prefix}_{key}"] = secrets.token_urlsafe(32)
             created = _postgres_url_for(name, unique)
             if created:
                 url, admin = created
@@ -164,6 +168,14 @@ def test_a_deployment_serves_its_probes_with_the_manifest_environment(cluster):
             path = container[probe]["httpGet"]["path"]
             assert http("GET", f"{url}{path}")[0] == 200, probe
         assert http("GET", f"{url}/metrics")[0] == 200
+        # Its SERVICE_TOKENS, built from the Secret's per-caller keys: the order service's
+        # token (current, or the one accepted next to it) reserves; the gateway's does not.
+        reserve = f"{url}/internal/reservations"
+        for key in ("ORDERS_SERVICE_TOKEN", "ORDERS_SERVICE_TOKEN_ACCEPTED"):
+            sent = {"X-Service-Token": cluster.secret[key]}
+            assert json_call("POST", reserve, {}, headers=sent)[0] == 400, key
+        other = {"X-Service-Token": cluster.secret["GATEWAY_SERVICE_TOKEN"]}
+        assert json_call("POST", reserve, {}, headers=other)[0] == 403
         # The image's HEALTHCHECK, and compose's, as Docker would run them in the container.
         assert run_healthcheck(dockerfile_healthcheck(), {**env}) == 0
         compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -208,7 +220,7 @@ def test_compose_wrapper_allows_the_containers_own_address(cluster, tmp_path):
         "PORT": str(port),
         "ALLOWED_HOSTS": "products,localhost,127.0.0.1",
         "SECRET_KEY": secrets.token_urlsafe(40),
-        "SERVICE_TOKEN": cluster.secret["SERVICE_TOKEN"],
+        "SERVICE_TOKEN": cluster.secret["PRODUCTS_SERVICE_TOKEN"],
         "JWT_PUBLIC_KEY_FILE": cluster.files["/run/secrets/jwt-public/jwt_public.pem"],
         "PRODUCTS_DATABASE_URL": cluster.secret["PRODUCTS_DATABASE_URL"],
         "MIGRATE_ON_START": "true",
@@ -219,3 +231,26 @@ def test_compose_wrapper_allows_the_containers_own_address(cluster, tmp_path):
         by_address = http("GET", f"{url}/ready", headers={"Host": f"{address[0]}:{port}"})
         assert by_address[0] == 200
         assert http("GET", f"{url}/ready", headers={"Host": "elsewhere.example"})[0] == 400
+
+
+def test_the_gateway_deployment_serves_its_operator_endpoints_to_kubelet_and_the_token(cluster):
+    """The gateway's own manifest environment: /ready answers the probe's address (the
+    loopback here, a GATEWAY_OPS_NETWORKS entry) and Prometheus' GATEWAY_OPS_TOKEN; what a
+    proxy forwards from elsewhere gets 404."""
+    base = render(BASE)
+    config = by_kind(base, "ConfigMap")["django-api-gateway"]["data"]
+    (container,) = pod_spec(by_kind(base, "Deployment")["gateway"])["containers"]
+    env = cluster.env(container, config)
+    env["PORT"] = str(free_port())
+    env["MIGRATE_ON_START"] = "true"
+    argv = [sys.executable, "-m", "common.entrypoint", *container["args"]]
+    with serving(argv, env) as process:
+        url = f"http://127.0.0.1:{env['PORT']}"
+        probe = container["readinessProbe"]["httpGet"]["path"]
+        assert wait_until_ok(f"{url}{probe}", process) is None
+        token = {"Authorization": f"Bearer {cluster.secret['GATEWAY_OPS_TOKEN']}"}
+        stranger = {"X-Forwarded-For": "203.0.113.9"}
+        assert http("GET", f"{url}/metrics", headers={**stranger, **token})[0] == 200
+        assert http("GET", f"{url}/metrics", headers=stranger)[0] == 404
+        assert http("GET", f"{url}/ready", headers=stranger)[0] == 404
+        assert http("GET", f"{url}/health/live", headers=stranger)[0] == 200

@@ -103,7 +103,8 @@ def test_compose_runs_every_registry_project_with_the_image_entrypoint():
         assert env["APP_ENV"] == "production"
         assert env["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
         assert env["REDIS_URL"].endswith("@redis:6379/0")
-        assert env["SERVICE_TOKEN"].startswith("${SERVICE_TOKEN:?")
+        # Its own token (tests/deploy_checks.py: and exactly its callers' in SERVICE_TOKENS).
+        assert env["SERVICE_TOKEN"].startswith(f"${{{SERVICES[name].env_prefix}_SERVICE_TOKEN:?")
         # The gateway finds upstreams by DNS name: every replica of `--scale products=3` is
         # an instance. Services call each other with plain URLs (their client has no resolver).
         scheme = "dns+http" if name == "gateway" else "http"
