@@ -220,17 +220,44 @@ def test_compose_wrapper_allows_the_containers_own_address(cluster, tmp_path):
         "PORT": str(port),
         "ALLOWED_HOSTS": "products,localhost,127.0.0.1",
         "SECRET_KEY": secrets.token_urlsafe(40),
-        "SERVICE_TOKEN": cluster.secret["PRODUCTS_SERVICE_TOKEN"],
         "JWT_PUBLIC_KEY_FILE": cluster.files["/run/secrets/jwt-public/jwt_public.pem"],
         "PRODUCTS_DATABASE_URL": cluster.secret["PRODUCTS_DATABASE_URL"],
         "MIGRATE_ON_START": "true",
     }
+    # Its tokens as compose interpolates them from .env (no ORDERS_SERVICE_TOKEN_ACCEPTED
+    # there: outside a rotation it is the token itself).
+    dotenv = {k: cluster.secret[k] for k in ("PRODUCTS_SERVICE_TOKEN", "ORDERS_SERVICE_TOKEN")}
+    for var in ("SERVICE_TOKEN", "SERVICE_TOKENS"):
+        env[var] = interpolated(spec["environment"][var], dotenv)
     with serving([*script, *spec["command"]], env) as process:
         url = f"http://127.0.0.1:{port}"
         assert wait_until_ok(f"{url}/health", process) is None
         by_address = http("GET", f"{url}/ready", headers={"Host": f"{address[0]}:{port}"})
         assert by_address[0] == 200
         assert http("GET", f"{url}/ready", headers={"Host": "elsewhere.example"})[0] == 400
+        reserve = f"{url}/internal/reservations"
+        orders = {"X-Service-Token": cluster.secret["ORDERS_SERVICE_TOKEN"]}
+        assert json_call("POST", reserve, {}, headers=orders)[0] == 400  # accepted, then invalid
+        for stranger in ("GATEWAY_SERVICE_TOKEN", "ORDERS_SERVICE_TOKEN_ACCEPTED"):
+            sent = {"X-Service-Token": cluster.secret[stranger]}
+            assert json_call("POST", reserve, {}, headers=sent)[0] == 403, stranger
+
+
+def interpolated(text: str, values: dict[str, str]) -> str:
+    """TEXT with compose's `${VAR}`, `${VAR:?message}` and `${VAR:-default}` (nested)
+    replaced from VALUES, innermost first, as docker compose does."""
+    innermost = re.compile(r"\$\{(\w+)(?:(:\?|:-)([^${}]*))?\}")
+
+    def one(match: re.Match) -> str:
+        name, operator, operand = match.groups()
+        if values.get(name):
+            return values[name]
+        assert operator != ":?", f"compose refuses: {operand}"
+        return operand or ""
+
+    while innermost.search(text):
+        text = innermost.sub(one, text)
+    return text
 
 
 def test_the_gateway_deployment_serves_its_operator_endpoints_to_kubelet_and_the_token(cluster):
