@@ -43,6 +43,14 @@ def test_a_stranger_gets_the_404_of_an_unknown_path(production, path):
 
 
 @pytest.mark.parametrize("path", OPERATOR_PATHS)
+def test_with_the_defaults_production_serves_them_to_the_loopback_only(settings, path):
+    settings.APP_ENV = "production"
+    assert get(path, "203.0.113.7").status_code == 404
+    assert get(path, "2001:db8::7").status_code == 404
+    assert get(path, "127.0.0.1").status_code == 200
+
+
+@pytest.mark.parametrize("path", OPERATOR_PATHS)
 def test_the_ops_token_or_an_ops_network_opens_them(production, path):
     assert get(path, "203.0.113.7", Authorization=f"Bearer {TOKEN}").status_code == 200
     assert get(path, "10.20.3.4").status_code == 200
