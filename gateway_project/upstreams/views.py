@@ -8,9 +8,12 @@ choosing, nor deregister the users' instances.
 
 from __future__ import annotations
 
+import logging
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -34,6 +37,8 @@ from gateway_project.upstreams.discovery import upstreams
 from gateway_project.upstreams.registry import RegistrationRefused, checked_base_url
 from gateway_project.upstreams.status import services_snapshot
 
+logger = logging.getLogger(__name__)
+
 
 class ServiceTokenAuthentication(BaseAuthentication):
     """A service's own token (common.auth), or 401: registration is for the services alone.
@@ -54,10 +59,24 @@ class ServiceTokenAuthentication(BaseAuthentication):
 
 def check_registers(request: Request, service: str) -> None:
     """403 unless the caller's token is that of `service` itself."""
-    if not may_register(set(request.auth or ()), service):
+    callers = set(request.auth or ())
+    if not may_register(callers, service):
         raise PermissionDenied(
             f"This {SERVICE_TOKEN_HEADER} may register and deregister only its own "
             f"service's instances, not those of {service!r}."
+        )
+    if len(callers) > 1:
+        _warn_unscoped_once()
+
+
+@cache
+def _warn_unscoped_once() -> None:
+    """The shared SERVICE_TOKEN is every caller's: say once per process, in production,
+    that registration is not scoped to the caller until SERVICE_TOKENS is set."""
+    if settings.APP_ENV == "production":
+        logger.warning(
+            "an instance registered with the shared SERVICE_TOKEN, which every caller "
+            "holds: registration is scoped to the caller only with SERVICE_TOKENS"
         )
 
 
