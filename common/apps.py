@@ -1,5 +1,5 @@
 """The shared app every project installs: ready() registers the OpenAPI auth scheme, starts
-tracing and names the admin after the project."""
+tracing, names the admin after the project and has its changelists check page numbers."""
 
 from django.apps import AppConfig
 
@@ -12,6 +12,7 @@ class CommonConfig(AppConfig):
         from django.contrib import admin
 
         from common import (
+            admin_pages,
             schema,  # noqa: F401 -- registers the OpenAPI auth scheme
             tracing,
         )
@@ -23,3 +24,4 @@ class CommonConfig(AppConfig):
         admin.site.site_header = f"{title} administration"
         admin.site.site_title = f"{title} admin"
         tracing.configure(common_settings.SERVICE_NAME)
+        admin_pages.install()

@@ -268,6 +268,11 @@ class CommonSettings(Namespace):
         1.0, number(float, above=True), env="HTTP_CONNECT_TIMEOUT"
     )
     HTTP_READ_TIMEOUT: float = setting(5.0, number(float, above=True), env="HTTP_READ_TIMEOUT")
+    # Where clients reach the API (the gateway's public URL): absolute links a service
+    # builds (pagination's next/previous) start with it, never with the client's Host, so
+    # no Host can make a cached answer link elsewhere. Empty: links are relative (a path).
+    # PUBLIC_ORIGIN, read by common.settings.public_origin (development: the gateway's URL).
+    PUBLIC_ORIGIN: str = setting("", url)
     # The gateway's base URL for service-to-gateway calls (cache purges); empty: none.
     GATEWAY_INTERNAL_URL: str = setting("", url, env="GATEWAY_INTERNAL_URL")
     # The gateway's own GATEWAY_TRUSTED_PROXIES replaces this in its settings.

@@ -46,9 +46,10 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Absolute links a service builds (pagination `next`) name the host the client used: the
-# gateway sends it as X-Forwarded-Host, still checked against ALLOWED_HOSTS. The gateway
-# itself turns this off and reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES.
+# The gateway sends the client's Host as X-Forwarded-Host, checked against ALLOWED_HOSTS
+# (the admin's redirects stay on it). Links in API answers do not use it: they start with
+# PUBLIC_ORIGIN (common.pagination), so a client's Host never reaches a cached answer.
+# The gateway itself turns this off and reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES.
 USE_X_FORWARDED_HOST = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -207,6 +208,7 @@ def service_settings(name: str) -> dict:
                 "SERVICE_URLS": service_urls(),
                 "JWT_PUBLIC_KEYS": jwt_public_keys(signer=name == "users"),
                 "JWT_JWKS_URL": jwt_jwks_url(),
+                "PUBLIC_ORIGIN": public_origin(),
             }
         ).as_dict(),
         "SPECTACULAR_SETTINGS": {
@@ -228,6 +230,16 @@ def service_settings(name: str) -> dict:
             *(["common.sso.UserServiceBackend"] if name != "users" else []),
         ],
     }
+
+
+def public_origin() -> str:
+    """PUBLIC_ORIGIN; in development the gateway's URL on this machine (its registry port,
+    or GATEWAY_PORT as `up` reads it), in production none: relative links until set."""
+    if not is_development():
+        return env.str("PUBLIC_ORIGIN", default="")
+    gateway = SERVICES["gateway"]
+    port = env.int(gateway.port_var, default=gateway.port)
+    return env.str("PUBLIC_ORIGIN", default="") or f"http://127.0.0.1:{port}"
 
 
 def logging_config(service: str) -> dict:

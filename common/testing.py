@@ -80,3 +80,23 @@ def set_test_environment_defaults() -> None:
     os.environ.setdefault("APP_ENV", "development")
     os.environ.setdefault("VAR_DIR", str(REPO_ROOT / "var" / "test"))
     os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+
+
+# `?p=` values that name no page of a changelist with one page: each must be 404.
+NO_SUCH_PAGES = {
+    "past the end": "2",
+    "zero": "0",
+    "negative": "-1",
+    "not a number": "abc",
+    "an exponent": "1e3",
+    "past BIGINT": "9" * 20,
+    "5000 digits": "9" * 5000,
+}
+# What admin_page_statuses must find (common.admin_pages): 404, never a 500 or a redirect.
+CHECKED_ADMIN_PAGES = {"first": 200, **dict.fromkeys(NO_SUCH_PAGES, 404)}
+
+
+def admin_page_statuses(client: Any, changelist: str) -> dict[str, int]:
+    """The status of a one-page changelist at its first page and at each NO_SUCH_PAGES."""
+    pages = {"first": "1", **NO_SUCH_PAGES}
+    return {name: client.get(changelist, {"p": p}).status_code for name, p in pages.items()}

@@ -8,6 +8,7 @@ from http import HTTPStatus
 
 import pytest
 
+from common.topology import SERVICES, UPSTREAMS
 from tests.harness import json_call, mint_access_token, new_product, start_stack
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +44,42 @@ def test_each_caller_opens_only_what_it_needs(tmp_path):
                 headers={"X-Service-Token": token},
             )
             assert status == HTTPStatus.FORBIDDEN, problem
+    finally:
+        stack.stop()
+
+
+def test_each_caller_registers_and_deregisters_only_its_own_services_instances(tmp_path):
+    """Every caller the code knows (and one it does not) and every service, both ways, at a
+    real gateway: only the service's own token changes its instances (403 otherwise)."""
+    callers = (*SERVICES, "monitoring")
+    tokens = {name: secrets.token_urlsafe(24) for name in callers}
+    pairs = ",".join(f"{name}={token}" for name, token in tokens.items())
+    stack = start_stack(tmp_path, ["gateway"], env={"SERVICE_TOKENS": pairs})
+    registry = f"{stack['gateway'].url}/internal/registry/instances"
+    try:
+        for n, service in enumerate(UPSTREAMS):
+            url = f"http://127.0.0.1:{19000 + n}"
+            for caller in callers:
+                body = {"service": service, "url": url, "instance_id": f"by-{caller}"}
+                status, _, answer = json_call(
+                    "POST", registry, body, headers={"X-Service-Token": tokens[caller]}
+                )
+                expected = HTTPStatus.CREATED if caller == service else HTTPStatus.FORBIDDEN
+                assert status == expected, (caller, service, answer)
+            own = {"X-Service-Token": tokens[service]}
+            body = {"service": service, "url": url, "instance_id": "target"}
+            assert json_call("POST", registry, body, headers=own)[0] == HTTPStatus.CREATED
+            for caller in callers:
+                if caller == service:
+                    continue
+                status, _, answer = json_call(
+                    "DELETE",
+                    f"{registry}/{service}/target",
+                    headers={"X-Service-Token": tokens[caller]},
+                )
+                assert status == HTTPStatus.FORBIDDEN, (caller, service, answer)
+            gone = json_call("DELETE", f"{registry}/{service}/target", headers=own)
+            assert gone[0] == HTTPStatus.NO_CONTENT
     finally:
         stack.stop()
 

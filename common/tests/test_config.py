@@ -152,3 +152,25 @@ def test_cache_is_redis_with_short_timeouts_when_configured(monkeypatch):
 def test_cache_is_local_memory_without_redis(monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert config.cache_for("users")["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_the_public_origin_is_the_gateways_local_url_in_development(development, monkeypatch):
+    from common.settings import public_origin
+
+    monkeypatch.delenv("PUBLIC_ORIGIN", raising=False)
+    monkeypatch.delenv("GATEWAY_PORT", raising=False)
+    assert public_origin() == "http://127.0.0.1:8000"
+    monkeypatch.setenv("GATEWAY_PORT", "9100")
+    assert public_origin() == "http://127.0.0.1:9100"
+    monkeypatch.setenv("PUBLIC_ORIGIN", "https://shop.example.com")
+    assert public_origin() == "https://shop.example.com"
+
+
+def test_without_a_public_origin_production_links_are_relative(production, monkeypatch):
+    """Never the client's Host: no default names a host in production."""
+    from common.settings import public_origin
+
+    monkeypatch.delenv("PUBLIC_ORIGIN", raising=False)
+    assert public_origin() == ""
+    monkeypatch.setenv("PUBLIC_ORIGIN", "https://api.example.com")
+    assert public_origin() == "https://api.example.com"

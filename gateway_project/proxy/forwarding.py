@@ -127,6 +127,31 @@ def connection_tokens(value: str) -> set[str]:
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
+# The headers the gateway decides who the caller is by (edge authentication reads the
+# bearer token; the admins' sessions and sign-on ride in cookies).
+AUTHENTICATING_HEADERS = frozenset({"authorization", "cookie"})
+
+
+def hop_by_hop_credential(request: HttpRequest) -> str | None:
+    """A credential header the client's Connection header names, or None.
+
+    Named there it is hop-by-hop and would be dropped going upstream after the gateway
+    checked it: a staff caller answered as anonymous, and that answer cached under the
+    staff key. Such a request is refused (400), never forwarded without what it was
+    authenticated by."""
+    named = connection_tokens(request.META.get("HTTP_CONNECTION", "")) & AUTHENTICATING_HEADERS
+    return min(named).title() if named else None
+
+
+def end_to_end_headers(request: HttpRequest) -> dict[str, str]:
+    """The client's headers (lower-case names) without those its Connection header lists:
+    what the service is sent, so what a cached variant may be keyed on."""
+    named = connection_tokens(request.META.get("HTTP_CONNECTION", ""))
+    return {
+        name.lower(): value for name, value in request.headers.items() if name.lower() not in named
+    }
+
+
 def services_cookies(header: str) -> str:
     """A Cookie header without the gateway's own session and CSRF cookies.
 

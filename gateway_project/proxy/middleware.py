@@ -19,7 +19,11 @@ from django.urls import Resolver404, get_resolver
 from common.problems import problem
 from gateway_project.dashboard import traffic
 from gateway_project.proxy import metrics
-from gateway_project.proxy.forwarding import unsendable_header, upstream_query
+from gateway_project.proxy.forwarding import (
+    hop_by_hop_credential,
+    unsendable_header,
+    upstream_query,
+)
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -55,6 +59,13 @@ def unforwardable(request: HttpRequest) -> HttpResponse | None:
         request.META["QUERY_STRING"] = sendable
     if header := unsendable_header(request):
         return problem(400, f"The {header} header holds non-ASCII bytes.", slug="invalid-header")
+    if header := hop_by_hop_credential(request):
+        return problem(
+            400,
+            f"The Connection header names {header}, which the gateway authenticates the "
+            "request by: it cannot be dropped as hop-by-hop.",
+            slug="hop-by-hop-credential",
+        )
     return None
 
 

@@ -61,7 +61,12 @@ def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
         return None
     role = policy.caller_role(getattr(request, "user", None))
     state.base = policy.base_key(role, request.path, request.META.get("QUERY_STRING", ""))
-    state.headers = {name.lower(): value for name, value in request.headers.items()}
+    # As the service is sent them: a header the client named in Connection (RFC 9110
+    # §7.6.1) never reaches it, so no variant is keyed on it. (Imported here: forwarding
+    # needs the app registry, and this package is imported before it is ready.)
+    from gateway_project.proxy.forwarding import end_to_end_headers
+
+    state.headers = end_to_end_headers(request)
     try:
         found = response_store().lookup(state.base, state.headers)
     except StoreUnavailable:
@@ -150,6 +155,9 @@ def _response_for(entry: Entry, method: str) -> HttpResponse:
         response[name] = value
     response["Age"] = str(entry.age_now())
     response.problem_passthrough = True
+    # A HEAD answer says the length a GET's would have (RFC 9110 §9.3.2), as the
+    # service's own HEAD answer does (proxy.middleware.set_content_length).
+    response.upstream_content_length = str(len(entry.body))
     return response
 
 

@@ -6,6 +6,7 @@ from http import HTTPStatus
 
 import pytest
 
+from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses
 from gateway_project.tests.fake_upstream import Received, Reply
 
 LOGIN_PAGE = b"<!DOCTYPE html><html><body><form id='login-form'></form></body></html>"
@@ -102,3 +103,7 @@ def test_the_gateway_keeps_its_own_admin_at_admin(api_client, admins):
     assert response.status_code == HTTPStatus.OK
     assert b"API gateway administration" in response.content
     assert not any(server.received for server in admins.values())
+
+
+def test_a_gateway_admin_page_number_naming_no_page_is_404(admin_client):
+    assert admin_page_statuses(admin_client, "/admin/auth/user/") == CHECKED_ADMIN_PAGES

@@ -7,6 +7,8 @@ from http import HTTPStatus
 
 import pytest
 
+from common.testing import bearer
+
 
 def test_raw_non_ascii_query_bytes_go_upstream_percent_encoded(api_client, upstreams):
     # A WSGI server hands the query's raw bytes over decoded as latin-1.
@@ -42,3 +44,32 @@ def test_a_header_value_with_non_ascii_bytes_is_400_not_500(api_client, upstream
     assert problem["type"].endswith("/invalid-header")
     assert "X-Name" in problem["detail"]
     assert upstreams["products"].received == []
+
+
+@pytest.mark.parametrize(
+    "connection", ["Authorization", "keep-alive, AUTHORIZATION", "close,cookie"]
+)
+def test_a_credential_named_in_connection_is_400_and_nothing_is_forwarded(
+    api_client, upstreams, connection
+):
+    """Dropped as hop-by-hop after the gateway checked it, a staff token would leave the
+    service answering as anonymous, stored under the staff key."""
+    staff = bearer(user_id=1, is_staff=True)
+
+    response = api_client.get("/products/1", headers={**staff, "Connection": connection})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["Content-Type"] == "application/problem+json"
+    assert json.loads(response.content)["type"].endswith("/hop-by-hop-credential")
+    assert upstreams["products"].received == []
+
+
+def test_other_headers_named_in_connection_are_still_dropped(api_client, upstreams):
+    response = api_client.get(
+        "/products/1", headers={"Connection": "X-Trace-Me", "X-Trace-Me": "1", "X-Kept": "2"}
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    received = upstreams["products"].received[0].headers
+    assert "x-trace-me" not in received
+    assert received["x-kept"] == "2"

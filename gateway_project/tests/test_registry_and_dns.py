@@ -12,6 +12,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from common.testing import bearer
+from common.topology import SERVICES, UPSTREAMS
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.upstreams.discovery import upstreams
 from gateway_project.upstreams.registry import host_allowed
@@ -108,6 +109,90 @@ def test_deregistration_removes_the_instance_at_once(api_client, upstreams):
     assert response.status_code == HTTPStatus.NO_CONTENT
     assert missing.status_code == HTTPStatus.NOT_FOUND
     assert "http://127.0.0.1:8998" not in instance_urls("products")
+
+
+# Every caller identity the code knows (common.topology), and one it does not name.
+CALLERS = (*SERVICES, "monitoring")
+CALLER_TOKENS = [f"{name}={name}-token" for name in CALLERS]
+
+
+def caller_token(name: str) -> dict[str, str]:
+    return {"X-Service-Token": f"{name}-token"}
+
+
+def per_caller_tokens() -> override_settings:
+    return override_settings(COMMON={**settings.COMMON, "SERVICE_TOKENS": CALLER_TOKENS})
+
+
+@pytest.mark.parametrize("service", UPSTREAMS)
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_caller_registers_only_its_own_services_instances(api_client, upstreams, caller, service):
+    body = {"service": service, "url": "http://127.0.0.1:8996", "instance_id": "scoped-1"}
+    with per_caller_tokens():
+        response = api_client.post(REGISTRY, body, format="json", headers=caller_token(caller))
+        registered = "http://127.0.0.1:8996" in instance_urls(service)
+
+    if caller == service:
+        assert response.status_code == HTTPStatus.CREATED
+        assert registered
+    else:
+        assert response.status_code == HTTPStatus.FORBIDDEN, response.content
+        assert response["Content-Type"] == "application/problem+json"
+        assert service in response.json()["detail"]
+        assert not registered
+
+
+@pytest.mark.parametrize("service", UPSTREAMS)
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_caller_deregisters_only_its_own_services_instances(
+    api_client, upstreams, caller, service
+):
+    body = {"service": service, "url": "http://127.0.0.1:8995", "instance_id": "scoped-2"}
+    with per_caller_tokens():
+        owner = api_client.post(REGISTRY, body, format="json", headers=caller_token(service))
+        response = api_client.delete(f"{REGISTRY}/{service}/scoped-2", headers=caller_token(caller))
+        still_there = "http://127.0.0.1:8995" in instance_urls(service)
+
+    assert owner.status_code == HTTPStatus.CREATED
+    if caller == service:
+        assert response.status_code == HTTPStatus.NO_CONTENT
+        assert not still_there
+    else:
+        assert response.status_code == HTTPStatus.FORBIDDEN, response.content
+        assert response["Content-Type"] == "application/problem+json"
+        assert still_there
+
+
+def test_a_forged_token_is_401_and_the_shared_token_is_every_caller(api_client, upstreams):
+    """The one shared SERVICE_TOKEN cannot tell callers apart: it registers any service
+    (docs/security.md says so); once SERVICE_TOKENS is set it opens nothing."""
+    body = {"service": "users", "url": "http://127.0.0.1:8994"}
+    forged = api_client.post(REGISTRY, body, format="json", headers={"X-Service-Token": "x"})
+    shared = api_client.post(REGISTRY, body, format="json", headers=service_token())
+    with per_caller_tokens():
+        refused = api_client.post(REGISTRY, body, format="json", headers=service_token())
+
+    assert forged.status_code == HTTPStatus.UNAUTHORIZED
+    assert shared.status_code == HTTPStatus.CREATED
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_registering_with_the_shared_token_in_production_warns_once(
+    api_client, upstreams, settings, caplog
+):
+    from gateway_project.upstreams import views
+
+    views._warn_unscoped_once.cache_clear()
+    settings.APP_ENV = "production"
+    for port in (8993, 8992):
+        register(api_client, f"http://127.0.0.1:{port}")
+    with per_caller_tokens():
+        own = {"service": "products", "url": "http://127.0.0.1:8991"}
+        api_client.post(REGISTRY, own, format="json", headers=caller_token("products"))
+    views._warn_unscoped_once.cache_clear()
+
+    warnings = [r for r in caplog.records if "shared SERVICE_TOKEN" in r.getMessage()]
+    assert len(warnings) == 1
 
 
 def test_services_status_is_for_staff_only(api_client, upstreams):

@@ -136,6 +136,39 @@ def test_vary_named_request_headers_are_part_of_the_key(api_client, upstreams):
     assert english_again.content == english.content != german.content
 
 
+def test_a_head_from_the_cache_says_the_length_of_the_gets_body(api_client, upstreams):
+    serve(upstreams["products"])
+    get = api_client.get("/products/3")
+
+    head = api_client.head("/products/3")
+
+    assert head["X-Cache"] == "HIT"
+    assert head["Content-Length"] == get["Content-Length"] == str(len(get.content))
+    assert int(head["Content-Length"]) > 0
+
+
+def test_a_vary_header_named_in_connection_keys_the_variant_the_service_saw(api_client, upstreams):
+    """`Connection: Accept-Language` drops it going upstream: the service answers as for
+    no language, so that answer must not be stored as the German one."""
+
+    def reply(received: Received) -> Reply:
+        language = received.headers.get("accept-language", "none")
+        return Reply(
+            200, json.dumps({"language": language}).encode(), [*PUBLIC, ("Vary", "Accept-Language")]
+        )
+
+    upstreams["products"].responder = reply
+    german = {"Accept-Language": "de"}
+
+    hop = api_client.get("/products", headers={**german, "Connection": "Accept-Language"})
+    asked = api_client.get("/products", headers=german)
+    plain = api_client.get("/products")
+
+    assert hop.json() == {"language": "none"}
+    assert (asked["X-Cache"], asked.json()) == ("MISS", {"language": "de"})
+    assert (plain["X-Cache"], plain.json()) == ("HIT", {"language": "none"})
+
+
 def test_a_clients_no_cache_gets_a_fresh_answer_that_refreshes_the_entry(api_client, upstreams):
     serve(upstreams["products"])
     api_client.get("/products/1")

@@ -1,20 +1,35 @@
-"""The registry's internal endpoints (service token only) and the staff status endpoint."""
+"""The registry's internal endpoints (service token only) and the staff status endpoint.
+
+A caller registers and deregisters only its own service's instances
+(common.service_callers.may_register): with per-caller SERVICE_TOKENS the products token
+cannot point the gateway's `users` traffic (logins with passwords) at an instance of its
+choosing, nor deregister the users' instances.
+"""
 
 from __future__ import annotations
 
+import logging
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
-from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import SERVICE_TOKEN_HEADER, IsStaff, is_service_caller
+from common.auth import SERVICE_TOKEN_HEADER, IsStaff, service_callers
+from common.service_callers import callers_for, may_register
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy.authentication import CachedJWTAuthentication
@@ -22,17 +37,47 @@ from gateway_project.upstreams.discovery import upstreams
 from gateway_project.upstreams.registry import RegistrationRefused, checked_base_url
 from gateway_project.upstreams.status import services_snapshot
 
+logger = logging.getLogger(__name__)
+
 
 class ServiceTokenAuthentication(BaseAuthentication):
-    """A service's own token (common.auth), or 401: registration is for the services alone."""
+    """A service's own token (common.auth), or 401: registration is for the services alone.
 
-    def authenticate(self, request: Request) -> tuple[None, str]:
-        if not is_service_caller(request.headers.get(SERVICE_TOKEN_HEADER, ""), request.path):
+    `request.auth` is the set of callers the token is, among those the registry accepts
+    (empty for a known caller the registry does not accept: 403 in `check_registers`)."""
+
+    def authenticate(self, request: Request) -> tuple[None, frozenset[str]]:
+        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
+        callers = service_callers(sent) if sent else set()
+        if not callers:
             raise AuthenticationFailed(f"A valid {SERVICE_TOKEN_HEADER} is required.")
-        return None, "service"
+        return None, frozenset(callers & set(callers_for(request.path.rstrip("/"))))
 
     def authenticate_header(self, request: Request) -> str:
         return SERVICE_TOKEN_HEADER
+
+
+def check_registers(request: Request, service: str) -> None:
+    """403 unless the caller's token is that of `service` itself."""
+    callers = set(request.auth or ())
+    if not may_register(callers, service):
+        raise PermissionDenied(
+            f"This {SERVICE_TOKEN_HEADER} may register and deregister only its own "
+            f"service's instances, not those of {service!r}."
+        )
+    if len(callers) > 1:
+        _warn_unscoped_once()
+
+
+@cache
+def _warn_unscoped_once() -> None:
+    """The shared SERVICE_TOKEN is every caller's: say once per process, in production,
+    that registration is not scoped to the caller until SERVICE_TOKENS is set."""
+    if settings.APP_ENV == "production":
+        logger.warning(
+            "an instance registered with the shared SERVICE_TOKEN, which every caller "
+            "holds: registration is scoped to the caller only with SERVICE_TOKENS"
+        )
 
 
 class RegistrationSerializer(serializers.Serializer):
@@ -59,6 +104,7 @@ class InstanceRegistrationView(APIView):
         serializer = RegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        check_registers(request, data["service"])
         instance_id = data.get("instance_id") or data["url"].split("://", 1)[1]
         group = upstreams()
         entry = group.registry.heartbeat(data["service"], instance_id, data["url"])
@@ -82,8 +128,11 @@ class InstanceDeregistrationView(APIView):
     schema = None
 
     def delete(self, request: Request, service: str, instance_id: str) -> Response:
+        if service not in UPSTREAMS:
+            raise NotFound("No such registered instance.")
+        check_registers(request, service)
         group = upstreams()
-        if service not in UPSTREAMS or not group.registry.deregister(service, instance_id):
+        if not group.registry.deregister(service, instance_id):
             raise NotFound("No such registered instance.")
         group.refresh()
         return Response(status=HTTPStatus.NO_CONTENT)

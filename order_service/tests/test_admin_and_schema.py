@@ -5,6 +5,7 @@ from http import HTTPStatus
 import pytest
 from django.core.management import call_command
 
+from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses
 from order_service.tests.factories import confirmed_order
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +49,9 @@ def test_openapi_schema_is_valid_without_warnings(tmp_path):
     schema = (tmp_path / "schema.yaml").read_text()
     assert "/orders/{id}/cancel:" in schema
     assert "Idempotency-Key" in schema
+
+
+def test_an_order_admin_page_number_naming_no_page_is_404(admin_client):
+    confirmed_order(user_id=43)
+
+    assert admin_page_statuses(admin_client, "/admin/orders/order/") == CHECKED_ADMIN_PAGES

@@ -6,6 +6,7 @@ from http import HTTPStatus
 
 import pytest
 
+from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses
 from product_service.catalog import selectors, services
 from product_service.catalog.models import Product, Reservation
 from product_service.tests.factories import ProductFactory
@@ -153,3 +154,14 @@ def test_changelist_still_pages(admin_client, monkeypatch):
         ["P-4"],
     ]
     assert pages[0].multi_page
+
+
+def test_a_page_number_naming_no_page_is_404_not_500(admin_client):
+    """`?p=99999999999999999999` was an OFFSET past BIGINT (NoCountPaginator): a 500."""
+    ProductFactory()
+    huge = admin_client.get("/admin/products/catalog/product/", {"p": "99999999999999999999"})
+
+    assert huge.status_code == HTTPStatus.NOT_FOUND
+    assert huge["Content-Type"] == "application/problem+json"
+    assert admin_page_statuses(admin_client, CHANGELIST) == CHECKED_ADMIN_PAGES
+    assert admin_page_statuses(admin_client, "/admin/catalog/reservation/") == CHECKED_ADMIN_PAGES

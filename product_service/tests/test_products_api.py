@@ -70,6 +70,39 @@ def test_cursor_pages_walk_every_product_once(api_client):
     assert second["previous"] is not None
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "localhost:6666"},
+        {"Host": "evil.example"},
+        {"Host": "localhost.:80"},
+        {"Host": "localhost", "X-Forwarded-Host": "evil.example"},
+    ],
+)
+def test_cursor_links_start_with_the_public_origin_whatever_the_host(api_client, settings, headers):
+    """The gateway caches this answer for every caller of a role: a link naming the
+    client's Host would send the others there (docs/security.md, cache poisoning)."""
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.COMMON = {**settings.COMMON, "PUBLIC_ORIGIN": "https://api.example.com"}
+    ProductFactory.create_batch(3)
+
+    first = api_client.get("/products", {"page_size": 1}, headers=headers).json()
+    second = api_client.get(first["next"], headers=headers).json()
+
+    assert first["next"].startswith("https://api.example.com/products?")
+    assert second["previous"].startswith("https://api.example.com/products?")
+    assert "page_size=1" in first["next"]
+
+
+def test_without_a_public_origin_cursor_links_are_relative(api_client, settings):
+    settings.COMMON = {**settings.COMMON, "PUBLIC_ORIGIN": ""}
+    ProductFactory.create_batch(2)
+
+    first = api_client.get("/products", {"page_size": 1}, headers={"Host": "localhost:6666"})
+
+    assert first.json()["next"].startswith("/products?")
+
+
 def test_page_size_is_capped_at_100(api_client):
     ProductFactory.create_batch(105)
 

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from common.jwt import token_backend
-from common.testing import authorization
+from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses, authorization
 from user_service.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +139,7 @@ def test_admin_user_list_searches_and_filters(admin_client):
 
     assert response.status_code == HTTPStatus.OK
     assert [u.username for u in response.context["cl"].result_list] == ["zed"]
+
+
+def test_a_user_admin_page_number_naming_no_page_is_404(admin_client):
+    assert admin_page_statuses(admin_client, "/admin/accounts/user/") == CHECKED_ADMIN_PAGES
