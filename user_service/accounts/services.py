@@ -164,17 +164,15 @@ def _password_change(*, user: User, old_password: str, new_password: str) -> Non
     except ValidationError as error:
         raise ValidationError({"new_password": error.error_list}) from error
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    user.save(update_fields=["password"])  # revokes at the edge: User.save
     user_tokens_revoke(user=user)
-    tokens_revoke_before(user.pk)
 
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    user.save(update_fields=["is_active"])  # revokes at the edge: User.save
     user_tokens_revoke(user=user)
-    tokens_revoke_before(user.pk)
 
 
 def user_profile_update(
