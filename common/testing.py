@@ -80,3 +80,23 @@ def set_test_environment_defaults() -> None:
     os.environ.setdefault("APP_ENV", "development")
     os.environ.setdefault("VAR_DIR", str(REPO_ROOT / "var" / "test"))
     os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+
+
+# Signed tokens whose claims have types the contract does not allow: every project must
+# answer them 401 (problem details), never 500 (common.jwt.check_claim_types).
+ODD_CLAIMS: list[dict[str, Any]] = [
+    {"exp": "soon"},
+    {"exp": 1e12},
+    {"exp": 10**12},
+    {"user_id": {"id": 1}},
+    {"user_id": [1]},
+    {"user_id": None},
+    {"username": {"name": "alice"}},
+    {"is_staff": "yes"},
+    {"iat_ms": "now"},
+    {"iat": 1e300},
+]
+
+
+def odd_claims_id(claims: dict[str, Any]) -> str:
+    return ",".join(f"{name}={value!r}" for name, value in claims.items())
