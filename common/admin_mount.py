@@ -125,6 +125,11 @@ class AdminSingleSignOnMiddleware:
                 return HttpResponseRedirect(wanted)
         return self.get_response(request)
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from common.sso import throttled_login_response
+
+        return throttled_login_response(request, exception)
+
 
 def sign_in_by_cookie(request: HttpRequest) -> bool:
     """No session here but a valid SSO cookie of a staff user: sign that user in."""

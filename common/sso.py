@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.exceptions import TokenError
 
@@ -44,18 +47,59 @@ def admin_login_limits(request: HttpRequest) -> list[Limit]:
     return [Limit(f"admin-ip:{client_ip(request)}", common_settings.ADMIN_RATE_LOGIN)]
 
 
+class AdminLoginThrottled(Exception):  # noqa: N818 -- named as DRF's Throttled
+    """Raised out of authenticate() (not a PermissionDenied, which Django would turn into
+    "wrong password"): the admin answers 429 naming the wait (throttled_login_response)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many admin login attempts; retry in {wait:.0f} s")
+        self.wait = wait
+
+
 class AdminLoginThrottleBackend(ModelBackend):
     """First of the backends: counts the attempt per client IP and stops it when over.
 
-    Django's authenticate() ends at a PermissionDenied, so neither the local password
-    hash nor the user service's is computed for a refused attempt. It authenticates
-    nobody; the rest is ModelBackend's (the first backend is what force_login names).
+    The attempt ends at AdminLoginThrottled, so neither the local password hash nor the
+    user service's is computed for a refused attempt. It authenticates nobody; the rest
+    is ModelBackend's (the first backend is what force_login names).
     """
 
     def authenticate(self, request: HttpRequest | None, *args: Any, **kwargs: Any) -> None:
-        if request is not None and limits_hit(admin_login_limits(request)) is not None:
-            raise PermissionDenied("too many admin login attempts from this address")
+        wait = limits_hit(admin_login_limits(request)) if request is not None else None
+        if wait is not None:
+            raise AdminLoginThrottled(wait)
         return None
+
+
+def throttled_login_response(request: HttpRequest, error: Exception) -> HttpResponse | None:
+    """The admin's login page again with status 429 and Retry-After, saying that there
+    were too many attempts and when to retry (as django-axes does); None for other errors."""
+    if not isinstance(error, AdminLoginThrottled):
+        return None
+    from django.contrib import admin
+    from django.contrib.admin.forms import AdminAuthenticationForm
+    from django.forms.utils import ErrorDict, ErrorList
+
+    seconds = math.ceil(error.wait)
+    message = (
+        f"Too many login attempts. Try again in {seconds} seconds "
+        f"(after {time.strftime('%H:%M:%S', time.gmtime(time.time() + seconds))} UTC)."
+    )
+    form = AdminAuthenticationForm(request, data=request.POST)
+    form._errors = ErrorDict({NON_FIELD_ERRORS: ErrorList([message])})
+    context = {
+        **admin.site.each_context(request),
+        "title": "Log in",
+        "subtitle": None,
+        "app_path": request.get_full_path(),
+        "form": form,
+        "username": request.POST.get("username", ""),
+        REDIRECT_FIELD_NAME: request.GET.get(REDIRECT_FIELD_NAME, ""),
+    }
+    response = TemplateResponse(request, "admin/login.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    response.problem_passthrough = True  # a page for a person, not problem JSON
+    return response.render()
 
 
 def _claims_from_user_service(

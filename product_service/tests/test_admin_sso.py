@@ -4,6 +4,7 @@ IP before any password is checked, and an SSO session ends once the account is d
 from __future__ import annotations
 
 from http import HTTPStatus
+from unittest import mock
 
 import pytest
 import responses
@@ -45,7 +46,7 @@ def test_admin_logins_are_limited_per_client_ip_before_any_check(settings):
     answers = [admin_login(client).status_code for _ in range(5)]
     elsewhere = admin_login(client, ip="198.51.100.9")
 
-    assert answers == [HTTPStatus.OK] * 5  # the form again each time
+    assert answers == [HTTPStatus.OK] * 3 + [HTTPStatus.TOO_MANY_REQUESTS] * 2
     # Only the first 3 reached the user service; the other address is counted apart.
     assert len(responses.calls) == 4
     assert elsewhere.status_code == HTTPStatus.OK
@@ -95,3 +96,28 @@ def test_an_sso_session_ends_when_the_account_is_gone_or_deactivated():
     admin_login(client)
 
     assert client.get("/admin/").status_code == HTTPStatus.FOUND
+
+
+@responses.activate
+def test_a_throttled_admin_login_says_so_with_429_and_when_to_retry(settings):
+    settings.COMMON = {**settings.COMMON, "ADMIN_RATE_LOGIN": "1/min"}
+    responses.post(users_url(AUTHENTICATE_PATH), status=401, json={})
+    client = Client()
+    wrong = admin_login(client)
+
+    with (
+        mock.patch("django.contrib.auth.hashers.get_hasher") as get_hasher,
+        mock.patch("django.contrib.auth.hashers.identify_hasher") as identify_hasher,
+    ):
+        throttled = admin_login(client)
+
+    assert wrong.status_code == HTTPStatus.OK
+    assert "Please enter the correct username" in wrong.content.decode()
+    assert throttled.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    page = throttled.content.decode()
+    assert "Too many login attempts" in page
+    assert "Please enter the correct username" not in page
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert f"Try again in {throttled['Retry-After']} seconds" in page
+    assert get_hasher.call_count == identify_hasher.call_count == 0  # no hash computed
+    assert len(responses.calls) == 1  # nor the user service's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -78,3 +79,35 @@ def test_an_account_no_longer_staff_here_is_not_let_in_by_an_older_token():
     browser.cookies[SSO_COOKIE] = access_token(user_id=former.pk, username="ops", is_staff=True)
 
     assert browser.get(PREFIX).status_code == HTTPStatus.FOUND
+
+
+def test_a_throttled_admin_login_says_so_with_429_and_when_to_retry(client, settings):
+    settings.COMMON = {**settings.COMMON, "ADMIN_RATE_LOGIN": "1/min"}
+    UserFactory(username="ops", is_staff=True)
+    wrong = sign_in(client, "ops", "not-the-password")
+
+    with (
+        mock.patch("django.contrib.auth.hashers.get_hasher") as get_hasher,
+        mock.patch("django.contrib.auth.hashers.identify_hasher") as identify_hasher,
+    ):
+        throttled = sign_in(client, "ops", "not-the-password")
+
+    assert wrong.status_code == HTTPStatus.OK
+    assert throttled.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    page = throttled.content.decode()
+    assert "Too many login attempts" in page
+    assert "Please enter the correct username" not in page
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert f"Try again in {throttled['Retry-After']} seconds" in page
+    assert get_hasher.call_count == identify_hasher.call_count == 0  # no hash computed
+
+
+def test_the_per_username_login_limit_throttles_the_admin_form_too(client, settings):
+    settings.USERS_RATE_LOGIN = "1/min"
+    UserFactory(username="ops", is_staff=True)
+    sign_in(client, "ops", "not-the-password")
+
+    throttled = sign_in(client, "ops", "not-the-password")
+
+    assert throttled.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "Too many login attempts" in throttled.content.decode()

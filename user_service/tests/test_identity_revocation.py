@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a much better passphrase 42"
 ADMIN = "/admin/users/accounts/user/"
+CREDENTIALS = {"username": "ops", "password": PASSWORD}
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_the_admin_deactivate_action_revokes(admin_client, staff):
 
 
 def test_the_password_change_api_revokes(api_client, staff):
-    login = api_client.post("/users/login", {"username": "ops", "password": PASSWORD})
+    login = api_client.post("/users/login", CREDENTIALS, format="json")
     access = login.json()["access"]
     payload, before = old_token(staff), version_of(staff)
 
@@ -179,7 +180,7 @@ def test_a_login_that_upgrades_the_password_hash_revokes_nothing(api_client, sta
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ]
 
-    login = api_client.post("/users/login", {"username": "ops", "password": PASSWORD})
+    login = api_client.post("/users/login", CREDENTIALS, format="json")
 
     assert login.status_code == HTTPStatus.OK
     assert User.objects.get(pk=staff.pk).password.startswith("scrypt$")
