@@ -47,7 +47,7 @@ def admin_login_limits(request: HttpRequest) -> list[Limit]:
     return [Limit(f"admin-ip:{client_ip(request)}", common_settings.ADMIN_RATE_LOGIN)]
 
 
-class AdminLoginThrottled(Exception):  # noqa: N818 -- named as DRF's Throttled
+class AdminLoginThrottled(Exception):
     """Raised out of authenticate() (not a PermissionDenied, which Django would turn into
     "wrong password"): the admin answers 429 naming the wait (throttled_login_response)."""
 
