@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -220,3 +221,17 @@ class KidTokenMixin:
 
 class AccessToken(KidTokenMixin, tokens.AccessToken):
     pass
+
+
+class AdminSignOnToken(KidTokenMixin, tokens.Token):
+    """The admins' sign-on credential (the `admin_sso` cookie), not an API token.
+
+    Its own type (`token_type` "admin_sso"): the API refuses it as an access token, and
+    an access token is refused as one. Short-lived: it only opens other admins in the
+    same browser for a few minutes after a password sign-in; each session it opens is
+    then bound to its `jti` and the account's credential version (`cv`), re-checked at
+    the user service (common.sso).
+    """
+
+    token_type = "admin_sso"  # noqa: S105 -- a type name
+    lifetime = timedelta(minutes=10)
