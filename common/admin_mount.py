@@ -109,7 +109,8 @@ class AdminMountMiddleware:
 
 
 class AdminSingleSignOnMiddleware:
-    """Signs a staff user in by the SSO cookie on admin paths. After AuthenticationMiddleware."""
+    """Ends a session whose sign-on no longer holds (common.sso), and signs a staff user
+    in by the SSO cookie on admin paths. After AuthenticationMiddleware."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -117,10 +118,11 @@ class AdminSingleSignOnMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from common import sso  # sso imports the service client
 
-        if not request.path_info.startswith(SSO_COOKIE_PATH):
-            return self.get_response(request)
+        # Every page a session opens (the admin, the gateway's dashboard) re-checks it.
         if request.user.is_authenticated and not sso.session_still_signed_on(request):
             sso.end_stale_session(request)
+        if not request.path_info.startswith(SSO_COOKIE_PATH):
+            return self.get_response(request)
         if not request.user.is_authenticated and sso.sign_in_by_cookie(request):
             # The admin's login page sends a signed-in user to its index, not to `next`.
             wanted = request.GET.get("next", "")

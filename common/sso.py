@@ -29,7 +29,13 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model, login, logout
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    REDIRECT_FIELD_NAME,
+    get_user_model,
+    login,
+    logout,
+)
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.cache import cache
@@ -286,12 +292,13 @@ def sign_in_by_cookie(request: HttpRequest) -> bool:
 
 def session_still_signed_on(request: HttpRequest) -> bool:
     """An admin session bound to a sign-on: whether it still holds (the re-check), its
-    user's is_superuser brought in step. A session of an account only the user service
-    vouches for, with no sign-on (older than this check), holds no longer."""
+    user's is_superuser brought in step. A session UserServiceBackend made with no
+    sign-on (older than this check) holds no longer; a local account's holds."""
     user = request.user
     sign_on = request.session.get(SESSION_SIGN_ON)
     if not sign_on:
-        return _local_accounts() is not None or user.has_usable_password()
+        vouched = request.session.get(BACKEND_SESSION_KEY) == f"{__name__}.UserServiceBackend"
+        return _local_accounts() is not None or not vouched
     jti, version, username = sign_on
     status = sign_on_status(username, jti)
     if not _still_signed_on(status, version) or username != user.get_username():
