@@ -8,9 +8,10 @@ own port /admin/ keeps working. Session and CSRF cookies carry the project's nam
 path of the admin that set them: signing into one admin signs out no other.
 
 Single sign-on: a successful admin login leaves an `admin_sso` cookie (path /admin/,
-HttpOnly) holding an access token of the user service, which it issued (common.sso) or
-this project minted as that service. Another admin that finds no session of its own but
-that cookie verifies the token offline and signs the staff user in.
+HttpOnly) holding the user service's sign-on credential (common.jwt.AdminSignOnToken, not
+an API token). Another admin that finds no session of its own but that cookie signs the
+staff user in once the user service confirms it (common.sso); every admin session is
+re-checked there, and signing out of one admin signs out of all.
 """
 
 from __future__ import annotations
@@ -22,15 +23,13 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import login, user_logged_in, user_logged_out
+from django.contrib.auth import user_logged_in, user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, URLResolver, get_resolver, path
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.module_loading import import_string
-from rest_framework_simplejwt.exceptions import TokenError
 
-from common.jwt import AccessToken
+from common.jwt import AdminSignOnToken
 
 SSO_COOKIE = "admin_sso"
 SSO_COOKIE_PATH = "/admin/"
@@ -110,13 +109,21 @@ class AdminMountMiddleware:
 
 
 class AdminSingleSignOnMiddleware:
-    """Signs a staff user in by the SSO cookie on admin paths. After AuthenticationMiddleware."""
+    """Ends a session whose sign-on no longer holds (common.sso), and signs a staff user
+    in by the SSO cookie on admin paths. After AuthenticationMiddleware."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(SSO_COOKIE_PATH) and sign_in_by_cookie(request):
+        from common import sso  # sso imports the service client
+
+        # Every page a session opens (the admin, the gateway's dashboard) re-checks it.
+        if request.user.is_authenticated and not sso.session_still_signed_on(request):
+            sso.end_stale_session(request)
+        if not request.path_info.startswith(SSO_COOKIE_PATH):
+            return self.get_response(request)
+        if not request.user.is_authenticated and sso.sign_in_by_cookie(request):
             # The admin's login page sends a signed-in user to its index, not to `next`.
             wanted = request.GET.get("next", "")
             if request.path_info.endswith("/login/") and url_has_allowed_host_and_scheme(
@@ -125,31 +132,10 @@ class AdminSingleSignOnMiddleware:
                 return HttpResponseRedirect(wanted)
         return self.get_response(request)
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from common.sso import throttled_login_response
 
-def sign_in_by_cookie(request: HttpRequest) -> bool:
-    """No session here but a valid SSO cookie of a staff user: sign that user in."""
-    user = getattr(request, "user", None)
-    raw = request.COOKIES.get(SSO_COOKIE)
-    if raw is None or user is None or user.is_authenticated:
-        return False
-    try:
-        token = AccessToken(raw)
-    except TokenError:
-        request.admin_sso_forget = True
-        return False
-    from common.sso import account_is_staff, user_for_claims  # sso imports the service client
-
-    own_accounts = bool(getattr(settings, "ADMIN_SSO_ISSUER", ""))
-    found = user_for_claims(token, own_accounts=own_accounts)
-    if found is None:
-        return False
-    if not own_accounts and not account_is_staff(found.get_username()):
-        # The cookie's token outlives a demotion: the user service's word now decides.
-        request.admin_sso_forget = True
-        return False
-    request.admin_sso_via_cookie = True
-    login(request, found, backend=settings.AUTHENTICATION_BACKENDS[-1])
-    return True
+        return throttled_login_response(request, exception)
 
 
 def _sso_cookie_on(request: HttpRequest, response: HttpResponse) -> None:
@@ -158,7 +144,7 @@ def _sso_cookie_on(request: HttpRequest, response: HttpResponse) -> None:
         response.set_cookie(
             SSO_COOKIE,
             token,
-            max_age=max(0, int(AccessToken(token)["exp"] - time.time())),
+            max_age=max(0, int(AdminSignOnToken(token)["exp"] - time.time())),
             path=SSO_COOKIE_PATH,
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
@@ -170,17 +156,25 @@ def _sso_cookie_on(request: HttpRequest, response: HttpResponse) -> None:
 
 @receiver(user_logged_in)
 def _remember_sign_in(sender: object, request: HttpRequest | None, user: object, **kwargs) -> None:
-    """A password sign-in to an admin: leave the SSO cookie for the other admins."""
+    """A password sign-in to an admin: bind the session to its sign-on credential and
+    leave that in the SSO cookie for the other admins."""
     if request is None or getattr(request, "admin_sso_via_cookie", False):
         return
+    from common import sso
+
     if getattr(request, "admin_sso_token", None) is None:
-        factory = getattr(settings, "ADMIN_SSO_ISSUER", "")
-        if factory and getattr(user, "is_staff", False):
-            request.admin_sso_token = str(import_string(factory)(user))
+        request.admin_sso_token = sso.issue_sign_on(user)
+    if request.admin_sso_token is not None:
+        sso.remember_sign_on(request, request.admin_sso_token)
 
 
 @receiver(user_logged_out)
 def _forget_sign_in(sender: object, request: HttpRequest | None, **kwargs) -> None:
+    """Single logout: signing out of one admin spends the sign-on for all of them."""
     if request is not None:
+        if not getattr(request, "admin_sso_ended", False):
+            from common import sso
+
+            sso.sign_out(request)
         request.admin_sso_token = None
         request.admin_sso_forget = True

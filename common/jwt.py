@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -21,7 +22,7 @@ from django.conf import settings
 from jwt.algorithms import RSAAlgorithm
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 
 from common.conf import common_settings, on_settings_change
 from common.jwk import ALGORITHM, public_jwk
@@ -167,13 +168,70 @@ def token_backend() -> KidTokenBackend:
 on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(token_backend.cache_clear)
 
 
+# The latest `exp`/`iat` a datetime can hold (9999-12-31): simplejwt turns them into one.
+_LAST_TIMESTAMP = 253_402_300_799
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_time(value: Any) -> bool:
+    return _is_int(value) and 0 <= value <= _LAST_TIMESTAMP
+
+
+# Claim → whether a value of it has the contract's type. A signed token with another
+# type (`exp` a string or 1e12, `user_id` an object) is refused as invalid: 401, not a
+# 500 deeper in (a datetime overflow, a database lookup by a dict).
+CLAIM_TYPES: dict[str, Any] = {
+    "exp": _is_time,
+    "iat": _is_time,
+    "iat_ms": lambda value: _is_int(value) and 0 <= value <= _LAST_TIMESTAMP * 1000,
+    "user_id": lambda value: (_is_int(value) and value > 0) or (isinstance(value, str) and value),
+    "username": lambda value: isinstance(value, str) and bool(value),
+    "is_staff": lambda value: isinstance(value, bool),
+    "is_superuser": lambda value: isinstance(value, bool),
+    "jti": lambda value: isinstance(value, str),
+    "cred": lambda value: isinstance(value, str),
+    "cv": _is_int,
+}
+
+
+def check_claim_types(payload: dict[str, Any]) -> None:
+    """Raise TokenError if a claim the platform reads has a value of another type."""
+    for claim, valid in CLAIM_TYPES.items():
+        if claim in payload and not valid(payload[claim]):
+            raise TokenError(f"Token claim {claim!r} has the wrong type")
+    if "exp" not in payload:
+        raise TokenError("Token has no 'exp' claim")
+
+
 class KidTokenMixin:
-    """Makes a simplejwt token class sign and verify with the kid-aware backend."""
+    """Makes a simplejwt token class sign and verify with the kid-aware backend, and
+    refuse claims of the wrong type before simplejwt or a service reads them."""
 
     @property
     def token_backend(self) -> KidTokenBackend:
         return token_backend()
 
+    def verify(self) -> None:
+        check_claim_types(self.payload)  # type: ignore[attr-defined]
+        super().verify()  # type: ignore[misc]
+
 
 class AccessToken(KidTokenMixin, tokens.AccessToken):
     pass
+
+
+class AdminSignOnToken(KidTokenMixin, tokens.Token):
+    """The admins' sign-on credential (the `admin_sso` cookie), not an API token.
+
+    Its own type (`token_type` "admin_sso"): the API refuses it as an access token, and
+    an access token is refused as one. Short-lived: it only opens other admins in the
+    same browser for a few minutes after a password sign-in; each session it opens is
+    then bound to its `jti` and the account's credential version (`cv`), re-checked at
+    the user service (common.sso).
+    """
+
+    token_type = "admin_sso"  # noqa: S105 -- a type name
+    lifetime = timedelta(minutes=10)

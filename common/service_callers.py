@@ -13,7 +13,7 @@ SERVICE_CALLERS: dict[str, tuple[str, ...]] = {
     "/internal/reservations": ("orders",),  # orders reserves and releases stock
     # Every project's admin signs on at the user service (common.sso).
     "/internal/users/authenticate": ("gateway", "products", "orders"),
-    "/internal/users/status": ("gateway", "products", "orders"),
+    "/internal/users/status": ("gateway", "products", "orders"),  # and …/status/sign-out
     # Self-registration at the gateway; each caller only for its own service (may_register).
     REGISTRY_PREFIX: ("users", "products", "orders"),
     "/internal/cache/purge": ("products",),  # the catalog's changes purge the gateway's cache

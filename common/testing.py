@@ -38,6 +38,44 @@ def access_token(
     return backend.encode(token.payload)
 
 
+def sign_on_token(
+    *,
+    user_id: int = 7,
+    username: str = "ops",
+    is_staff: bool = True,
+    is_superuser: bool = False,
+    cv: int = 0,
+    lifetime: timedelta | None = None,
+    **claims: Any,
+) -> str:
+    """A signed admins' sign-on credential (the admin_sso cookie) as the user service
+    would issue it (common.jwt.AdminSignOnToken)."""
+    from common.jwt import AdminSignOnToken, KeyRing, KidTokenBackend
+
+    backend = KidTokenBackend(KeyRing(), jwt_private_key())
+    token = AdminSignOnToken()
+    if lifetime is not None:
+        token.set_exp(lifetime=lifetime)
+    values = {"user_id": user_id, "username": username, "is_staff": is_staff}
+    values.update(is_superuser=is_superuser, cv=cv, **claims)
+    for name, value in values.items():
+        token[name] = value
+    return backend.encode(token.payload)
+
+
+def sign_on_status(**fields: Any) -> dict[str, Any]:
+    """The user service's answer to an admin's re-check (GET /internal/users/status)."""
+    status = {
+        "username": "ops",
+        "is_active": True,
+        "is_staff": True,
+        "is_superuser": False,
+        "credential_version": 0,
+        "signed_out": False,
+    }
+    return {**status, **fields}
+
+
 def authorization(token: str) -> dict[str, str]:
     """Headers that carry a token the test already has (one it logged in for, say)."""
     return {"Authorization": f"Bearer {token}"}
@@ -100,3 +138,23 @@ def admin_page_statuses(client: Any, changelist: str) -> dict[str, int]:
     """The status of a one-page changelist at its first page and at each NO_SUCH_PAGES."""
     pages = {"first": "1", **NO_SUCH_PAGES}
     return {name: client.get(changelist, {"p": p}).status_code for name, p in pages.items()}
+
+
+# Signed tokens whose claims have types the contract does not allow: every project must
+# answer them 401 (problem details), never 500 (common.jwt.check_claim_types).
+ODD_CLAIMS: list[dict[str, Any]] = [
+    {"exp": "soon"},
+    {"exp": 1e12},
+    {"exp": 10**12},
+    {"user_id": {"id": 1}},
+    {"user_id": [1]},
+    {"user_id": None},
+    {"username": {"name": "alice"}},
+    {"is_staff": "yes"},
+    {"iat_ms": "now"},
+    {"iat": 1e300},
+]
+
+
+def odd_claims_id(claims: dict[str, Any]) -> str:
+    return ",".join(f"{name}={value!r}" for name, value in claims.items())

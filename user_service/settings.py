@@ -15,8 +15,9 @@ INSTALLED_APPS = [
 AUTH_USER_MODEL = "accounts.User"
 # The admin's own login counts against the same per-username limit as POST /users/login.
 AUTHENTICATION_BACKENDS = ["user_service.accounts.backends.ThrottledModelBackend"]
-# An admin sign-in here leaves a token for the other admins (common.admin_mount's SSO).
-ADMIN_SSO_ISSUER = "user_service.accounts.tokens.access_token_for"
+# An admin sign-in here leaves a sign-on credential for the other admins, and every
+# admin's sessions are re-checked against these rules (common.sso).
+ADMIN_SSO_ACCOUNTS = "user_service.accounts.services"
 
 # The only signer: common.jwt.token_backend() signs with this key and publishes its kid.
 COMMON = {**COMMON, "JWT_PRIVATE_KEY": jwt_private_key()}  # noqa: F405

@@ -13,7 +13,7 @@ from django.test import Client
 
 from common.admin_mount import SSO_COOKIE
 from common.sso import AUTHENTICATE_PATH, STATUS_PATH
-from common.testing import access_token, clear_own_cache
+from common.testing import clear_own_cache, sign_on_status, sign_on_token
 from product_service.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def user_service_says(request):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         mocked.get(
             status_url(),
-            json={"username": "ops", "is_active": True, "is_staff": staff, "is_superuser": False},
+            json=sign_on_status(is_staff=staff),
         )
         yield mocked
 
@@ -89,7 +89,7 @@ def test_session_and_csrf_cookies_are_named_and_scoped_to_the_admin_that_set_the
 
 def test_a_staff_token_in_the_sso_cookie_signs_in_without_a_password(user_service_says):
     browser = Client()
-    browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
+    browser.cookies[SSO_COOKIE] = sign_on_token(user_id=7, username="ops", is_staff=True)
 
     index = browser.get(PREFIX)
 
@@ -103,7 +103,7 @@ def test_a_staff_token_in_the_sso_cookie_signs_in_without_a_password(user_servic
 @pytest.mark.parametrize("user_service_says", [False], indirect=True)
 def test_the_sso_cookie_of_an_account_demoted_since_grants_nothing(user_service_says):
     browser = Client()
-    browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
+    browser.cookies[SSO_COOKIE] = sign_on_token(user_id=7, username="ops", is_staff=True)
 
     index = browser.get(PREFIX)
 
@@ -121,7 +121,7 @@ def test_the_sso_cookie_of_an_account_demoted_since_grants_nothing(user_service_
 )
 def test_the_sso_cookie_of_a_non_staff_or_expired_token_grants_nothing(claims):
     browser = Client()
-    browser.cookies[SSO_COOKIE] = access_token(user_id=8, username="eve", **claims)
+    browser.cookies[SSO_COOKIE] = sign_on_token(user_id=8, username="eve", **claims)
 
     response = browser.get(PREFIX)
 
@@ -131,7 +131,7 @@ def test_the_sso_cookie_of_a_non_staff_or_expired_token_grants_nothing(claims):
 
 def test_a_forged_sso_cookie_grants_nothing_and_is_dropped():
     browser = Client()
-    browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True) + "x"
+    browser.cookies[SSO_COOKIE] = sign_on_token(user_id=7, username="ops", is_staff=True) + "x"
 
     response = browser.get(PREFIX)
 
@@ -141,9 +141,9 @@ def test_a_forged_sso_cookie_grants_nothing_and_is_dropped():
 
 @responses.activate
 def test_a_sign_in_checked_by_the_user_service_hands_its_token_to_the_other_admins(settings):
-    issued = access_token(user_id=7, username="ops", is_staff=True)
+    issued = sign_on_token(user_id=7, username="ops", is_staff=True)
     url = f"{settings.COMMON['SERVICE_URLS']['users']}{AUTHENTICATE_PATH}"
-    responses.post(url, json={"access": issued})
+    responses.post(url, json={"sign_on": issued})
     browser = Client()
     form = browser.get(f"{PREFIX}login/")
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.content.decode())
@@ -160,11 +160,11 @@ def test_a_sign_in_checked_by_the_user_service_hands_its_token_to_the_other_admi
 
 def test_the_sso_cookie_on_the_login_page_goes_on_to_next(user_service_says):
     browser = Client()
-    browser.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
+    browser.cookies[SSO_COOKIE] = sign_on_token(user_id=7, username="ops", is_staff=True)
 
     response = browser.get(f"{PREFIX}login/?next={PREFIX}catalog/product/")
     elsewhere = Client()
-    elsewhere.cookies[SSO_COOKIE] = access_token(user_id=7, username="ops", is_staff=True)
+    elsewhere.cookies[SSO_COOKIE] = sign_on_token(user_id=7, username="ops", is_staff=True)
     offsite = elsewhere.get(f"{PREFIX}login/?next=https://evil.example/")
 
     assert response.status_code == HTTPStatus.FOUND

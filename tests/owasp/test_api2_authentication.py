@@ -131,6 +131,7 @@ def test_gateway_admin_logins_are_limited_per_address_before_any_hash(api_client
     form = session.get(f"{api_client.url()}/admin/login/", timeout=10)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
 
+    answers = []
     for _ in range(limit + 3):
         answer = session.post(
             f"{api_client.url()}/admin/login/?next=/admin/",
@@ -138,7 +139,11 @@ def test_gateway_admin_logins_are_limited_per_address_before_any_hash(api_client
             timeout=10,
             allow_redirects=False,
         )
-        assert answer.status_code == HTTPStatus.OK  # the form again, never a 500
+        answers.append(answer.status_code)
+    # The form again, then the form saying there were too many attempts: never a 500.
+    assert answers == [HTTPStatus.OK] * limit + [HTTPStatus.TOO_MANY_REQUESTS] * 3
+    assert "Too many login attempts" in answer.text
+    assert int(answer.headers["Retry-After"]) > 0
     time.sleep(0.5)  # the access log line is written after the answer
 
     reached = users_log.read_text().count('"path": "/internal/users/authenticate"') - before

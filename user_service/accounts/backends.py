@@ -8,21 +8,25 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from common.login_limits import limits_hit
-from common.sso import admin_login_limits
+from common.sso import AdminLoginThrottled, admin_login_limits
 from user_service.accounts.throttles import LoginRateThrottle
 
 
 class ThrottledModelBackend(ModelBackend):
     """ModelBackend under the login limits, for logins that skip the API (the admin).
 
-    Counted there per client IP as at every other admin, then as every login is.
+    Counted there per client IP as at every other admin, then as every login is; over
+    a limit, AdminLoginThrottled (429 at the admin's login form, no hash computed).
     """
 
     def authenticate(self, request: HttpRequest | None, **credentials: Any) -> Any:
         uncounted = request is not None and not getattr(request, "login_throttle_counted", False)
-        if uncounted and (
-            limits_hit(admin_login_limits(request)) is not None
-            or not LoginRateThrottle().allow_request(request, None)
-        ):
-            return None
+        if uncounted:
+            wait = limits_hit(admin_login_limits(request))
+            throttle = LoginRateThrottle()
+            if wait is None and not throttle.allow_request(request, None):
+                wait = throttle.wait() or 1.0
+            if wait is not None:
+                # Before any hash: the admin answers 429 with the wait (common.sso).
+                raise AdminLoginThrottled(wait)
         return super().authenticate(request, **credentials)

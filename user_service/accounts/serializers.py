@@ -94,15 +94,22 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class AccountStatusSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = User
-        fields = ["username", "is_active", "is_staff", "is_superuser"]
-        read_only_fields = fields
+class AccountStatusSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+    is_superuser = serializers.BooleanField()
+    credential_version = serializers.IntegerField()
+    signed_out = serializers.BooleanField(help_text="The sign-on was spent, or never issued.")
 
 
-class AccessSerializer(serializers.Serializer):
-    access = serializers.CharField()
+class SignOnSerializer(serializers.Serializer):
+    sign_on = serializers.CharField(help_text="The admins' sign-on credential (admin_sso).")
+
+
+class SignOutSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    sign_on = serializers.CharField(max_length=255, help_text="The sign-on credential's jti.")
 
 
 class PasswordChangeSerializer(serializers.Serializer):

@@ -23,12 +23,17 @@ from common.login_limits import limits_check
 from common.revocation import tokens_revoke_before
 from user_service.accounts.exceptions import BadCredentials, TokenRejected
 from user_service.accounts.models import User
-from user_service.accounts.selectors import user_email_taken, user_username_taken
+from user_service.accounts.selectors import (
+    user_by_username,
+    user_email_taken,
+    user_username_taken,
+)
 from user_service.accounts.throttles import password_change_limits
 from user_service.accounts.tokens import (
     CREDENTIALS_CLAIM,
     RefreshToken,
     access_token_for,
+    admin_sign_on_for,
     credentials_fingerprint,
     refresh_token_for,
 )
@@ -164,17 +169,15 @@ def _password_change(*, user: User, old_password: str, new_password: str) -> Non
     except ValidationError as error:
         raise ValidationError({"new_password": error.error_list}) from error
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    user.save(update_fields=["password"])  # revokes at the edge: User.save
     user_tokens_revoke(user=user)
-    tokens_revoke_before(user.pk)
 
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    user.save(update_fields=["is_active"])  # revokes at the edge: User.save
     user_tokens_revoke(user=user)
-    tokens_revoke_before(user.pk)
 
 
 def user_profile_update(
@@ -205,3 +208,35 @@ def user_profile_update(
         except IntegrityError as error:
             raise ValidationError({"email": _("A user with that email already exists.")}) from error
     return user
+
+
+def admin_sign_on_issue(*, user: User) -> str:
+    """The admins' sign-on credential for a staff sign-in (common.sso), recorded as
+    outstanding for as long as an admin session lasts, so that a sign-out can spend it."""
+    return str(admin_sign_on_for(user))
+
+
+def admin_sign_on_status(*, username: str, jti: str) -> dict | None:
+    """What every admin re-checks: the account's flags and credential version, and
+    whether this sign-on was spent by a sign-out (or never issued). None: no account."""
+    user = user_by_username(username=username)
+    if user is None:
+        return None
+    issued = OutstandingToken.objects.filter(user=user, jti=jti).first() if jti else None
+    signed_out = issued is None or BlacklistedToken.objects.filter(token=issued).exists()
+    return {
+        "username": user.username,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "credential_version": user.credential_version,
+        "signed_out": signed_out,
+    }
+
+
+def admin_sign_on_spend(*, username: str, jti: str) -> None:
+    """Single logout: the sign-on is spent; every admin session made from it ends at
+    its next re-check. Spending one twice, or one that is unknown, is no error."""
+    issued = OutstandingToken.objects.filter(user__username=username, jti=jti).first()
+    if issued is not None:
+        BlacklistedToken.objects.get_or_create(token=issued)

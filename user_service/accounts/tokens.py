@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
+from django.conf import settings
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from common.jwt import AccessToken, KidTokenMixin
+from common.jwt import AccessToken, AdminSignOnToken, KidTokenMixin
 from common.revocation import ISSUED_MS_CLAIM
 from user_service.accounts.models import User
 
-# Both tokens carry a fingerprint of the password they were issued under, so any
-# password change (API, admin, `changepassword`) makes every older token fail here.
+# Both tokens carry a fingerprint of the password and credential version they were
+# issued under, so any identity change (User.save) makes every older token fail here.
 CREDENTIALS_CLAIM = "cred"
 
 
 def credentials_fingerprint(user: User) -> str:
-    """HMAC-SHA256 of the password hash under SECRET_KEY (Django's session auth hash)."""
+    """HMAC-SHA256 of the password hash and credential version under SECRET_KEY (the
+    session auth hash, User._get_session_auth_hash): any identity change moves it."""
     return user.get_session_auth_hash()[:32]
 
 
@@ -51,5 +54,25 @@ def refresh_token_for(user: User) -> RefreshToken:
         token=str(token),
         created_at=token.current_time,
         expires_at=datetime_from_epoch(token["exp"]),
+    )
+    return token
+
+
+def admin_sign_on_for(user: User) -> AdminSignOnToken:
+    """The admins' sign-on credential, bound to the account's credential version (`cv`)
+    and recorded as outstanding until the longest admin session ends (its spent record,
+    a blacklist row, must outlive every session made from it)."""
+    token = AdminSignOnToken()
+    token["user_id"] = user.pk
+    token["username"] = user.get_username()
+    token["is_staff"] = user.is_staff
+    token["is_superuser"] = user.is_superuser
+    token["cv"] = user.credential_version
+    OutstandingToken.objects.create(
+        user=user,
+        jti=token["jti"],
+        token=str(token),
+        created_at=token.current_time,
+        expires_at=token.current_time + timedelta(seconds=settings.SESSION_COOKIE_AGE),
     )
     return token

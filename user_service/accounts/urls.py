@@ -18,4 +18,9 @@ urlpatterns = [
         name="internal-user-authenticate",
     ),
     path("internal/users/status", views.InternalStatusView.as_view(), name="internal-user-status"),
+    path(
+        "internal/users/status/sign-out",
+        views.InternalSignOutView.as_view(),
+        name="internal-user-sign-out",
+    ),
 ]

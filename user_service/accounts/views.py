@@ -14,21 +14,21 @@ from rest_framework.response import Response
 
 from common.auth import HasServiceToken
 from common.jwt import token_backend
-from user_service.accounts import selectors, services
+from user_service.accounts import services
 from user_service.accounts.authentication import AccountJWTAuthentication
 from user_service.accounts.serializers import (
-    AccessSerializer,
     AccountStatusSerializer,
     CredentialsSerializer,
     PasswordChangeSerializer,
     ProfileUpdateSerializer,
     RefreshSerializer,
     RegisterSerializer,
+    SignOnSerializer,
+    SignOutSerializer,
     TokenPairSerializer,
     UserSerializer,
 )
 from user_service.accounts.throttles import LoginRateThrottle
-from user_service.accounts.tokens import access_token_for
 
 
 class PublicView(GenericAPIView):
@@ -126,34 +126,53 @@ class JwksView(PublicView):
 
 
 class InternalAuthenticateView(PublicView):
-    """For the other projects' admin login (common.sso): credentials in, claims out.
-
-    Issues an access token only, no refresh token; the caller verifies it offline.
+    """For the other projects' admin login (common.sso): credentials in, the admins'
+    sign-on credential out (common.jwt.AdminSignOnToken, not an API token); the caller
+    verifies it offline.
     """
 
     permission_classes = (HasServiceToken,)
     serializer_class = CredentialsSerializer
     throttle_classes = (LoginRateThrottle,)
 
-    @extend_schema(responses={HTTPStatus.OK: AccessSerializer})
+    @extend_schema(responses={HTTPStatus.OK: SignOnSerializer})
     def post(self, request: Request) -> Response:
         user = services.user_authenticate(request=request._request, **self.validated(request))
-        return Response({"access": str(access_token_for(user))})
+        return Response({"sign_on": services.admin_sign_on_issue(user=user)})
 
 
 class InternalStatusView(PublicView):
-    """For common.sso: whether a signed-in admin still is active staff (no credentials)."""
+    """For common.sso's re-check: whether a signed-in admin still is active staff at the
+    credential version it signed in with, and whether its sign-on was signed out."""
 
     permission_classes = (HasServiceToken,)
     serializer_class = AccountStatusSerializer
 
     @extend_schema(
-        parameters=[OpenApiParameter("username", str, required=True)],
+        parameters=[
+            OpenApiParameter("username", str, required=True),
+            OpenApiParameter("sign_on", str, description="the sign-on credential's jti"),
+        ],
         responses={HTTPStatus.OK: AccountStatusSerializer},
     )
     def get(self, request: Request) -> Response:
-        username = request.query_params.get("username", "")
-        user = selectors.user_by_username(username=username)
-        if user is None:
+        status = services.admin_sign_on_status(
+            username=request.query_params.get("username", ""),
+            jti=request.query_params.get("sign_on", ""),
+        )
+        if status is None:
             raise NotFound()
-        return Response(AccountStatusSerializer(user).data)
+        return Response(AccountStatusSerializer(status).data)
+
+
+class InternalSignOutView(PublicView):
+    """For common.sso's single logout: the sign-on is spent at every admin."""
+
+    permission_classes = (HasServiceToken,)
+    serializer_class = SignOutSerializer
+
+    @extend_schema(responses={HTTPStatus.NO_CONTENT: None})
+    def post(self, request: Request) -> Response:
+        body = self.validated(request)
+        services.admin_sign_on_spend(username=body["username"], jti=body["sign_on"])
+        return Response(status=HTTPStatus.NO_CONTENT)

@@ -112,7 +112,7 @@ def test_admin_login_counts_against_the_same_limit(api_client, settings):
         login(api_client, "root", "wrong")
     response = client.post("/admin/login/", {"username": "root", "password": PASSWORD})
 
-    assert response.status_code == HTTPStatus.OK  # the form again, not a redirect
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS  # the form, saying so
     assert "_auth_user_id" not in client.session
 
 

@@ -8,9 +8,10 @@ import pytest
 import responses
 from django.conf import settings
 
+from common.jwt import AdminSignOnToken
 from common.sso import AUTHENTICATE_PATH, UserServiceBackend
+from common.testing import access_token, sign_on_token
 from user_service.accounts.models import User
-from user_service.accounts.tokens import access_token_for
 from user_service.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +22,20 @@ def url() -> str:
     return f"{settings.COMMON['SERVICE_URLS']['users']}{AUTHENTICATE_PATH}"
 
 
+@pytest.fixture(autouse=True)
+def _as_another_admin(settings):
+    """The backend as the other projects run it: no accounts of its own."""
+    settings.ADMIN_SSO_ACCOUNTS = ""
+
+
 def remote(**fields) -> str:
-    """The access token the user service would answer for an account it holds."""
-    return str(access_token_for(User(pk=4242, **fields)))
+    """The sign-on credential the user service would answer for an account it holds."""
+    return sign_on_token(user_id=4242, **{"is_staff": False, **fields})
 
 
 @responses.activate
 def test_staff_account_gets_a_local_staff_user_without_a_local_password(url):
-    responses.post(url, json={"access": remote(username="ops", is_staff=True)})
+    responses.post(url, json={"sign_on": remote(username="ops", is_staff=True)})
 
     user = UserServiceBackend().authenticate(None, username="ops", password="pw")
 
@@ -40,7 +47,7 @@ def test_staff_account_gets_a_local_staff_user_without_a_local_password(url):
 @responses.activate
 def test_flags_follow_the_claims(url):
     local = UserFactory(username="ops", is_staff=True, is_superuser=False)
-    responses.post(url, json={"access": remote(username="ops", is_staff=True, is_superuser=True)})
+    responses.post(url, json={"sign_on": remote(username="ops", is_staff=True, is_superuser=True)})
 
     user = UserServiceBackend().authenticate(None, username="ops", password="pw")
 
@@ -52,7 +59,7 @@ def test_flags_follow_the_claims(url):
 def test_non_staff_is_refused_and_an_sso_made_user_loses_staff(url):
     made_by_sso = UserFactory(username="ops", is_staff=True, password="")
     User.objects.filter(pk=made_by_sso.pk).update(password="!unusable")
-    responses.post(url, json={"access": remote(username="ops", is_staff=False)})
+    responses.post(url, json={"sign_on": remote(username="ops", is_staff=False)})
 
     assert UserServiceBackend().authenticate(None, username="ops", password="pw") is None
     made_by_sso.refresh_from_db()
@@ -62,7 +69,7 @@ def test_non_staff_is_refused_and_an_sso_made_user_loses_staff(url):
 @responses.activate
 def test_a_local_account_with_its_own_password_is_not_demoted(url):
     local = UserFactory(username="admin", is_staff=True, is_superuser=True)
-    responses.post(url, json={"access": remote(username="admin", is_staff=False)})
+    responses.post(url, json={"sign_on": remote(username="admin", is_staff=False)})
 
     assert UserServiceBackend().authenticate(None, username="admin", password="pw") is None
     local.refresh_from_db()
@@ -74,11 +81,12 @@ def test_a_local_account_with_its_own_password_is_not_demoted(url):
     "answer",
     [
         {"status": 401, "json": {"status": 401}},
-        {"status": 200, "json": {"access": "forged.token.value"}},
+        {"status": 200, "json": {"sign_on": "forged.token.value"}},
+        {"status": 200, "json": {"sign_on": access_token(username="ops", is_staff=True)}},
         {"status": 200, "body": b"not json"},
         {"status": 503, "json": {"status": 503}},
     ],
-    ids=["refused", "unverifiable token", "not json", "unavailable"],
+    ids=["refused", "unverifiable token", "an API access token", "not json", "unavailable"],
 )
 def test_anything_but_a_verified_staff_token_is_no_login(url, answer):
     responses.post(url, **answer)
@@ -89,7 +97,7 @@ def test_anything_but_a_verified_staff_token_is_no_login(url, answer):
 
 @responses.activate
 def test_a_token_for_another_username_is_no_login(url):
-    responses.post(url, json={"access": remote(username="someone-else", is_staff=True)})
+    responses.post(url, json={"sign_on": remote(username="someone-else", is_staff=True)})
 
     assert UserServiceBackend().authenticate(None, username="ops", password="pw") is None
 
@@ -113,4 +121,5 @@ def test_internal_authenticate_needs_the_service_token(api_client, alice):
 
     assert without.status_code == HTTPStatus.FORBIDDEN
     assert with_token.status_code == HTTPStatus.OK
-    assert set(with_token.json()) == {"access"}
+    assert set(with_token.json()) == {"sign_on"}
+    AdminSignOnToken(with_token.json()["sign_on"])  # verifies: its own type
