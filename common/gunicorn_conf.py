@@ -14,8 +14,10 @@ _options = server_env.gunicorn_options()
 bind = server_env.bind()
 workers = server_env.worker_processes()
 threads = server_env.worker_threads()
-# gthread with a bound on slow headers (CLIENT_HEADER_TIMEOUT).
-worker_class = "common.gunicorn_worker.BoundedThreadWorker"
+# gthread that reads each request in its poller, within its bounds, before a thread
+# takes it (common/gunicorn_worker.py): slow clients hold no thread.
+worker_class = "common.gunicorn_worker.BufferingThreadWorker"
+worker_connections = server_env.worker_connections()
 timeout = _options["timeout"]
 graceful_timeout = server_env.graceful_timeout()
 keepalive = _options["keepalive"]

@@ -148,20 +148,42 @@ def metrics_dir(service: str) -> Path:
 
 
 def header_timeout() -> float:
-    """CLIENT_HEADER_TIMEOUT: seconds a client has to send its request line and headers."""
+    """CLIENT_HEADER_TIMEOUT: seconds a client has to send its request line and headers,
+    from its connection (a kept-alive connection: from the next request's first byte)."""
     return _seconds("CLIENT_HEADER_TIMEOUT", 10.0)
 
 
 def body_timeout() -> float:
-    """CLIENT_BODY_TIMEOUT: seconds a client has to send its request body, and to take its
-    answer."""
+    """CLIENT_BODY_TIMEOUT: seconds a client has to send its request body once its headers
+    are in, and to take its answer."""
     return _seconds("CLIENT_BODY_TIMEOUT", 20.0)
+
+
+def max_body_size() -> int:
+    """The largest request body the server takes, bytes: the project's own limit
+    (GATEWAY_MAX_BODY_BYTES for the gateway, MAX_BODY_BYTES for a service; 1 MiB), so
+    a larger one is 413 before it is read, and one knob moves both."""
+    variable = "GATEWAY_MAX_BODY_BYTES" if service_name() == "gateway" else "MAX_BODY_BYTES"
+    size = _int(variable, 1024 * 1024)
+    if size < 0:
+        raise ServerConfigError(f"{variable} must be 0 or more, not {size}")
+    return size
+
+
+def worker_connections() -> int:
+    """WEB_CONNECTIONS: connections one gunicorn worker holds at once (1000), reading,
+    served or kept alive; past it the worker stops accepting until one closes."""
+    connections = _int("WEB_CONNECTIONS", 1000)
+    if connections < 1:
+        raise ServerConfigError(f"WEB_CONNECTIONS must be 1 or more, not {connections}")
+    return connections
 
 
 def check() -> None:
     """Read every server variable once, so a bad one stops the start (ServerConfigError)."""
     listen_address(), worker_processes(), worker_threads(), graceful_timeout()
     gunicorn_options(), header_timeout(), body_timeout(), heartbeat_seconds()
+    max_body_size(), worker_connections()
 
 
 def instance_url() -> str:
