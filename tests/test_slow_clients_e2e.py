@@ -1,7 +1,9 @@
-"""Slow and broken clients against the real servers (gunicorn with common.slow_clients): a
-truncated body, headers sent byte by byte, a client that never reads its answer. Each ends
+"""Slow and broken clients against the real servers (gunicorn with common.gunicorn_worker):
+a truncated body, headers sent byte by byte, a client that never reads its answer. Each ends
 within its bound, and while they hang the server goes on serving: more such connections
-are open than the server has threads. granian, when chosen, bounds the headers itself."""
+are open than the server has threads. Requests read in the poller keep HTTP/1.1's framing:
+pipelining, keep-alive, 100-continue, chunked bodies, 413 before the body. granian, when
+chosen, bounds the headers itself. (tests/test_slow_clients_flood_e2e.py: many at once.)"""
 
 from __future__ import annotations
 
@@ -247,3 +249,87 @@ def test_granian_bounds_slow_headers_itself(tmp_path, fake):
         assert data == b"" or data.startswith(b"HTTP/1.1 408"), data[:200]
     finally:
         stack.stop()
+
+
+def _responses(sock: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
+    """(head, body) of the next `count` answers on a connection (Content-Length framed)."""
+    data, answers = b"", []
+    while len(answers) < count:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep:
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            if len(rest) >= length:
+                answers.append((head, rest[:length]))
+                data = rest[length:]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {len(answers)} answers: {data[:200]!r}"
+        data += chunk
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order_and_the_connection_is_kept(gateway, fake):
+    sock = _connect(gateway["gateway"].url)
+    try:
+        sock.sendall(
+            b"GET /products/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            b"GET /products/2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /prod"
+        )
+        time.sleep(0.2)  # the third request arrives in two parts
+        sock.sendall(b"ucts/3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answers = _responses(sock, 3)
+        time.sleep(0.2)  # kept alive: a later request on the same connection is served
+        sock.sendall(b"GET /products/4 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answers += _responses(sock, 1)
+    finally:
+        sock.close()
+
+    assert [head.split(b"\r\n")[0] for head, _ in answers] == [b"HTTP/1.1 200 OK"] * 4
+    assert [json.loads(body)["path"] for _, body in answers] == [
+        f"/products/{n}" for n in (1, 2, 3, 4)
+    ]
+
+
+def test_expect_100_continue_is_answered_once_and_a_chunked_body_reaches_the_service(gateway, fake):
+    sock = _connect(gateway["gateway"].url)
+    try:
+        sock.sendall(
+            b"POST /users/register HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        interim = sock.recv(65536)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b'c\r\n{"username":\r\n6\r\n "ann"\r\n1\r\n}\r\n0\r\n\r\n')
+        ((head, _),) = _responses(sock, 1)
+    finally:
+        sock.close()
+
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"100 Continue" not in head
+    (posted,) = [r for r in fake.received if r.method == "POST"]
+    assert json.loads(posted.body) == {"username": "ann"}
+
+
+def test_a_body_over_the_limit_is_413_before_any_of_it_is_sent(gateway, fake):
+    sock = _connect(gateway["gateway"].url)
+    try:
+        sock.sendall(
+            b"POST /users/register HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            b"Content-Length: 2000000\r\n\r\n"
+        )
+        waited, data = _answer(sock)
+    finally:
+        sock.close()
+
+    assert waited < SLACK
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), data[:200]
+    assert json.loads(body)["status"] == 413
+    assert b"100 Continue" not in data
+    assert not [r for r in fake.received if r.method == "POST"]
