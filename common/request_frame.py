@@ -99,6 +99,10 @@ class RequestFrame:
         return self._read_head(bytes(buf[start:at]), end)
 
     def _read_head(self, head: bytes, end: int) -> int | Refusal | None:
+        lowered = head.lower()
+        if b"content-length" not in lowered and b"transfer-encoding" not in lowered:
+            self.head_end = end
+            return end  # no body (most requests): no header needs reading
         lengths: list[bytes] = []
         codings: list[bytes] = []
         expect = False
