@@ -149,6 +149,7 @@ ODD_CLAIMS: list[dict[str, Any]] = [
     {"user_id": {"id": 1}},
     {"user_id": [1]},
     {"user_id": None},
+    {"user_id": 0},  # ids start at 1: no user service issues 0
     {"username": {"name": "alice"}},
     {"is_staff": "yes"},
     {"iat_ms": "now"},

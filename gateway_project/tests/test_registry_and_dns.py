@@ -100,6 +100,27 @@ def test_an_instance_whose_heartbeats_stop_drops_out_after_the_ttl(api_client, u
         assert "http://127.0.0.1:8999" not in instance_urls("products")
 
 
+def test_services_status_drops_an_instance_after_the_ttl_in_a_worker_that_proxied_nothing(
+    api_client, upstreams
+):
+    """A gateway worker that has served no proxied request yet (its heartbeat and status
+    calls only) reads the registry for the status too: a killed instance is gone from
+    `/gateway/services` once its TTL is over, not when a heartbeat next reaches that worker."""
+    staff = bearer(user_id=1, is_staff=True)
+    with gateway_settings(REGISTRY_TTL=0.5):
+        register(api_client, "http://127.0.0.1:8996", instance_id="killed")
+        listed = api_client.get("/gateway/services", headers=staff).json()["services"]
+        time.sleep(0.7)
+        after = api_client.get("/gateway/services", headers=staff).json()["services"]
+
+    def urls(services: list[dict]) -> set[str]:
+        (products,) = [entry for entry in services if entry["name"] == "products"]
+        return {instance["url"] for instance in products["instances"]}
+
+    assert "http://127.0.0.1:8996" in urls(listed)
+    assert "http://127.0.0.1:8996" not in urls(after)
+
+
 def test_deregistration_removes_the_instance_at_once(api_client, upstreams):
     register(api_client, "http://127.0.0.1:8998", instance_id="gone-1")
 

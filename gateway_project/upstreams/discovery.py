@@ -119,6 +119,17 @@ class Upstreams:
             self._start()
         return self.pools[service]
 
+    def current_pools(self) -> dict[str, ServicePool]:
+        """Every pool, read afresh from the registry and DNS, for what the status pages
+        show. A worker that has proxied nothing has no maintenance thread yet, and its
+        pools date from its start or the last heartbeat it happened to take: with several
+        workers another one may take every heartbeat, so an instance killed long past its
+        TTL would stay listed. Reading here starts the thread too."""
+        if self._thread is None:
+            self._start()
+        self.refresh()
+        return self.pools
+
     # -- the maintenance thread ---------------------------------------------------------
 
     def _start(self) -> None:

@@ -12,10 +12,11 @@ def _iso(epoch: float | None) -> str | None:
 
 
 def services_snapshot() -> list[dict]:
-    """Every service and instance as this worker sees it; breaker states are the shared ones."""
+    """Every service and instance as this worker sees it, its registrations read afresh
+    (an instance past its TTL is gone); breaker states are the shared ones."""
     group = upstreams()
     result = []
-    for service, pool in group.pools.items():
+    for service, pool in group.current_pools().items():
         instances = []
         for instance in pool.members():
             error_rate, p50 = instance.recent()
