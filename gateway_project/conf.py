@@ -1,8 +1,9 @@
-"""settings.GATEWAY as one typed object, `gateway_settings` (see common.conf).
+"""settings.GATEWAY as one typed object, `gateway_settings` (see common.conf), and the
+Django settings the gateway adds over the common base (`gateway_django_settings`).
 
-The proxy, the upstreams, the response cache and the dashboard read it; the defaults, the
-parsing (rates once, not per request) and the checks are the fields below, and so are the
-environment variables. No Django settings are read at import: the settings module uses it.
+Every layer reads it; the defaults, the parsing (rates once, not per request) and the
+checks are the fields below, and so are the environment variables. No Django settings
+are read at import: the settings module uses it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from common.conf import (
     setting,
     text,
 )
+from common.config import env, environment_of
 
 seconds = number(float)  # 0 allowed: it turns the feature off where a field says so
 positive_seconds = number(float, above=True)
@@ -33,7 +35,7 @@ class GatewaySettings(Namespace):
 
     NAME: ClassVar[str] = "GATEWAY"
 
-    # The route table (gateway_project/settings.py; gateway_project.proxy.routes checks it).
+    # The route table (gateway_project/settings.py; gateway_project.routing.table checks it).
     ROUTES: list[dict[str, Any]] = setting([], list)
     RATES: dict[str, Rate] = setting(
         {
@@ -90,3 +92,52 @@ class GatewaySettings(Namespace):
 
 
 gateway_settings: GatewaySettings = SettingsObject(GatewaySettings)  # type: ignore[assignment]
+
+# Headers a browser may read from answers it gets through the gateway.
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Location",
+    "X-Cache",
+    "Age",
+]
+
+
+def gateway_django_settings(routes: list[dict[str, Any]], common: dict[str, Any]) -> dict[str, Any]:
+    """Django settings the gateway adds over the common base (`common`: its COMMON)."""
+    gateway = GatewaySettings.from_mapping(
+        {
+            # The upstream timeouts are COMMON's unless a test overrides GATEWAY's.
+            "CONNECT_TIMEOUT": common["HTTP_CONNECT_TIMEOUT"],
+            "READ_TIMEOUT": common["HTTP_READ_TIMEOUT"],
+            **environment_of(GatewaySettings),
+            "ROUTES": routes,
+        }
+    )
+    return {
+        "GATEWAY": gateway.as_dict(),
+        # The gateway trusts X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, for its own
+        # client-IP readings too (the admin's login limits).
+        "COMMON": {**common, "TRUSTED_PROXIES": gateway.TRUSTED_PROXIES},
+        # The gateway reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, itself.
+        "USE_X_FORWARDED_HOST": False,
+        # Bodies are checked against GATEWAY_MAX_BODY_BYTES before Django reads them.
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": gateway.MAX_BODY_BYTES,
+        "CORS_ALLOWED_ORIGINS": env.list("CORS_ALLOWED_ORIGINS", default=[]),
+        "CORS_EXPOSE_HEADERS": EXPOSED_HEADERS,
+        "CORS_ALLOW_HEADERS": [
+            "accept",
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "traceparent",
+            "tracestate",
+            "x-request-id",
+        ],
+        "CORS_PREFLIGHT_MAX_AGE": 600,
+    }

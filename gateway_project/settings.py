@@ -4,7 +4,8 @@ from common.config import env
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 from common.topology import UPSTREAMS
-from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_django_settings
+from gateway_project.conf import gateway_django_settings
+from gateway_project.routing.policies import PUBLIC, STAFF, USER
 
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
@@ -15,7 +16,6 @@ INSTALLED_APPS = [
     "gateway_project.upstreams",
     "gateway_project.response_cache",
     "gateway_project.docs_hub",
-    "gateway_project.admins",
     "gateway_project.dashboard",
 ]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on

@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.proxy.authentication import CachedJWTAuthentication, RouteAuthPolicy
-from gateway_project.proxy.forwarding import client_ip_for
-from gateway_project.proxy.routes import Route
+from gateway_project.proxy.pipeline import proxy_request
 from gateway_project.proxy.throttling import GatewayRateThrottle
-from gateway_project.proxy.upstream import proxy_request
+from gateway_project.routing.table import Route
+from gateway_project.transport.forwarding import client_ip_for
 
 
 class PayloadTooLarge(APIException):

@@ -22,8 +22,8 @@ from gateway_project.response_cache.entry import Entry
 from gateway_project.response_cache.store import Offer, StoreUnavailable, response_store
 
 if TYPE_CHECKING:
-    from gateway_project.proxy.routes import Route
-    from gateway_project.proxy.upstream import Answer
+    from gateway_project.routing.table import Route
+    from gateway_project.transport.client import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
     # As the service is sent them: a header the client named in Connection (RFC 9110
     # §7.6.1) never reaches it, so no variant is keyed on it. (Imported here: forwarding
     # needs the app registry, and this package is imported before it is ready.)
-    from gateway_project.proxy.forwarding import end_to_end_headers
+    from gateway_project.transport.forwarding import end_to_end_headers
 
     state.headers = end_to_end_headers(request)
     try:

@@ -32,6 +32,16 @@ MAX_EJECTION_MULTIPLIER = 8
 STATS_WINDOW_SECONDS = 60.0
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """An instance's last `/ready` answer: what /health reports and active health acts on."""
+
+    ok: bool
+    detail: str | None  # why not, when not ("/ready answered 503", "unreachable: ...")
+    seconds: float  # how long the poll took
+    at: float  # monotonic
+
+
 @dataclass
 class Instance:
     service: str
@@ -45,6 +55,7 @@ class Instance:
     ejected_until: float = 0.0  # monotonic; while ejected, also until /ready answers
     ejected: bool = False
     last_failure: float = 0.0  # monotonic, for panic routing
+    readiness: Readiness | None = None  # the last /ready poll's
     outcomes: collections.deque = field(default_factory=lambda: collections.deque(maxlen=512))
 
     @property

@@ -1,4 +1,4 @@
-"""The registry's internal endpoints (service token only) and the staff status endpoint.
+"""The registry's internal endpoints (service token only): instances register themselves.
 
 A caller registers and deregisters only its own service's instances
 (common.service_callers.may_register): with per-caller SERVICE_TOKENS the products token
@@ -11,13 +11,10 @@ from __future__ import annotations
 import logging
 from functools import cache
 from http import HTTPStatus
-from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import (
     AuthenticationFailed,
     NotFound,
@@ -28,14 +25,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import SERVICE_TOKEN_HEADER, IsStaff, service_callers
+from common.auth import SERVICE_TOKEN_HEADER, service_callers
 from common.service_callers import callers_for, may_register
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
-from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.upstreams.discovery import upstreams
 from gateway_project.upstreams.registry import RegistrationRefused, checked_base_url
-from gateway_project.upstreams.status import services_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -136,14 +131,3 @@ class InstanceDeregistrationView(APIView):
             raise NotFound("No such registered instance.")
         group.refresh()
         return Response(status=HTTPStatus.NO_CONTENT)
-
-
-class ServicesStatusView(APIView):
-    """Every service and instance: source, health, breaker, load, recent errors, p50."""
-
-    authentication_classes = [CachedJWTAuthentication, SessionAuthentication]
-    permission_classes = [IsStaff]
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Upstream instances (staff)")
-    def get(self, request: Request, *args: Any) -> Response:
-        return Response({"services": services_snapshot()})

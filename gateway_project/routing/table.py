@@ -1,4 +1,4 @@
-"""The route table (gateway_settings.ROUTES) as typed routes and URL patterns."""
+"""The route table (gateway_settings.ROUTES) as typed routes, checked as it is read."""
 
 from __future__ import annotations
 
@@ -8,31 +8,16 @@ from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLPattern, path, register_converter
 
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
-from gateway_project.proxy.config import POLICIES
+from gateway_project.routing import converters as converters  # registers <segment:>, <subpath:>
+from gateway_project.routing.policies import POLICIES
 
 THROTTLE_SCOPES = ("default", "auth", "none")
 FORWARDABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Paths no route may ever reach: service-to-service endpoints.
 FORBIDDEN_PREFIXES = ("internal", "/internal")
-
-
-class SegmentConverter:
-    """One path segment, never `.` or `..`: a route's id cannot climb out of its path."""
-
-    regex = r"(?!\.\.?(?:/|$))[^/]+"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(SegmentConverter, "segment")
 
 
 @dataclass
@@ -100,19 +85,3 @@ def route_from(entry: dict[str, Any]) -> Route:
 
 def routes() -> list[Route]:
     return [route_from(entry) for entry in gateway_settings.ROUTES]
-
-
-def route_urlpatterns() -> list[URLPattern]:
-    """One URL pattern per route; anything else is the gateway's own JSON 404."""
-    from gateway_project.proxy.views import ProxyView
-
-    return [
-        path(
-            route.path,
-            ProxyView.as_view(
-                route=route, http_method_names=[m.lower() for m in route.allowed_methods]
-            ),
-            name=route.name,
-        )
-        for route in routes()
-    ]
