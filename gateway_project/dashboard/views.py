@@ -28,7 +28,7 @@ def route_rows() -> list[dict[str, Any]]:
             "service": route.service,
             "methods": route.methods,
             "throttle": route.throttle,
-            "cache": route.extra.get("cache", "—"),
+            "cache": route.cache or "—",
         }
         for route in routes()
     ]

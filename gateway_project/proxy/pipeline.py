@@ -123,7 +123,7 @@ def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
         instance = pick.instance
         tried.add(instance.url)
         started = time.perf_counter()
-        instance.in_flight += 1
+        instance.request_started()
         try:
             # One client span per attempt (nothing when tracing is off).
             with tracing.span(
@@ -147,7 +147,7 @@ def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
                 continue
             raise failure from error
         finally:
-            instance.in_flight -= 1
+            instance.request_finished()
         elapsed = time.perf_counter() - started
         failed = answer.status in FAILURE_STATUSES
         pool.record(pick, ok=not failed, seconds=elapsed)

@@ -120,7 +120,7 @@ class ProxyView(APIView):
         if state := getattr(django_request, "rate_limit", None):
             for name, value in state.headers().items():
                 response[name] = value
-        if self.route.extra.get("cache") and not response.has_header("X-Cache"):
+        if self.route.cache and not response.has_header("X-Cache"):
             # The gateway's own answers on a cacheable route (401, 429, 503...) say so too.
             response["X-Cache"] = "BYPASS"
         log = django_request.access_log

@@ -42,15 +42,9 @@ class _State:
     seen: int = 0
 
 
-def route_seconds(route: Route) -> int:
-    """The route table's `cache` key: seconds an answer may be served (0: not cached)."""
-    value = route.extra.get("cache") or 0
-    return max(0, int(value))
-
-
 def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
     """The cached answer for this request (a HIT), or None to ask the service."""
-    seconds = route_seconds(route)
+    seconds = route.cache
     if not seconds:
         return None
     state = _State(route=route.name, seconds=seconds)

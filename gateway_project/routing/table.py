@@ -29,6 +29,7 @@ class Route:
     connect_timeout: float | None = None
     read_timeout: float | None = None
     retry: bool = True  # an idempotent request may be retried once on another instance
+    cache: int = 0  # seconds the response cache may serve a GET answer (0: not cached)
     extra: dict[str, Any] = field(default_factory=dict)  # room for caching, retries, ...
 
     @cached_property
@@ -57,7 +58,17 @@ class Route:
 
 def route_from(entry: dict[str, Any]) -> Route:
     """One route-table entry, checked: a typo must stop the start, not open a hole."""
-    known = {"path", "service", "methods", "throttle", "connect_timeout", "read_timeout", "retry"}
+    known = {
+        "path",
+        "service",
+        "methods",
+        "throttle",
+        "connect_timeout",
+        "read_timeout",
+        "retry",
+        "cache",
+    }
+    cache = entry.get("cache", 0)
     route = Route(
         path=entry["path"].strip("/"),
         service=entry["service"],
@@ -66,6 +77,7 @@ def route_from(entry: dict[str, Any]) -> Route:
         connect_timeout=entry.get("connect_timeout"),
         read_timeout=entry.get("read_timeout"),
         retry=bool(entry.get("retry", True)),
+        cache=cache if _whole_seconds(cache) else 0,
         extra={key: value for key, value in entry.items() if key not in known},
     )
     problems = []
@@ -75,12 +87,20 @@ def route_from(entry: dict[str, Any]) -> Route:
         problems.append("internal endpoints are never proxied")
     if route.throttle not in THROTTLE_SCOPES:
         problems.append(f"throttle must be one of {THROTTLE_SCOPES}")
+    if not _whole_seconds(cache):
+        problems.append(f"cache must be whole seconds >= 0, not {cache!r}")
+    elif cache and "GET" not in route.methods:
+        problems.append("cache needs a GET method to cache")
     for method, policy in route.methods.items():
         if method not in FORWARDABLE_METHODS or policy not in POLICIES:
             problems.append(f"{method}: {policy!r} (policies: {', '.join(POLICIES)})")
     if problems:
         raise ImproperlyConfigured(f"GATEWAY route {entry['path']!r}: {'; '.join(problems)}")
     return route
+
+
+def _whole_seconds(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def routes() -> list[Route]:
