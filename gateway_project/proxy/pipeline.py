@@ -10,7 +10,8 @@
 6. record: `record`, once the answer is final (ProxyFastPathMiddleware calls it).
 7. cache store: `response_cache.after_upstream` (store, invalidate, X-Cache).
 
-`proxy_request` runs 3 to 7 for the view (proxy/views.py), which runs 1 and 2.
+The view (proxy/views.py) runs 1 and 2, then `proxy_request` 3, 4, 5 and 7; the fast-path
+middleware (proxy/middleware.py) times the whole and runs 6.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ MAX_ATTEMPTS = 2  # the first try and one retry
 
 
 def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> HttpResponse:
-    """Stages 3 to 7 for a request the view has let through: the service's answer, as it
-    sent it, or the cache's."""
+    """Stages 3, 4, 5 and 7 for a request the view has let through: the service's answer,
+    as it sent it, or the cache's."""
     if (cached := response_cache.lookup(request, route)) is not None:
         return cached
     answer = forward(request, route, body)
