@@ -29,10 +29,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, URLResolver, get_resolver, path
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from common.jwt import SSO_COOKIE as SSO_COOKIE  # where the credential rides, also sso's
+from common.jwt import SSO_COOKIE_PATH as SSO_COOKIE_PATH
 from common.jwt import AdminSignOnToken
 
-SSO_COOKIE = "admin_sso"
-SSO_COOKIE_PATH = "/admin/"
 _HANDLERS = ("handler400", "handler403", "handler404", "handler500")
 
 

@@ -7,6 +7,8 @@ import time
 from functools import cache
 
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
@@ -114,19 +116,46 @@ on_settings_change("COMMON")(caller_tokens.cache_clear)
 on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(forget_verified_tokens)
 
 
-def is_service_caller(sent: str, path: str) -> bool:
-    """Whether `sent` is the token of a caller the internal endpoint at `path` accepts."""
-    return bool(sent) and bool(service_callers(sent) & set(callers_for(path.rstrip("/"))))
+class ServiceCallers(frozenset):
+    """The callers an X-Service-Token is: `request.auth` after ServiceTokenAuthentication."""
+
+
+class ServiceTokenAuthentication(BaseAuthentication):
+    """The X-Service-Token as a credential (RFC 9110 §15.5.2): none, or one that is no
+    caller's, is 401 with a challenge naming the header; a known caller the endpoint does
+    not accept is then 403 (HasServiceToken). With the shared SERVICE_TOKEN it is every
+    caller."""
+
+    def authenticate(self, request: Request) -> tuple[None, ServiceCallers]:
+        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
+        callers = service_callers(sent) if sent else set()
+        if not callers:
+            raise AuthenticationFailed(f"A valid {SERVICE_TOKEN_HEADER} is required.")
+        return None, ServiceCallers(callers)
+
+    def authenticate_header(self, request: Request) -> str:
+        return SERVICE_TOKEN_HEADER
+
+
+def accepted_callers(request: Request) -> set[str]:
+    """The callers the request's service token is that its internal path accepts
+    (common.service_callers): read from ServiceTokenAuthentication, else from the header."""
+    callers = request.auth
+    if not isinstance(callers, ServiceCallers):
+        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
+        callers = service_callers(sent) if sent else set()
+    return set(callers) & set(callers_for(request.path.rstrip("/")))
 
 
 class HasServiceToken(BasePermission):
     """Service-to-service endpoints: the caller's own token, and a caller this endpoint
-    accepts (common.service_callers). With the one shared SERVICE_TOKEN, every caller is each."""
+    accepts (common.service_callers). With the one shared SERVICE_TOKEN, every caller is each.
+    Behind ServiceTokenAuthentication a missing or unknown token is 401, this 403."""
 
     message = "A valid X-Service-Token of a caller this endpoint accepts is required."
 
     def has_permission(self, request: Request, view: object) -> bool:
-        return is_service_caller(request.headers.get(SERVICE_TOKEN_HEADER, ""), request.path)
+        return bool(accepted_callers(request))
 
 
 class IsStaff(BasePermission):

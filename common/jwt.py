@@ -223,6 +223,12 @@ class AccessToken(KidTokenMixin, tokens.AccessToken):
     pass
 
 
+# The cookie that carries an AdminSignOnToken from one admin to the others, and its path
+# (common.admin_mount sets it, common.sso reads it).
+SSO_COOKIE = "admin_sso"
+SSO_COOKIE_PATH = "/admin/"
+
+
 class AdminSignOnToken(KidTokenMixin, tokens.Token):
     """The admins' sign-on credential (the `admin_sso` cookie), not an API token.
 

@@ -48,7 +48,7 @@ from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.exceptions import TokenError
 
 from common.conf import common_settings
-from common.jwt import AdminSignOnToken
+from common.jwt import SSO_COOKIE, AdminSignOnToken
 from common.login_limits import Limit, client_ip, limits_hit
 from common.service_client import client_for
 
@@ -267,8 +267,6 @@ def remember_sign_on(request: HttpRequest, raw: str) -> None:
 def sign_in_by_cookie(request: HttpRequest) -> bool:
     """No session here but a valid sign-on credential of a staff user in the SSO cookie,
     not spent, for the account's current credential version: sign that user in."""
-    from common.admin_mount import SSO_COOKIE  # admin_mount imports this module lazily
-
     raw = request.COOKIES.get(SSO_COOKIE)
     if raw is None:
         return False
@@ -317,8 +315,6 @@ def end_stale_session(request: HttpRequest) -> None:
 def sign_out(request: HttpRequest) -> None:
     """Single logout: spend the session's sign-on and the SSO cookie's at the user
     service, so every admin session made from them ends at its next re-check."""
-    from common.admin_mount import SSO_COOKIE
-
     spent = []
     sign_on = request.session.get(SESSION_SIGN_ON) if hasattr(request, "session") else None
     if sign_on:

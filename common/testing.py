@@ -159,3 +159,52 @@ ODD_CLAIMS: list[dict[str, Any]] = [
 
 def odd_claims_id(claims: dict[str, Any]) -> str:
     return ",".join(f"{name}={value!r}" for name, value in claims.items())
+
+
+def import_cycles(package: str) -> list[list[str]]:
+    """The import cycles among `package`'s modules (every import statement counts, lazy
+    ones too): each cycle's modules, sorted; none when every module is above or below
+    every other it reaches. Tarjan's strongly connected components over grimp's graph."""
+    import grimp  # installed with import-linter
+
+    graph = grimp.build_graph(package, cache_dir=None)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            module, imported = work[-1]
+            for other in imported:
+                if other not in index:
+                    index[other] = low[other] = len(index)
+                    stack.append(other)
+                    on_stack.add(other)
+                    work.append(
+                        (other, iter(sorted(graph.find_modules_directly_imported_by(other))))
+                    )
+                    break
+                if other in on_stack:
+                    low[module] = min(low[module], index[other])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[module])
+                if low[module] == index[module]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == module:
+                            break
+                    if len(component) > 1:
+                        cycles.append(sorted(component))
+    return cycles

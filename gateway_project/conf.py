@@ -1,8 +1,9 @@
-"""settings.GATEWAY as one typed object, `gateway_settings` (see common.conf).
+"""settings.GATEWAY as one typed object, `gateway_settings` (see common.conf), and the
+Django settings the gateway adds over the common base (`gateway_django_settings`).
 
-The proxy, the upstreams, the response cache and the dashboard read it; the defaults, the
-parsing (rates once, not per request) and the checks are the fields below, and so are the
-environment variables. No Django settings are read at import: the settings module uses it.
+Every layer reads it; the defaults, the parsing (rates once, not per request) and the
+checks are the fields below, and so are the environment variables. No Django settings
+are read at import: the settings module uses it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,38 @@ from common.conf import (
     setting,
     text,
 )
+from common.config import environment_of
+from common.topology import UPSTREAMS
+
+# GATEWAY_BALANCER's strategies (gateway_project.upstreams.balancers has one class each).
+BALANCERS = ("round_robin", "least_request")
+
+
+def balancer_choice(value: Any) -> str:
+    """GATEWAY_BALANCER: a strategy, optionally with per-service ones
+    ('round_robin,products=least_request'); a name it does not know is an error, not
+    round robin by surprise."""
+    entries = [entry.strip() for entry in text(value).split(",") if entry.strip()]
+    for entry in entries:
+        service, sep, name = (part.strip() for part in entry.rpartition("="))
+        if name not in BALANCERS:
+            raise ValueError(f"unknown balancer {name!r} (one of {', '.join(BALANCERS)})")
+        if sep and service not in UPSTREAMS:
+            raise ValueError(f"unknown service {service!r} in {entry!r}")
+    if not entries:
+        raise ValueError(f"expected a balancer (one of {', '.join(BALANCERS)})")
+    return ",".join(entries)
+
+
+def origins(value: Any) -> tuple[str, ...]:
+    """Browser origins, `scheme://host[:port]` each (no path): what CORS compares."""
+    entries = items(value)
+    for entry in entries:
+        scheme, sep, rest = entry.partition("://")
+        if not (scheme and sep and rest) or "/" in rest:
+            raise ValueError(f"not an origin (scheme://host[:port]): {entry!r}")
+    return entries
+
 
 seconds = number(float)  # 0 allowed: it turns the feature off where a field says so
 positive_seconds = number(float, above=True)
@@ -33,7 +66,7 @@ class GatewaySettings(Namespace):
 
     NAME: ClassVar[str] = "GATEWAY"
 
-    # The route table (gateway_project/settings.py; gateway_project.proxy.routes checks it).
+    # The route table (gateway_project/settings.py; gateway_project.routing.table checks it).
     ROUTES: list[dict[str, Any]] = setting([], list)
     RATES: dict[str, Rate] = setting(
         {
@@ -50,6 +83,11 @@ class GatewaySettings(Namespace):
     # IPv6 clients share a limit per network of this prefix length.
     IPV6_PREFIX: int = setting(64, number(int, minimum=1, maximum=128), env="GATEWAY_IPV6_PREFIX")
     MAX_BODY_BYTES: int = setting(1_048_576, count, env="GATEWAY_MAX_BODY_BYTES")
+    # The longest the response cache keeps a product answer (the route table's `cache`
+    # for the product routes; the service's max-age may say less). 0: not cached.
+    CACHE_SECONDS: int = setting(30, count, env="GATEWAY_CACHE_SECONDS")
+    # Browser origins allowed (django-cors-headers' CORS_ALLOWED_ORIGINS).
+    CORS_ALLOWED_ORIGINS: tuple[str, ...] = setting((), origins, env="CORS_ALLOWED_ORIGINS")
     # Who may read /ready, /metrics, /api/schema and /api/docs in production
     # (gateway_project.operator_endpoints): a caller sending `Authorization: Bearer
     # <OPS_TOKEN>`, or a client (as the trusted proxies name it) in OPS_NETWORKS.
@@ -63,7 +101,7 @@ class GatewaySettings(Namespace):
     CONNECT_TIMEOUT: float = setting(1.0, positive_seconds)
     READ_TIMEOUT: float = setting(5.0, positive_seconds)
     # Discovery, balancing, health, breakers and retries (gateway_project/upstreams).
-    BALANCER: str = setting("round_robin", text, env="GATEWAY_BALANCER")
+    BALANCER: str = setting("round_robin", balancer_choice, env="GATEWAY_BALANCER")
     BREAKER_FAILURES: int = setting(5, number(int, minimum=1), env="GATEWAY_BREAKER_FAILURES")
     BREAKER_RESET_SECONDS: float = setting(
         10.0, positive_seconds, env="GATEWAY_BREAKER_RESET_SECONDS"
@@ -90,3 +128,59 @@ class GatewaySettings(Namespace):
 
 
 gateway_settings: GatewaySettings = SettingsObject(GatewaySettings)  # type: ignore[assignment]
+
+# Headers a browser may read from answers it gets through the gateway.
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Location",
+    "X-Cache",
+    "Age",
+]
+
+
+def gateway_from_environment(common: dict[str, Any]) -> GatewaySettings:
+    """GATEWAY as the environment sets it (`common`: the project's COMMON), routes aside."""
+    return GatewaySettings.from_mapping(
+        {
+            # The upstream timeouts are COMMON's unless a test overrides GATEWAY's.
+            "CONNECT_TIMEOUT": common["HTTP_CONNECT_TIMEOUT"],
+            "READ_TIMEOUT": common["HTTP_READ_TIMEOUT"],
+            **environment_of(GatewaySettings),
+        }
+    )
+
+
+def gateway_django_settings(
+    gateway: GatewaySettings, routes: list[dict[str, Any]], common: dict[str, Any]
+) -> dict[str, Any]:
+    """Django settings the gateway adds over the common base: `gateway` with its route
+    table as GATEWAY, and what follows from it (`common`: its COMMON)."""
+    gateway = dataclasses.replace(gateway, ROUTES=list(routes))
+    return {
+        "GATEWAY": gateway.as_dict(),
+        # The gateway trusts X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, for its own
+        # client-IP readings too (the admin's login limits).
+        "COMMON": {**common, "TRUSTED_PROXIES": gateway.TRUSTED_PROXIES},
+        # The gateway reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, itself.
+        "USE_X_FORWARDED_HOST": False,
+        # Bodies are checked against GATEWAY_MAX_BODY_BYTES before Django reads them.
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": gateway.MAX_BODY_BYTES,
+        "CORS_ALLOWED_ORIGINS": list(gateway.CORS_ALLOWED_ORIGINS),
+        "CORS_EXPOSE_HEADERS": EXPOSED_HEADERS,
+        "CORS_ALLOW_HEADERS": [
+            "accept",
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "traceparent",
+            "tracestate",
+            "x-request-id",
+        ],
+        "CORS_PREFLIGHT_MAX_AGE": 600,
+    }

@@ -29,7 +29,7 @@ from django.urls import URLPattern, URLResolver
 from common.client_address import address_in, trusted_networks
 from common.problems import page_not_found
 from gateway_project.conf import gateway_settings
-from gateway_project.proxy.forwarding import client_ip_for, is_trusted_proxy
+from gateway_project.transport.forwarding import client_ip_for, is_trusted_proxy
 
 # The names common.urls.ops_urlpatterns gives them; /health/live stays public (liveness).
 OPERATOR_URL_NAMES = frozenset({"ready", "metrics", "schema", "swagger-ui"})

@@ -1,10 +1,10 @@
 """The gateway's settings: the shared base, the route table and the GATEWAY namespace."""
 
-from common.config import env
 from common.settings import *  # noqa: F403 -- the shared base
 from common.settings import service_settings
 from common.topology import UPSTREAMS
-from gateway_project.proxy.config import PUBLIC, STAFF, USER, gateway_django_settings
+from gateway_project.conf import gateway_django_settings, gateway_from_environment
+from gateway_project.routing.policies import PUBLIC, STAFF, USER
 
 globals().update(service_settings("gateway"))
 ROOT_URLCONF = "gateway_project.urls"
@@ -15,7 +15,6 @@ INSTALLED_APPS = [
     "gateway_project.upstreams",
     "gateway_project.response_cache",
     "gateway_project.docs_hub",
-    "gateway_project.admins",
     "gateway_project.dashboard",
 ]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
@@ -40,7 +39,8 @@ MIDDLEWARE = [
 # optional `connect_timeout`/`read_timeout` (seconds) override the defaults;
 # `cache` (seconds) lets the response cache keep the route's GET answers that long at
 # most (gateway_project/response_cache); later per-route settings go in the same dict.
-CACHE_SECONDS = env.int("GATEWAY_CACHE_SECONDS", default=30)
+_gateway = gateway_from_environment(COMMON)  # noqa: F405 -- GATEWAY, parsed from the environment
+CACHE_SECONDS = _gateway.CACHE_SECONDS
 GATEWAY_ROUTES = [
     {"path": "users/register", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/login", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
@@ -105,4 +105,4 @@ GATEWAY_ROUTES = [
     ),
 ]
 
-globals().update(gateway_django_settings(GATEWAY_ROUTES, COMMON))  # noqa: F405
+globals().update(gateway_django_settings(_gateway, GATEWAY_ROUTES, COMMON))  # noqa: F405

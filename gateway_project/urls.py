@@ -5,13 +5,10 @@ from django.urls import include, path
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
 from gateway_project.operator_endpoints import operator_only_patterns
-from gateway_project.proxy.health import health_aggregate
-from gateway_project.proxy.routes import route_urlpatterns
-from gateway_project.upstreams.views import (
-    InstanceDeregistrationView,
-    InstanceRegistrationView,
-    ServicesStatusView,
-)
+from gateway_project.proxy.urls import route_urlpatterns
+from gateway_project.status.health import health_aggregate
+from gateway_project.status.services import ServicesStatusView
+from gateway_project.upstreams.views import InstanceDeregistrationView, InstanceRegistrationView
 
 # Routes first: /admin/<service>/ is the service's admin, not the gateway's /admin/.
 urlpatterns = [

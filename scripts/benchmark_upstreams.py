@@ -33,8 +33,8 @@ def measure(requests: int) -> float:
     for _ in range(requests):
         budget.request()
         pick = pool.pick()
-        pick.instance.in_flight += 1
-        pick.instance.in_flight -= 1
+        pick.instance.request_started()
+        pick.instance.request_finished()
         pool.record(pick, ok=True, seconds=0.001)
     return (time.process_time() - started) / requests * 1e6
 

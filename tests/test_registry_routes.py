@@ -24,7 +24,7 @@ from tests.harness import REPO_ROOT
 ROUTE_TABLE = """
 import json, django
 django.setup()
-from gateway_project.proxy.routes import routes
+from gateway_project.routing.table import routes
 print(json.dumps([[r.path, r.service, sorted(r.methods)] for r in routes()]))
 """
 

@@ -26,7 +26,6 @@ READERS = {
     "common/server_env.py",
     "common/tracing.py",  # OTEL_EXPORTER_OTLP_ENDPOINT: the exporter reads it (and more) too
     "gateway_project/conf.py",
-    "gateway_project/proxy/config.py",
     "gateway_project/settings.py",
     "order_service/settings.py",
     "product_service/settings.py",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gateway_project.dashboard.traffic import BUCKET_SECONDS, LATENCY_BOUNDS_MS, buckets
+from gateway_project.observability.traffic import BUCKET_SECONDS, LATENCY_BOUNDS_MS, buckets
 
 
 def percentile(histogram: list[int], q: float) -> float | None:

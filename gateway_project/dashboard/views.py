@@ -15,7 +15,7 @@ from common.conf import common_settings
 from common.problems import problem
 from common.topology import UPSTREAMS
 from gateway_project.dashboard.figures import traffic_figures
-from gateway_project.proxy.routes import routes
+from gateway_project.routing.table import routes
 
 REFRESH_SECONDS = 5
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def route_rows() -> list[dict[str, Any]]:
             "service": route.service,
             "methods": route.methods,
             "throttle": route.throttle,
-            "cache": route.extra.get("cache", "—"),
+            "cache": route.cache or "—",
         }
         for route in routes()
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.urls import Resolver404, resolve
 
 from gateway_project.docs_hub.specs import security_for
-from gateway_project.proxy.config import PUBLIC, STAFF
+from gateway_project.routing.policies import PUBLIC, STAFF
 
 _HEALTH = {
     "type": "object",

@@ -18,8 +18,8 @@ from typing import Any
 from rest_framework.exceptions import APIException
 
 from common.service_client import client_for
-from gateway_project.proxy.config import PUBLIC, STAFF
-from gateway_project.proxy.routes import Route
+from gateway_project.routing.policies import PUBLIC, STAFF
+from gateway_project.routing.table import Route
 
 CACHE_SECONDS = 30.0  # a good answer
 FAILURE_CACHE_SECONDS = 5.0  # a service that did not answer is asked again soon

@@ -13,7 +13,7 @@ from common.topology import SERVICES, UPSTREAMS
 from gateway_project.docs_hub.gateway_spec import gateway_spec
 from gateway_project.docs_hub.merge import merge_documents
 from gateway_project.docs_hub.specs import gateway_view, service_spec, unavailable_spec
-from gateway_project.proxy.routes import routes
+from gateway_project.routing.table import routes
 
 GATEWAY = "gateway"
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="specs")

@@ -14,7 +14,7 @@ from common.auth import CachedStatelessJWTAuthentication
 from common.auth import forget_verified_tokens as forget_verified_tokens  # tests
 from common.revocation import token_is_revoked
 from gateway_project.conf import gateway_settings
-from gateway_project.proxy.config import PUBLIC, STAFF, USER
+from gateway_project.routing.policies import PUBLIC, STAFF, USER
 
 
 class CachedJWTAuthentication(CachedStatelessJWTAuthentication):

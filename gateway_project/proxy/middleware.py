@@ -17,9 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
 from common.problems import problem
-from gateway_project.dashboard import traffic
-from gateway_project.proxy import metrics
-from gateway_project.proxy.forwarding import (
+from gateway_project.proxy.pipeline import record
+from gateway_project.transport.forwarding import (
     hop_by_hop_credential,
     unsendable_header,
     upstream_query,
@@ -88,8 +87,5 @@ class ProxyFastPathMiddleware:
         response = unforwardable(request) or match.func(request, *match.args, **match.kwargs)
         set_content_length(request, response)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        metrics.observe_request(
-            route.name, request.method, response.status_code, time.perf_counter() - started
-        )
-        traffic.record(request, route, response.status_code, time.perf_counter() - started)
+        record(request, route, response.status_code, time.perf_counter() - started)
         return response

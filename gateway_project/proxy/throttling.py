@@ -26,7 +26,7 @@ from common.counters import (
 )
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
-from gateway_project.proxy.forwarding import client_ip_for, rate_limit_bucket
+from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.proxy.authentication import CachedJWTAuthentication, RouteAuthPolicy
-from gateway_project.proxy.forwarding import client_ip_for
-from gateway_project.proxy.routes import Route
+from gateway_project.proxy.pipeline import proxy_request
 from gateway_project.proxy.throttling import GatewayRateThrottle
-from gateway_project.proxy.upstream import proxy_request
+from gateway_project.routing.table import Route
+from gateway_project.transport.forwarding import client_ip_for
 
 
 class PayloadTooLarge(APIException):
@@ -120,7 +120,7 @@ class ProxyView(APIView):
         if state := getattr(django_request, "rate_limit", None):
             for name, value in state.headers().items():
                 response[name] = value
-        if self.route.extra.get("cache") and not response.has_header("X-Cache"):
+        if self.route.cache and not response.has_header("X-Cache"):
             # The gateway's own answers on a cacheable route (401, 429, 503...) say so too.
             response["X-Cache"] = "BYPASS"
         log = django_request.access_log

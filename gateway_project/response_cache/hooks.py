@@ -22,8 +22,8 @@ from gateway_project.response_cache.entry import Entry
 from gateway_project.response_cache.store import Offer, StoreUnavailable, response_store
 
 if TYPE_CHECKING:
-    from gateway_project.proxy.routes import Route
-    from gateway_project.proxy.upstream import Answer
+    from gateway_project.routing.table import Route
+    from gateway_project.transport.client import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +42,9 @@ class _State:
     seen: int = 0
 
 
-def route_seconds(route: Route) -> int:
-    """The route table's `cache` key: seconds an answer may be served (0: not cached)."""
-    value = route.extra.get("cache") or 0
-    return max(0, int(value))
-
-
 def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
     """The cached answer for this request (a HIT), or None to ask the service."""
-    seconds = route_seconds(route)
+    seconds = route.cache
     if not seconds:
         return None
     state = _State(route=route.name, seconds=seconds)
@@ -64,7 +58,7 @@ def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
     # As the service is sent them: a header the client named in Connection (RFC 9110
     # §7.6.1) never reaches it, so no variant is keyed on it. (Imported here: forwarding
     # needs the app registry, and this package is imported before it is ready.)
-    from gateway_project.proxy.forwarding import end_to_end_headers
+    from gateway_project.transport.forwarding import end_to_end_headers
 
     state.headers = end_to_end_headers(request)
     try:

@@ -13,7 +13,7 @@ from typing import Any
 from common.shared_redis import SharedRedis
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
-from gateway_project.response_cache.store import Found, Offer, StoreUnavailable
+from gateway_project.response_cache.store_base import Found, Offer, StoreUnavailable
 
 # KEYS: vary names, purge sequence. ARGV: entry key prefix, then request header
 # (lower-case name, value) pairs. The variant is hashed as policy.variant_key does.

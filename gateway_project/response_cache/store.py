@@ -15,7 +15,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import NamedTuple, Protocol
 
 from django.core.cache import caches
 
@@ -23,38 +22,9 @@ from common.conf import on_settings_change
 from common.shared_redis import is_redis_cache
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
+from gateway_project.response_cache.store_base import Found, Offer, Store, StoreUnavailable
 
-
-class StoreUnavailable(Exception):
-    """The shared store cannot be reached: answer from the service, store nothing."""
-
-
-class Found(NamedTuple):
-    raw: bytes | None  # the stored entry, if any
-    seq: int  # the purge sequence number when looked up: hand it back to `put`
-
-
-class Offer(NamedTuple):
-    """An answer offered for storing: under `base` for the request `headers` that its
-    Vary `names` select, for `ttl` seconds, tagged; `seen` is what the lookup returned."""
-
-    base: str
-    names: Sequence[str]
-    headers: Mapping[str, str]
-    raw: bytes
-    ttl: int
-    tags: Sequence[str]
-    seen: int
-
-
-class Store(Protocol):
-    def lookup(self, base: str, headers: Mapping[str, str]) -> Found: ...
-
-    def put(self, offer: Offer) -> bool: ...
-
-    def purge(self, tags: Sequence[str]) -> int: ...
-
-    def reset(self) -> None: ...
+__all__ = ["Found", "MemoryStore", "Offer", "Store", "StoreUnavailable", "response_store"]
 
 
 class MemoryStore:

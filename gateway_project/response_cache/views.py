@@ -1,7 +1,8 @@
 """`POST /internal/cache/purge {"keys": [...]}`: a service says which data changed.
 
-Service token only (`HasServiceToken`); the route table refuses `internal` paths, so no
-client reaches it through a proxy route.
+Service token only, as at the registry: none or an unknown one is 401
+(`ServiceTokenAuthentication`), a caller this path does not accept 403 (`HasServiceToken`).
+The route table refuses `internal` paths, so no client reaches it through a proxy route.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import HasServiceToken
+from common.auth import HasServiceToken, ServiceTokenAuthentication
 from gateway_project.response_cache.hooks import invalidate
 from gateway_project.response_cache.policy import SURROGATE_KEY
 from gateway_project.response_cache.store import StoreUnavailable
@@ -40,7 +41,7 @@ class CachePurgeView(APIView):
     Internal, like every /internal/ path: not in the gateway's published schema.
     """
 
-    authentication_classes: list = []
+    authentication_classes = [ServiceTokenAuthentication]
     permission_classes = [HasServiceToken]
     schema = None
 

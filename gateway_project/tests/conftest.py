@@ -6,8 +6,8 @@ from django.test import override_settings
 
 from common.topology import UPSTREAMS
 from gateway_project.proxy.authentication import forget_verified_tokens
-from gateway_project.proxy.health import forget_health
 from gateway_project.proxy.throttling import window_counter
+from gateway_project.status.health import forget_health
 from gateway_project.tests.fake_upstream import FakeUpstream
 from gateway_project.upstreams.discovery import upstreams as upstream_group
 

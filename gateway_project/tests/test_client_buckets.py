@@ -7,8 +7,8 @@ from http import HTTPStatus
 import pytest
 from django.conf import settings
 
-from gateway_project.proxy.forwarding import client_ip_for, rate_limit_bucket
 from gateway_project.tests.conftest import gateway_settings
+from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket
 
 
 def _rates(**changes: str) -> dict[str, str]:

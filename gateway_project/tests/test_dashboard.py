@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from common.testing import bearer
-from gateway_project.dashboard import traffic
 from gateway_project.dashboard.figures import percentile
+from gateway_project.observability import traffic
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import Reply
 

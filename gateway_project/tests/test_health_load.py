@@ -47,3 +47,22 @@ def test_health_is_throttled_in_the_anon_scope(api_client, upstreams):
     assert answers[2]["Content-Type"] == "application/problem+json"
     assert int(answers[2]["Retry-After"]) > 0
     assert answers[0]["RateLimit-Policy"] == '"anon";q=2;w=60'
+
+
+def test_with_active_health_on_health_reads_the_pools_last_polls(api_client, upstreams):
+    """The maintenance thread's /ready round is what /health reports: no second poll."""
+    from gateway_project.tests.fake_upstream import Reply
+    from gateway_project.upstreams.discovery import upstreams as upstream_group
+
+    upstreams["orders"].responder = lambda received: Reply(503, b'{"status": "unavailable"}')
+    # Active health on, the thread asleep: the round below is the only one.
+    with gateway_settings(HEALTH_INTERVAL=60.0, REGISTRY_REFRESH_SECONDS=60.0):
+        upstream_group().check_health()
+        upstreams["orders"].responder = upstreams["orders"].echo  # ready now, not yet polled
+        response = api_client.get("/health")
+
+    assert _ready_calls(upstreams) == 3
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    body = response.json()
+    assert body["down"] == ["orders"]
+    assert body["services"]["orders"]["detail"] == "/ready answered 503"

@@ -8,6 +8,7 @@ from http import HTTPStatus
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from prometheus_client import REGISTRY
 
@@ -290,6 +291,18 @@ def test_a_purge_by_surrogate_key_drops_the_entries_that_carry_it(api_client, up
     assert api_client.get("/products/2")["X-Cache"] == "HIT"
 
 
+def test_a_caller_the_purge_does_not_accept_is_403_as_at_the_registry(api_client, upstreams):
+    """Authenticated (its own token) but not allowed: 403, where no or a wrong token is 401."""
+    tokens = ["products=products-token", "orders=orders-token"]
+    with override_settings(COMMON={**settings.COMMON, "SERVICE_TOKENS": tokens}):
+        orders = _purge(api_client, {"keys": ["products"]}, token="orders-token")
+        products = _purge(api_client, {"keys": ["products"]}, token="products-token")
+
+    assert orders.status_code == HTTPStatus.FORBIDDEN
+    assert orders["Content-Type"] == "application/problem+json"
+    assert products.status_code == HTTPStatus.OK
+
+
 @pytest.mark.parametrize(
     "body",
     [{}, {"keys": []}, {"keys": "products"}, {"keys": ["has space"]}, {"keys": ["x"] * 101}],
@@ -307,7 +320,8 @@ def test_the_purge_endpoint_wants_the_service_token_and_is_not_routed(api_client
     )
     wrong = _purge(api_client, {"keys": ["products"]}, token="wrong")
 
-    assert no_token.status_code == wrong.status_code == HTTPStatus.FORBIDDEN
+    assert no_token.status_code == wrong.status_code == HTTPStatus.UNAUTHORIZED
+    assert no_token["WWW-Authenticate"] == wrong["WWW-Authenticate"] == "X-Service-Token"
     assert no_token["Content-Type"] == "application/problem+json"
     assert all(
         not received.path.startswith("/internal") for received in upstreams["products"].received
@@ -403,17 +417,17 @@ def test_metrics_count_results_and_invalidations(api_client, upstreams):
     ],
 )
 def test_a_malformed_cache_key_in_the_route_table_stops_the_start(entry, problem):
-    from gateway_project.response_cache.apps import check_route_cache_keys
+    from gateway_project.routing.table import route_from
 
     route = {"path": "products", "service": "products", "methods": {"GET": "public"}, **entry}
-    with override_settings(GATEWAY={**settings.GATEWAY, "ROUTES": [route]}):
-        errors = check_route_cache_keys()
-
-    assert [error.id for error in errors] == ["response_cache.E001"]
-    assert problem in errors[0].msg
+    with pytest.raises(ImproperlyConfigured, match=problem):
+        route_from(route)
 
 
-def test_the_route_table_as_shipped_passes_the_check():
-    from gateway_project.response_cache.apps import check_route_cache_keys
+def test_a_routes_cache_is_its_own_field():
+    from gateway_project.routing.table import route_from
 
-    assert check_route_cache_keys() == []
+    entry = {"path": "products", "service": "products", "methods": {"GET": "public"}}
+    assert route_from({**entry, "cache": 30}).cache == 30
+    assert route_from(entry).cache == 0
+    assert route_from({**entry, "cache": 30}).extra == {}

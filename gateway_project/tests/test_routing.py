@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from common.testing import bearer
-from gateway_project.proxy.routes import route_from
+from gateway_project.routing.table import route_from
 
 # (method, path, service, who may call it)
 CONTRACT = [

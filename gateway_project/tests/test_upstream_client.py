@@ -154,7 +154,7 @@ def test_an_idempotent_request_the_service_dropped_on_a_reused_connection_is_res
 
 
 def test_the_path_and_query_are_sent_exactly_as_given(upstreams):
-    from gateway_project.proxy.upstream import exchange
+    from gateway_project.transport.client import exchange
 
     answer = exchange(
         upstreams["products"].url,

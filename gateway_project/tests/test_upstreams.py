@@ -263,3 +263,50 @@ def test_a_failed_ready_poll_ejects_and_a_good_one_readmits(two_products, upstre
     assert states == {two_products[0].url: True, two_products[1].url: False}
     assert after == {two_products[0].url: False, two_products[1].url: False}
     assert [r.path for r in bad.received] == ["/ready", "/ready"]
+
+
+def test_requests_in_flight_are_counted_exactly_across_worker_threads(two_products, monkeypatch):
+    """Worker threads share each instance, so least-request's counts must not drift.
+
+    CPython's GIL happens to switch threads outside a bare `+= 1` today; a free-threaded
+    Python (or any other switch point) does not. Here a thread gives way between any two
+    bytecodes of the pipeline and the pool, which shows a read-modify-write lost at once."""
+    import sys
+
+    from django.test import RequestFactory
+
+    from gateway_project.proxy import pipeline
+    from gateway_project.routing.table import routes
+    from gateway_project.transport.client import Answer
+    from gateway_project.upstreams import pool as pool_module
+
+    monkeypatch.setattr(pipeline, "exchange", lambda *args, **kwargs: Answer(200, "OK", [], b""))
+    route = next(route for route in routes() if route.name == "/products")
+    traced = {pipeline.__file__, pool_module.__file__}
+
+    def give_way(frame, event, arg):
+        if frame.f_code.co_filename not in traced:
+            return None
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            time.sleep(0)
+        return give_way
+
+    def proxy_some() -> None:
+        sys.settrace(give_way)
+        try:
+            for _ in range(40):
+                request = RequestFactory().get("/products")
+                request.access_log = {}
+                pipeline.forward(request, route, None)
+        finally:
+            sys.settrace(None)
+
+    threads = [threading.Thread(target=proxy_some) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    members = upstreams().pool("products").members()
+    assert [instance.in_flight for instance in members] == [0, 0]

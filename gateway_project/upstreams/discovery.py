@@ -18,9 +18,10 @@ from http import HTTPStatus
 from common.conf import common_settings, on_settings_change
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
+from gateway_project.transport.client import UpstreamError, exchange
 from gateway_project.upstreams import metrics
 from gateway_project.upstreams.breaker import Breakers, BreakerSettings
-from gateway_project.upstreams.pool import Instance, ServicePool, membership
+from gateway_project.upstreams.pool import Instance, Readiness, ServicePool, membership
 from gateway_project.upstreams.redis_store import redis_store
 from gateway_project.upstreams.registry import Registry
 from gateway_project.upstreams.retry import RetryBudget
@@ -158,30 +159,55 @@ class Upstreams:
     def check_health(self) -> None:
         """Every instance's /ready, in parallel, each bounded by the health timeout."""
         jobs = [
-            (pool, instance, self._checks.submit(self._ready, instance))
+            (pool, instance, self._checks.submit(self.check_ready, instance))
             for pool in self.pools.values()
             for instance in pool.members()
         ]
         for pool, instance, job in jobs:
-            pool.health_result(instance, job.result())
+            pool.health_result(instance, job.result().ok)
 
-    def _ready(self, instance: Instance) -> bool:
-        from gateway_project.proxy.upstream import UpstreamError, exchange
-
+    def check_ready(self, instance: Instance, request_id: str = "health-check") -> Readiness:
+        """One /ready of `instance`, bounded by the health timeout; kept on the instance."""
         timeout = self.config.HEALTH_TIMEOUT
+        started = time.perf_counter()
         try:
             answer = exchange(
                 instance.url,
                 "GET",
                 "/ready",
-                {"Accept": "application/json", "X-Request-ID": "health-check"},
+                {"Accept": "application/json", "X-Request-ID": request_id},
                 None,
                 connect_timeout=timeout,
                 read_timeout=timeout,
             )
-        except UpstreamError:
-            return False
-        return answer.status == HTTPStatus.OK
+            detail = None if answer.status == HTTPStatus.OK else f"/ready answered {answer.status}"
+        except UpstreamError as error:
+            detail = f"unreachable: {error.kind}"
+        seconds = time.perf_counter() - started
+        instance.readiness = Readiness(detail is None, detail, seconds, time.monotonic())
+        return instance.readiness
+
+    def readiness(self, service: str, request_id: str) -> Readiness:
+        """Whether one of the service's instances is ready, as its pool last saw them.
+
+        With active health on, the maintenance thread's recent polls answer; otherwise
+        (off, or none recent yet) the instances are asked now, in order, until one is
+        ready, and what they answer is kept the same way."""
+        members = self.pool(service).members()
+        config = self.config
+        if config.HEALTH_INTERVAL > 0:
+            oldest = time.monotonic() - (
+                config.HEALTH_INTERVAL + config.REGISTRY_REFRESH_SECONDS + config.HEALTH_TIMEOUT
+            )
+            known = [instance.readiness for instance in members]
+            if members and all(r is not None and r.at >= oldest for r in known):
+                return _summary(known)
+        polled = []
+        for instance in members:
+            polled.append(self.check_ready(instance, request_id))
+            if polled[-1].ok:
+                break
+        return _summary(polled)
 
     def export_gauges(self) -> None:
         for service, pool in self.pools.items():
@@ -197,6 +223,16 @@ class Upstreams:
         self.breakers.reset()
         self.registry.reset()
         self.refresh()
+
+
+def _summary(polls: list[Readiness]) -> Readiness:
+    """A service's readiness from its instances': ready when one is; else the last reason."""
+    seconds = sum(poll.seconds for poll in polls)
+    at = min((poll.at for poll in polls), default=time.monotonic())
+    if any(poll.ok for poll in polls):
+        return Readiness(True, None, seconds, at)
+    detail = polls[-1].detail if polls else "no instances known"
+    return Readiness(False, detail, seconds, at)
 
 
 @cache

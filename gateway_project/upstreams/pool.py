@@ -14,15 +14,14 @@ rather than none. An open breaker is different: it fails fast, by design.
 from __future__ import annotations
 
 import collections
-import itertools
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from gateway_project.upstreams import metrics
+from gateway_project.upstreams.balancers import balancer_named
 from gateway_project.upstreams.breaker import CLOSED, HALF_OPEN, OPEN, Breakers
 from gateway_project.upstreams.sources import Target, base_url
 
@@ -30,6 +29,16 @@ logger = logging.getLogger(__name__)
 
 MAX_EJECTION_MULTIPLIER = 8
 STATS_WINDOW_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """An instance's last `/ready` answer: what /health reports and active health acts on."""
+
+    ok: bool
+    detail: str | None  # why not, when not ("/ready answered 503", "unreachable: ...")
+    seconds: float  # how long the poll took
+    at: float  # monotonic
 
 
 @dataclass
@@ -45,7 +54,21 @@ class Instance:
     ejected_until: float = 0.0  # monotonic; while ejected, also until /ready answers
     ejected: bool = False
     last_failure: float = 0.0  # monotonic, for panic routing
+    readiness: Readiness | None = None  # the last /ready poll's
     outcomes: collections.deque = field(default_factory=lambda: collections.deque(maxlen=512))
+    # Every worker thread shares the instance: `in_flight` changes under this lock only.
+    _in_flight_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def request_started(self) -> None:
+        """One more request in flight (least-request reads the count)."""
+        with self._in_flight_lock:
+            self.in_flight += 1
+
+    def request_finished(self) -> None:
+        with self._in_flight_lock:
+            self.in_flight -= 1
 
     @property
     def id(self) -> str:
@@ -94,14 +117,14 @@ class ServicePool:
         active_health: bool,
     ) -> None:
         self.service = service
-        self.balancer = balancer
+        self.balancer = balancer  # its name, as the status pages show it
+        self.strategy = balancer_named(balancer)
         self.breakers = breakers
         self.eject_consecutive = eject_consecutive
         self.eject_base = eject_base_seconds
         self.active_health = active_health
         self.instances: dict[str, Instance] = {}
         self._lock = threading.Lock()
-        self._turn = itertools.count()
         self._panic_logged = float("-inf")
 
     # -- membership ---------------------------------------------------------------------
@@ -157,12 +180,7 @@ class ServicePool:
     def _balance(self, healthy: list[Instance]) -> Instance:
         if len(healthy) == 1:
             return healthy[0]
-        if self.balancer == "least_request":
-            first, second = random.sample(healthy, 2)
-            if first.in_flight == second.in_flight:
-                return first
-            return first if first.in_flight < second.in_flight else second
-        return healthy[next(self._turn) % len(healthy)]
+        return self.strategy.choose(healthy)
 
     def _panic(self, instance: Instance) -> None:
         metrics.PANIC_ROUTING.labels(self.service).inc()

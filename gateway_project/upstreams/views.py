@@ -1,4 +1,4 @@
-"""The registry's internal endpoints (service token only) and the staff status endpoint.
+"""The registry's internal endpoints (service token only): instances register themselves.
 
 A caller registers and deregisters only its own service's instances
 (common.service_callers.may_register): with per-caller SERVICE_TOKENS the products token
@@ -11,15 +11,10 @@ from __future__ import annotations
 import logging
 from functools import cache
 from http import HTTPStatus
-from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import (
-    AuthenticationFailed,
     NotFound,
     PermissionDenied,
     ValidationError,
@@ -28,38 +23,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import SERVICE_TOKEN_HEADER, IsStaff, service_callers
-from common.service_callers import callers_for, may_register
+from common.auth import (
+    SERVICE_TOKEN_HEADER,
+    ServiceTokenAuthentication,
+    accepted_callers,
+)
+from common.service_callers import may_register
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
-from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.upstreams.discovery import upstreams
 from gateway_project.upstreams.registry import RegistrationRefused, checked_base_url
-from gateway_project.upstreams.status import services_snapshot
 
 logger = logging.getLogger(__name__)
 
 
-class ServiceTokenAuthentication(BaseAuthentication):
-    """A service's own token (common.auth), or 401: registration is for the services alone.
-
-    `request.auth` is the set of callers the token is, among those the registry accepts
-    (empty for a known caller the registry does not accept: 403 in `check_registers`)."""
-
-    def authenticate(self, request: Request) -> tuple[None, frozenset[str]]:
-        sent = request.headers.get(SERVICE_TOKEN_HEADER, "")
-        callers = service_callers(sent) if sent else set()
-        if not callers:
-            raise AuthenticationFailed(f"A valid {SERVICE_TOKEN_HEADER} is required.")
-        return None, frozenset(callers & set(callers_for(request.path.rstrip("/"))))
-
-    def authenticate_header(self, request: Request) -> str:
-        return SERVICE_TOKEN_HEADER
-
-
 def check_registers(request: Request, service: str) -> None:
     """403 unless the caller's token is that of `service` itself."""
-    callers = set(request.auth or ())
+    callers = accepted_callers(request)
     if not may_register(callers, service):
         raise PermissionDenied(
             f"This {SERVICE_TOKEN_HEADER} may register and deregister only its own "
@@ -96,7 +76,7 @@ class InstanceRegistrationView(APIView):
     """POST registers or heartbeats (the same call); DELETE deregisters."""
 
     authentication_classes = [ServiceTokenAuthentication]
-    permission_classes: list = []
+    permission_classes: list = []  # check_registers: HasServiceToken's test, for one service
     throttle_classes: list = []
     schema = None
 
@@ -123,7 +103,7 @@ class InstanceRegistrationView(APIView):
 
 class InstanceDeregistrationView(APIView):
     authentication_classes = [ServiceTokenAuthentication]
-    permission_classes: list = []
+    permission_classes: list = []  # check_registers: HasServiceToken's test, for one service
     throttle_classes: list = []
     schema = None
 
@@ -136,14 +116,3 @@ class InstanceDeregistrationView(APIView):
             raise NotFound("No such registered instance.")
         group.refresh()
         return Response(status=HTTPStatus.NO_CONTENT)
-
-
-class ServicesStatusView(APIView):
-    """Every service and instance: source, health, breaker, load, recent errors, p50."""
-
-    authentication_classes = [CachedJWTAuthentication, SessionAuthentication]
-    permission_classes = [IsStaff]
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Upstream instances (staff)")
-    def get(self, request: Request, *args: Any) -> Response:
-        return Response({"services": services_snapshot()})

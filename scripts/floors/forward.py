@@ -4,7 +4,7 @@
         gunicorn -c common/gunicorn_conf.py scripts.floors.forward:application
 
 Settings, URLconf and WSGI application in one module. Every path goes to FLOOR_UPSTREAM
-through `gateway_project.proxy.upstream.exchange` (libcurl, kept-alive connections) and
+through `gateway_project.transport.client.exchange` (libcurl, kept-alive connections) and
 the answer comes back as it is: no route table, authentication, limits, header
 filtering, log line or metrics (what the gateway adds on top).
 """
@@ -25,7 +25,7 @@ from django.http import HttpResponse  # noqa: E402
 from django.urls import re_path  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
-from gateway_project.proxy.upstream import exchange  # noqa: E402
+from gateway_project.transport.client import exchange  # noqa: E402
 
 
 class ForwardView(APIView):

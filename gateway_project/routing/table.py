@@ -1,4 +1,4 @@
-"""The route table (gateway_settings.ROUTES) as typed routes and URL patterns."""
+"""The route table (gateway_settings.ROUTES) as typed routes, checked as it is read."""
 
 from __future__ import annotations
 
@@ -8,31 +8,16 @@ from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import URLPattern, path, register_converter
 
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
-from gateway_project.proxy.config import POLICIES
+from gateway_project.routing import converters as converters  # registers <segment:>, <subpath:>
+from gateway_project.routing.policies import POLICIES
 
 THROTTLE_SCOPES = ("default", "auth", "none")
 FORWARDABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Paths no route may ever reach: service-to-service endpoints.
 FORBIDDEN_PREFIXES = ("internal", "/internal")
-
-
-class SegmentConverter:
-    """One path segment, never `.` or `..`: a route's id cannot climb out of its path."""
-
-    regex = r"(?!\.\.?(?:/|$))[^/]+"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(SegmentConverter, "segment")
 
 
 @dataclass
@@ -44,6 +29,7 @@ class Route:
     connect_timeout: float | None = None
     read_timeout: float | None = None
     retry: bool = True  # an idempotent request may be retried once on another instance
+    cache: int = 0  # seconds the response cache may serve a GET answer (0: not cached)
     extra: dict[str, Any] = field(default_factory=dict)  # room for caching, retries, ...
 
     @cached_property
@@ -72,7 +58,17 @@ class Route:
 
 def route_from(entry: dict[str, Any]) -> Route:
     """One route-table entry, checked: a typo must stop the start, not open a hole."""
-    known = {"path", "service", "methods", "throttle", "connect_timeout", "read_timeout", "retry"}
+    known = {
+        "path",
+        "service",
+        "methods",
+        "throttle",
+        "connect_timeout",
+        "read_timeout",
+        "retry",
+        "cache",
+    }
+    cache = entry.get("cache", 0)
     route = Route(
         path=entry["path"].strip("/"),
         service=entry["service"],
@@ -81,6 +77,7 @@ def route_from(entry: dict[str, Any]) -> Route:
         connect_timeout=entry.get("connect_timeout"),
         read_timeout=entry.get("read_timeout"),
         retry=bool(entry.get("retry", True)),
+        cache=cache if _whole_seconds(cache) else 0,
         extra={key: value for key, value in entry.items() if key not in known},
     )
     problems = []
@@ -90,6 +87,10 @@ def route_from(entry: dict[str, Any]) -> Route:
         problems.append("internal endpoints are never proxied")
     if route.throttle not in THROTTLE_SCOPES:
         problems.append(f"throttle must be one of {THROTTLE_SCOPES}")
+    if not _whole_seconds(cache):
+        problems.append(f"cache must be whole seconds >= 0, not {cache!r}")
+    elif cache and "GET" not in route.methods:
+        problems.append("cache needs a GET method to cache")
     for method, policy in route.methods.items():
         if method not in FORWARDABLE_METHODS or policy not in POLICIES:
             problems.append(f"{method}: {policy!r} (policies: {', '.join(POLICIES)})")
@@ -98,21 +99,9 @@ def route_from(entry: dict[str, Any]) -> Route:
     return route
 
 
+def _whole_seconds(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def routes() -> list[Route]:
     return [route_from(entry) for entry in gateway_settings.ROUTES]
-
-
-def route_urlpatterns() -> list[URLPattern]:
-    """One URL pattern per route; anything else is the gateway's own JSON 404."""
-    from gateway_project.proxy.views import ProxyView
-
-    return [
-        path(
-            route.path,
-            ProxyView.as_view(
-                route=route, http_method_names=[m.lower() for m in route.allowed_methods]
-            ),
-            name=route.name,
-        )
-        for route in routes()
-    ]

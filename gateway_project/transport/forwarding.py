@@ -17,6 +17,7 @@ from common.auth import SERVICE_TOKEN_HEADER
 from common.client_address import address_in, forwarded_client, trusted_networks
 from common.context import request_id_var, traceparent_var
 from gateway_project.conf import gateway_settings
+from gateway_project.transport.client import Answer
 
 HOP_BY_HOP = frozenset(
     {
@@ -241,3 +242,20 @@ def response_header_items(headers: list[tuple[str, str]]) -> list[tuple[str, str
         if name.lower() == "connection":
             dropped = dropped | connection_tokens(value)
     return [(name, value) for name, value in headers if name.lower() not in dropped]
+
+
+def response_from(answer: Answer) -> HttpResponse:
+    """A Django response carrying the service's status, headers and body bytes."""
+    response = HttpResponse(answer.body, status=answer.status, reason=answer.reason or None)
+    del response["Content-Type"]
+    for name, value in response_header_items(answer.headers):
+        if name.lower() == "set-cookie":
+            add_passed_cookie(response, value)
+        elif name in response:
+            response[name] = f"{response[name]}, {value}"
+        else:
+            response[name] = value
+    # Upstream answers, errors included, go back as they are; a HEAD answer's length too.
+    response.problem_passthrough = True
+    response.upstream_content_length = upstream_content_length(answer.headers)
+    return response

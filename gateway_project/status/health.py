@@ -1,8 +1,11 @@
-"""GET /health: every service's /ready, asked in parallel, each bounded in time.
+"""GET /health: every service's readiness, as its upstream pool knows it.
 
-It is public, and each call costs one /ready (a database and cache round trip) per
-service, so an answer is kept for HEALTH_CACHE_SECONDS in the process (callers arriving
-meanwhile wait for the one round under way) and callers are throttled in the `anon` scope.
+With active health on (GATEWAY_HEALTH_INTERVAL), the pools' own recent /ready polls
+answer and /health asks nobody; otherwise each service's /ready is asked, in parallel,
+each bounded in time, through the same poll. It is public, and such a poll costs a
+database and cache round trip per service, so an answer is kept for HEALTH_CACHE_SECONDS
+in the process (callers arriving meanwhile wait for the one round under way) and callers
+are throttled in the `anon` scope.
 """
 
 from __future__ import annotations
@@ -21,40 +24,21 @@ from common.context import request_id_var
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy.throttling import GatewayRateThrottle
-from gateway_project.proxy.upstream import UpstreamError, exchange
 from gateway_project.upstreams.discovery import upstreams
 
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="health")
 
 
 def service_readiness(service: str, request_id: str) -> dict:
-    """{status: up|down, latency_ms[, detail]}: up when one of its instances is ready."""
-    timeout = gateway_settings.HEALTH_TIMEOUT
-    started = time.perf_counter()
-    detail = "no instances known"
-    for instance in upstreams().pool(service).members():
-        try:
-            answer = exchange(
-                instance.url,
-                "GET",
-                "/ready",
-                {"X-Request-ID": request_id, "Accept": "application/json"},
-                None,
-                connect_timeout=timeout,
-                read_timeout=timeout,
-            )
-            if answer.status == HTTPStatus.OK:
-                detail = None
-                break
-            detail = f"/ready answered {answer.status}"
-        except UpstreamError as error:
-            detail = f"unreachable: {error.kind}"
+    """{status: up|down, latency_ms[, detail]}: up when one of its instances is ready, as
+    the service's pool knows it (gateway_project.upstreams.discovery.Upstreams.readiness)."""
+    readiness = upstreams().readiness(service, request_id)
     result = {
-        "status": "up" if detail is None else "down",
-        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        "status": "up" if readiness.ok else "down",
+        "latency_ms": round(readiness.seconds * 1000, 2),
     }
-    if detail:
-        result["detail"] = detail
+    if readiness.detail:
+        result["detail"] = readiness.detail
     return result
 
 

@@ -1,0 +1,207 @@
+"""A proxied request, stage by stage: the gateway's pipeline in the order a request meets it.
+
+1. identify: `ProxyView.perform_authentication` (proxy/authentication.py: the access token
+   verified offline, revocation checked).
+2. limit: `ProxyView.check_throttles` (proxy/throttling.py, counted before the route's
+   policy so guessing tokens is limited too), then the route's policy and the body's size.
+3. cache lookup: `response_cache.lookup` (a HIT answers here).
+4. pick instance: the service's pool (gateway_project.upstreams: health, breakers, balancer).
+5. forward: `transport.client.exchange`, one retry on another instance within the budget.
+6. record: `record`, once the answer is final (ProxyFastPathMiddleware calls it).
+7. cache store: `response_cache.after_upstream` (store, invalidate, X-Cache).
+
+The view (proxy/views.py) runs 1 and 2, then `proxy_request` 3, 4, 5 and 7; the fast-path
+middleware (proxy/middleware.py) times the whole and runs 6.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.encoding import escape_uri_path
+from rest_framework.exceptions import APIException
+
+from common import tracing
+from common.service_client import ServiceTimeout, ServiceUnavailable
+from gateway_project import response_cache
+from gateway_project.observability import traffic
+from gateway_project.proxy import metrics
+from gateway_project.routing.table import Route
+from gateway_project.transport.client import (
+    IDEMPOTENT_METHODS,
+    Answer,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    exchange,
+)
+from gateway_project.transport.forwarding import response_from, upstream_request_headers
+from gateway_project.upstreams import metrics as upstream_metrics
+from gateway_project.upstreams.discovery import upstreams
+from gateway_project.upstreams.pool import ServicePool
+from gateway_project.upstreams.retry import RetryBudget
+
+logger = logging.getLogger(__name__)
+
+
+class BadGateway(APIException):
+    status_code = 502
+    default_detail = "The service answered with something that is not HTTP."
+    default_code = "bad_gateway"
+
+
+class CircuitOpen(ServiceUnavailable):
+    default_detail = (
+        "The service is failing and the gateway is not sending it requests for a moment; "
+        "try again shortly."
+    )
+    default_code = "circuit_open"
+    problem_type = "circuit-open"
+
+
+# What counts against an instance (breaker and outlier detection) besides a failed
+# exchange: answers saying the service cannot serve. A 500 is a bug, not an outage.
+FAILURE_STATUSES = frozenset({502, 503, 504})
+# After these answers an idempotent request may be retried on another instance.
+RETRY_STATUSES = frozenset({502, 503})
+MAX_ATTEMPTS = 2  # the first try and one retry
+
+
+def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> HttpResponse:
+    """Stages 3, 4, 5 and 7 for a request the view has let through: the service's answer,
+    as it sent it, or the cache's."""
+    if (cached := response_cache.lookup(request, route)) is not None:
+        return cached
+    answer = forward(request, route, body)
+    response = response_from(answer)
+    response_cache.after_upstream(request, route, answer, response)
+    return response
+
+
+def record(request: HttpRequest, route: Route, status: int, seconds: float) -> None:
+    """Stage 6: the request's Prometheus series and the dashboard's traffic buckets."""
+    metrics.observe_request(route.name, request.method, status, seconds)
+    traffic.record(request, route, status, seconds)
+
+
+def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
+    """Stages 4 and 5: pick an instance of the route's service and send it the request.
+
+    One retry on another instance at most: after a failed connect (nothing was sent, so
+    any method), or for an idempotent method on a route that allows it, after a timeout,
+    a broken answer or 502/503. POST and PATCH are never sent twice. Retries spend the
+    service's retry budget. The client's answer for a failure is raised (APIException).
+    """
+    service = route.service
+    target = escape_uri_path(request.path)
+    if query := request.META.get("QUERY_STRING"):
+        target = f"{target}?{query}"
+    connect, read = route.timeouts()
+    method = request.method
+    headers = upstream_request_headers(request)
+    group = upstreams()
+    pool = group.pool(service)
+    budget = group.budgets[service]
+    budget.request()
+    tried: set[str] = set()
+    last_answer: Answer | None = None
+    failure: APIException | None = None
+    while True:
+        pick = pool.pick(exclude=tried)
+        if pick is None:
+            # The retry found nothing else to try: the first outcome stands.
+            if last_answer is not None:
+                return last_answer
+            if failure is not None:
+                raise failure
+            request.access_log["upstream_status"] = "circuit_open"
+            metrics.observe_upstream(service, method, "circuit_open", 0.0)
+            error = CircuitOpen(service=service)
+            error.wait = pool.retry_after()
+            raise error
+        instance = pick.instance
+        tried.add(instance.url)
+        started = time.perf_counter()
+        instance.request_started()
+        try:
+            # One client span per attempt (nothing when tracing is off).
+            with tracing.span(
+                f"{method} {service}", **{"peer.service": service, "server.address": instance.url}
+            ):
+                answer = exchange(
+                    instance.url,
+                    method,
+                    target,
+                    tracing.with_traceparent(headers),
+                    body,
+                    connect_timeout=connect,
+                    read_timeout=read,
+                )
+        except UpstreamError as error:
+            elapsed = time.perf_counter() - started
+            pool.record(pick, ok=False, seconds=elapsed)
+            failure = _failure_for(request, route, instance.url, elapsed, error)
+            reason = "connect" if isinstance(error, UpstreamUnreachable) else "timeout"
+            if _retry_allowed(route, method, error, pool, tried, budget, reason):
+                continue
+            raise failure from error
+        finally:
+            instance.request_finished()
+        elapsed = time.perf_counter() - started
+        failed = answer.status in FAILURE_STATUSES
+        pool.record(pick, ok=not failed, seconds=elapsed)
+        metrics.observe_upstream(service, method, str(answer.status), elapsed)
+        if answer.status in RETRY_STATUSES and _retry_allowed(
+            route, method, None, pool, tried, budget, "status"
+        ):
+            last_answer = answer
+            continue
+        request.access_log["upstream_status"] = answer.status
+        request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
+        if len(tried) > 1:
+            request.access_log["upstream_attempts"] = len(tried)
+        request.access_log["upstream_instance"] = instance.id
+        return answer
+
+
+def _retry_allowed(
+    route: Route,
+    method: str,
+    error: UpstreamError | None,
+    pool: ServicePool,
+    tried: set[str],
+    budget: RetryBudget,
+    reason: str,
+) -> bool:
+    """Once, on another instance: when nothing was sent (any method), or for an idempotent
+    method on a route that allows it; and only while the retry budget lasts."""
+    if len(tried) >= MAX_ATTEMPTS or len(pool.instances) <= len(tried):
+        return False
+    if not isinstance(error, UpstreamUnreachable) and not (
+        route.retry and method in IDEMPOTENT_METHODS
+    ):
+        return False
+    if budget.try_spend():
+        upstream_metrics.RETRIES.labels(route.service, reason).inc()
+        return True
+    upstream_metrics.RETRY_BUDGET_EXHAUSTED.labels(route.service).inc()
+    return False
+
+
+def _failure_for(
+    request: HttpRequest, route: Route, url: str, elapsed: float, error: UpstreamError
+) -> APIException:
+    """The client's answer for a failed exchange (if no retry saves it), logged and counted."""
+    if isinstance(error, UpstreamUnreachable):
+        outcome, failure = "unavailable", ServiceUnavailable(service=route.service)
+    elif isinstance(error, UpstreamTimeout):
+        outcome, failure = "timeout", ServiceTimeout(service=route.service)
+    else:
+        outcome, failure = "error", BadGateway()
+    metrics.observe_upstream(route.service, request.method, outcome, elapsed)
+    request.access_log["upstream_status"] = outcome
+    request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
+    logger.warning("%s %s %s %s: %s", route.service, url, request.method, request.path, error)
+    return failure
