@@ -132,7 +132,6 @@ BLOCKED = set(json.loads(sys.argv[2]))
 sys.meta_path.insert(0, OnlyTheRuntimeLock())
 import django
 django.setup()
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
@@ -147,7 +146,7 @@ for module in json.loads(sys.argv[1]):
 WSGIHandler()
 get_resolver().url_patterns
 connections["default"].ensure_timezone  # the database backend's module, no connection
-caches["default"]._cache if hasattr(caches["default"], "_cache") else None
+caches["default"]  # the cache backend's module, no connection
 make_password("not a real password")
 files = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())})
 print(json.dumps({"failed": failed, "files": [f for f in files if f]}))
