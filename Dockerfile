@@ -4,7 +4,8 @@
 # Two stages: the first installs the runtime lock (requirements.txt, hash-pinned; the
 # tests' and linters' requirements-dev.txt stays out) into a virtualenv and collects
 # every project's static files; the second copies only that virtualenv, the code and
-# the static files onto a clean slim base. Every locked package ships a wheel, so neither stage needs a compiler.
+# the static files onto a clean slim base. Every locked package ships a wheel, so
+# neither stage needs a compiler.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
