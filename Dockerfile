@@ -1,10 +1,11 @@
 # One image for all four projects; the command names which one runs:
 #   docker run IMAGE users      (see docker-compose.yml and deploy/k8s/)
 #
-# Two stages: the first installs the lock's runtime part (requirements.txt above its
-# "# test and lint" line) into a virtualenv and collects every project's static files;
-# the second copies only that virtualenv, the code and the static files onto a clean
-# slim base. Every locked package ships a wheel, so neither stage needs a compiler.
+# Two stages: the first installs the runtime lock (requirements.txt, hash-pinned; the
+# tests' and linters' requirements-dev.txt stays out) into a virtualenv and collects
+# every project's static files; the second copies only that virtualenv, the code and
+# the static files onto a clean slim base. Every locked package ships a wheel, so
+# neither stage needs a compiler.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -17,8 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY requirements.txt .
 RUN python -m venv /opt/venv \
-    && sed '/^# test and lint/,$d' requirements.txt > /tmp/runtime.txt \
-    && /opt/venv/bin/pip install --only-binary=:all: --no-cache-dir -r /tmp/runtime.txt
+    && /opt/venv/bin/pip install --only-binary=:all: --no-cache-dir --require-hashes \
+        -r requirements.txt
 
 COPY common ./common
 COPY gateway_project ./gateway_project

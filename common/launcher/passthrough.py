@@ -28,6 +28,6 @@ def command_bench(bench_args: list[str]) -> int:
     if shutil.which("wrk") is None:
         print(WRK_MISSING, file=sys.stderr, flush=True)
         return 2
-    ensure_venv()
+    ensure_venv(dev=True)  # bench.py drives the stack with tests/harness.py: the dev lock
     command = [sys.executable, str(REPO / "scripts" / "bench.py"), *bench_args]
     return subprocess.run(command, cwd=REPO, env=project_env(), check=False).returncode

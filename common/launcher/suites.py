@@ -140,7 +140,7 @@ def run_pytest_suite(name: str, extra: list[str]) -> SuiteResult:
 
 
 def command_test(args: argparse.Namespace) -> int:
-    ensure_venv()
+    ensure_venv(dev=True)
     names = args.suites or ["checks", *PYTEST_SUITES]
     unknown = [n for n in names if n != "checks" and n not in PYTEST_SUITES]
     if unknown:
