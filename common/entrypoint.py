@@ -30,9 +30,9 @@ SERVERS = ("granian", "gunicorn")
 WSGI_APP = "common.wsgi:application"
 
 
-def default_server(service: str) -> str:
-    """gunicorn for every project: only there are slow clients bounded (common.slow_clients)."""
-    return "gunicorn"
+# Every project's server unless WEB_SERVER says otherwise: only gunicorn's worker reads
+# requests within the slow-client bounds (common/gunicorn_worker.py).
+DEFAULT_SERVER = "gunicorn"
 
 
 def empty_metrics_dir(service: str) -> None:
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     service = SERVICES[args.service]
-    server = server_env.web_server() or default_server(service.name)
+    server = server_env.web_server() or DEFAULT_SERVER
     if server not in SERVERS:
         print(
             f"{service.name}: configuration error: WEB_SERVER must be one of "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +68,22 @@ def _keep_reading(process, lines) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
+def _server_pid(port: int) -> int:
+    """The server master `up` runs on PORT: the process whose environment says so and whose
+    parent is not a server too (gunicorn's workers share the environment)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+            if f"PORT={port}".encode() in environ:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                found[int(entry)] = int(stat[1])  # its parent
+    [master] = [pid for pid, parent in found.items() if parent not in found]
+    return master
+
+
 def _listening(port):
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -110,6 +128,21 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
             assert "Site administration" in index.text, name
         # Every line a service prints is prefixed with its name.
         assert any(line.startswith("products | ") for line in lines)
+        # A project that dies while running is started again, and `up` counts it.
+        _keep_reading(process, lines)
+        os.kill(_server_pid(ports["products"]), signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not any("products stopped (exit" in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines[-20:])
+            time.sleep(0.2)
+        assert any("; restart 1 in 1s" in line for line in lines), "".join(lines[-20:])
+        live = SERVICES["products"].liveness_path
+        while True:
+            assert time.monotonic() < deadline, "".join(lines[-20:])
+            with contextlib.suppress(OSError):
+                if http("GET", f"http://127.0.0.1:{ports['products']}{live}")[0] == 200:
+                    break
+            time.sleep(0.5)
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)

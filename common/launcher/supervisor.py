@@ -276,7 +276,9 @@ def _supervise(runners: list[Runner], stopping: threading.Event) -> None:
             if name not in restart_at:
                 say(
                     paint(
-                        f"{name} stopped (exit {code}); restarting in {runner.backoff:.0f}s", "31"
+                        f"{name} stopped (exit {code}); restart {runner.restarts + 1} "
+                        f"in {runner.backoff:.0f}s",
+                        "31",
                     )
                 )
                 restart_at[name] = now + runner.backoff
