@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from http import HTTPStatus
 from pathlib import Path
@@ -57,15 +58,16 @@ def _wait_for(process, text, lines, timeout):
     return False
 
 
-def _keep_reading(process, lines) -> None:
-    """Collect what `up` prints from now on, in the background."""
-    import threading
+def _keep_reading(process, lines) -> threading.Thread:
+    """Collect what `up` prints from now on, in the background (until it exits)."""
 
     def pump() -> None:
         for line in process.stdout:
             lines.append(line)
 
-    threading.Thread(target=pump, daemon=True).start()
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
 
 
 def _server_pid(port: int) -> int:
@@ -128,8 +130,19 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
             assert "Site administration" in index.text, name
         # Every line a service prints is prefixed with its name.
         assert any(line.startswith("products | ") for line in lines)
-        # A project that dies while running is started again, and `up` counts it.
-        _keep_reading(process, lines)
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, rest
+    assert "stopped" in rest
+    assert [name for name, port in ports.items() if _listening(port)] == []
+
+
+def test_up_starts_a_project_again_when_it_dies_and_counts_it(tmp_path):
+    ports = {name: free_port() for name in SERVICES}
+    process, lines = start_up(tmp_path, ports)
+    pump = _keep_reading(process, lines)
+    try:
         os.kill(_server_pid(ports["products"]), signal.SIGKILL)
         deadline = time.monotonic() + 60
         while not any("products stopped (exit" in line for line in lines):
@@ -145,9 +158,9 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
             time.sleep(0.5)
     finally:
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, rest
-    assert "stopped" in rest
+        process.wait(timeout=60)
+        pump.join(timeout=10)
+    assert process.returncode == 0, "".join(lines[-20:])
     assert [name for name, port in ports.items() if _listening(port)] == []
 
 
