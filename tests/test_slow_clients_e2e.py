@@ -95,6 +95,14 @@ def _truncated(url: str, path: str, kind: str) -> socket.socket:
     return sock
 
 
+def _content_length(head: bytes) -> int | None:
+    """An answer head's Content-Length, None without one."""
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":", 1)[1])
+    return None
+
+
 def _answer(sock: socket.socket) -> tuple[float, bytes]:
     """(seconds until the server answered or closed, what it sent): reads one response."""
     started = time.monotonic()
@@ -107,14 +115,7 @@ def _answer(sock: socket.socket) -> tuple[float, bytes]:
             data += chunk
             head, sep, body = data.partition(b"\r\n\r\n")
             if sep:
-                length = next(
-                    (
-                        int(line.split(b":", 1)[1])
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length:")
-                    ),
-                    None,
-                )
+                length = _content_length(head)
                 if length is not None and len(body) >= length:
                     break
     sock.close()
@@ -257,11 +258,8 @@ def _responses(sock: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
     while len(answers) < count:
         head, sep, rest = data.partition(b"\r\n\r\n")
         if sep:
-            length = next(
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
+            length = _content_length(head)
+            assert length is not None, head
             if len(rest) >= length:
                 answers.append((head, rest[:length]))
                 data = rest[length:]
