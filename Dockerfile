@@ -69,5 +69,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=5 \
 
 # Checks the settings (a missing secret stops it with one line), optionally migrates
 # (MIGRATE_ON_START=true or --migrate), then execs gunicorn (WEB_SERVER=granian: granian).
-ENTRYPOINT ["python", "-m", "common.entrypoint"]
+ENTRYPOINT ["python", "-m", "common.runtime.entrypoint"]
 CMD ["gateway"]

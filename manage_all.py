@@ -9,7 +9,7 @@
     python3 manage_all.py <gateway|users|products|orders> <django command> [args]
 
 Standard library only: it creates the virtualenv that everything else runs in. This file
-parses the command line; common/launcher does the work, from the service registry
+parses the command line; devtools/launcher does the work, from the service registry
 (common/topology.py).
 """
 
@@ -22,13 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # Standard library only, like this file.
-from common.launcher.console import fail
-from common.launcher.logs import command_logs
-from common.launcher.passthrough import command_bench, command_django
-from common.launcher.plan import count_word
-from common.launcher.suites import PYTEST_SUITES, command_test
-from common.launcher.supervisor import command_up
 from common.topology import SERVICES
+from devtools.launcher.console import fail
+from devtools.launcher.logs import command_logs
+from devtools.launcher.passthrough import command_bench, command_django
+from devtools.launcher.plan import count_word
+from devtools.launcher.suites import PYTEST_SUITES, command_test
+from devtools.launcher.supervisor import command_up
 
 
 def parser() -> argparse.ArgumentParser:

@@ -11,12 +11,10 @@ class CommonConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from common import (
-            admin_pages,
-            schema,  # noqa: F401 -- registers the OpenAPI auth scheme
-            tracing,
-        )
-        from common.conf import common_settings
+        from common.http import schema  # noqa: F401 -- registers the OpenAPI auth scheme
+        from common.identity import admin_pages
+        from common.observability import tracing
+        from common.settings.namespaces import common_settings
         from common.topology import SERVICES
 
         # Four admins look alike; the header says which one this is.

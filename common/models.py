@@ -6,7 +6,7 @@ from django.db import models
 
 
 class WindowCount(models.Model):
-    """A fixed window of common.counters.DatabaseWindowCounter, updated in one SQL upsert."""
+    """A fixed window of common.limits.counters.DatabaseWindowCounter, updated in one SQL upsert."""
 
     key = models.CharField(max_length=200, primary_key=True)
     count = models.PositiveIntegerField(default=0)

@@ -6,11 +6,10 @@ APP_ENV=development), whose public half every project trusts in development.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
-from common.config import jwt_private_key
+from common.settings.env import jwt_private_key
 
 
 def access_token(
@@ -23,7 +22,7 @@ def access_token(
     **claims: Any,
 ) -> str:
     """A signed RS256 access token with the contract's claims (overridable)."""
-    from common.jwt import AccessToken, KeyRing, KidTokenBackend
+    from common.identity.jwt import AccessToken, KeyRing, KidTokenBackend
 
     backend = KidTokenBackend(KeyRing(), jwt_private_key())
     token = AccessToken()
@@ -49,8 +48,8 @@ def sign_on_token(
     **claims: Any,
 ) -> str:
     """A signed admins' sign-on credential (the admin_sso cookie) as the user service
-    would issue it (common.jwt.AdminSignOnToken)."""
-    from common.jwt import AdminSignOnToken, KeyRing, KidTokenBackend
+    would issue it (common.identity.jwt.AdminSignOnToken)."""
+    from common.identity.jwt import AdminSignOnToken, KeyRing, KidTokenBackend
 
     backend = KidTokenBackend(KeyRing(), jwt_private_key())
     token = AdminSignOnToken()
@@ -111,15 +110,6 @@ def clear_own_cache() -> None:
         cache.clear()
 
 
-def set_test_environment_defaults() -> None:
-    """Defaults for test runs: development mode, secrets under var/test, own cache keys."""
-    from common.config import REPO_ROOT
-
-    os.environ.setdefault("APP_ENV", "development")
-    os.environ.setdefault("VAR_DIR", str(REPO_ROOT / "var" / "test"))
-    os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
-
-
 # `?p=` values that name no page of a changelist with one page: each must be 404.
 NO_SUCH_PAGES = {
     "past the end": "2",
@@ -130,7 +120,7 @@ NO_SUCH_PAGES = {
     "past BIGINT": "9" * 20,
     "5000 digits": "9" * 5000,
 }
-# What admin_page_statuses must find (common.admin_pages): 404, never a 500 or a redirect.
+# What admin_page_statuses must find (common.identity.admin_pages): 404, never a 500 or a redirect.
 CHECKED_ADMIN_PAGES = {"first": 200, **dict.fromkeys(NO_SUCH_PAGES, 404)}
 
 
@@ -141,7 +131,7 @@ def admin_page_statuses(client: Any, changelist: str) -> dict[str, int]:
 
 
 # Signed tokens whose claims have types the contract does not allow: every project must
-# answer them 401 (problem details), never 500 (common.jwt.check_claim_types).
+# answer them 401 (problem details), never 500 (common.identity.jwt.check_claim_types).
 ODD_CLAIMS: list[dict[str, Any]] = [
     {"exp": "soon"},
     {"exp": 1e12},

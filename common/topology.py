@@ -1,6 +1,6 @@
 """The service registry: the one list of projects, ports and names.
 
-The launcher (common/launcher, behind manage_all.py), the test runner, the settings, the
+The launcher (devtools/launcher, behind manage_all.py), the test runner, the settings, the
 import-linter contracts, the route table's checks and the deployment checks all read it:
 adding a service is a folder, one entry below and its rows in the gateway's route table
 (docs/architecture.md, "Add a service").

@@ -13,12 +13,12 @@ from django.urls import URLPattern, path
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from common import health
+from common.observability import health
 
-handler400 = "common.problems.bad_request"
-handler403 = "common.problems.permission_denied"
-handler404 = "common.problems.page_not_found"
-handler500 = "common.problems.server_error"
+handler400 = "common.http.problems.bad_request"
+handler403 = "common.http.problems.permission_denied"
+handler404 = "common.http.problems.page_not_found"
+handler500 = "common.http.problems.server_error"
 
 __all__ = ["handler400", "handler403", "handler404", "handler500"]
 

@@ -1,4 +1,5 @@
-"""settings.GATEWAY as one typed object, `gateway_settings` (see common.conf), and the
+"""settings.GATEWAY as one typed object, `gateway_settings` (see common.settings.namespaces),
+and the
 Django settings the gateway adds over the common base (`gateway_django_settings`).
 
 Every layer reads it; the defaults, the parsing (rates once, not per request) and the
@@ -11,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from common.conf import (
+from common.settings.env import environment_of
+from common.settings.namespaces import (
     Namespace,
     Rate,
     SettingsObject,
@@ -22,7 +24,6 @@ from common.conf import (
     setting,
     text,
 )
-from common.config import environment_of
 from common.topology import UPSTREAMS
 
 # GATEWAY_BALANCER's strategies (gateway_project.upstreams.balancers has one class each).

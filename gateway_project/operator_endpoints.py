@@ -26,8 +26,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 
-from common.client_address import address_in, trusted_networks
-from common.problems import page_not_found
+from common.http.problems import page_not_found
+from common.limits.client_address import address_in, trusted_networks
 from gateway_project.conf import gateway_settings
 from gateway_project.transport.forwarding import client_ip_for, is_trusted_proxy
 

@@ -1,7 +1,7 @@
 """The gateway's settings: the shared base, the route table and the GATEWAY namespace."""
 
-from common.settings import *  # noqa: F403 -- the shared base
-from common.settings import service_settings
+from common.settings.base import *  # noqa: F403 -- the shared base
+from common.settings.base import service_settings
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_django_settings, gateway_from_environment
 from gateway_project.routing.policies import PUBLIC, STAFF, USER
@@ -21,10 +21,10 @@ INSTALLED_APPS = [
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).
 _PROXY_PATH_MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
-    "common.middleware.RequestIdMiddleware",
-    "common.tracing.TracingMiddleware",
-    "common.middleware.AccessLogMiddleware",
-    "common.middleware.OptionalTrailingSlashMiddleware",
+    "common.http.middleware.RequestIdMiddleware",
+    "common.observability.tracing.TracingMiddleware",
+    "common.http.middleware.AccessLogMiddleware",
+    "common.http.middleware.OptionalTrailingSlashMiddleware",
     "gateway_project.proxy.middleware.ProxyFastPathMiddleware",
 ]
 MIDDLEWARE = [
@@ -83,7 +83,7 @@ GATEWAY_ROUTES = [
         "read_timeout": 10,
     },
     # People's pages: each service's admin and its static files (the admin's links, forms
-    # and redirects stay under its prefix: common.admin_mount). The admin checks its own
+    # and redirects stay under its prefix: common.identity.admin_mount). The admin checks its own
     # sign-in; its login is limited per username by the user service.
     *(
         {

@@ -1,4 +1,4 @@
-"""The gateway's WSGI application (common/wsgi.py wraps it under gunicorn)."""
+"""The gateway's WSGI application (common/runtime/wsgi.py wraps it under gunicorn)."""
 
 import os
 

@@ -1,8 +1,8 @@
 """The order service's settings: the shared base plus orders and their pending timeout."""
 
-from common.config import env
-from common.settings import *  # noqa: F403 -- the shared base
-from common.settings import service_settings
+from common.settings.base import *  # noqa: F403 -- the shared base
+from common.settings.base import service_settings
+from common.settings.env import env
 
 globals().update(service_settings("orders"))
 ROOT_URLCONF = "order_service.urls"

@@ -4,7 +4,7 @@
                                       [--out var/bench] [--embedded]
     python3 manage_all.py bench [the same arguments]
 
-Starts the four projects as production runs them (tests.harness: the entrypoint,
+Starts the four projects as production runs them (devtools.harness: the entrypoint,
 APP_ENV=production, gunicorn, 2 workers x 4 threads), on PostgreSQL and Redis when they
 answer at 127.0.0.1 (fresh databases, Redis database 11), else on the embedded defaults
 (SQLite, local memory: the gateway then runs one worker), and says which. The request
@@ -48,19 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import bench_report
-from scripts.benchlib import (
-    WRK_MISSING,
-    answers,
-    machine_facts,
-    memory_mb,
-    process_tree,
-    request_script,
-    summary,
-    wrk,
-    wrk_installed,
-)
-from tests.harness import (
+from devtools.harness import (
     REPO_ROOT,
     ServiceProcess,
     Stack,
@@ -72,6 +60,18 @@ from tests.harness import (
     start_gateway,
     start_stack,
     wait_until_ok,
+)
+from scripts import bench_report
+from scripts.benchlib import (
+    WRK_MISSING,
+    answers,
+    machine_facts,
+    memory_mb,
+    process_tree,
+    request_script,
+    summary,
+    wrk,
+    wrk_installed,
 )
 
 SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "memory")

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/benchmark_gateway.py [--duration 10] [--connections 32]
 
-Starts the product service and the gateway as they run in production (tests.harness:
+Starts the product service and the gateway as they run in production (devtools.harness:
 the entrypoint with production settings, 2 worker processes each, both under gunicorn
 unless WEB_SERVER is passed with --env,
 Redis-backed throttling), creates one product, then
@@ -30,15 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.benchlib import (
-    WRK_MISSING,
-    median_of,
-    run_wrk,
-    start_redis,
-    worker_pids,
-    wrk_installed,
-)
-from tests.harness import (
+from devtools.harness import (
     REPO_ROOT,
     ServiceProcess,
     Stack,
@@ -49,6 +41,14 @@ from tests.harness import (
     start_gateway,
     start_stack,
     wait_until_ok,
+)
+from scripts.benchlib import (
+    WRK_MISSING,
+    median_of,
+    run_wrk,
+    start_redis,
+    worker_pids,
+    wrk_installed,
 )
 
 

@@ -1,5 +1,5 @@
 """Password checks per second with Django's Argon2 defaults and with the projects' own
-parameters (common.hashers: OWASP's m=19 MiB, t=2, p=1), two threads like a worker's.
+parameters (common.identity.hashers: OWASP's m=19 MiB, t=2, p=1), two threads like a worker's.
 
     .venv/bin/python scripts/benchmark_password_hashing.py
 
@@ -39,13 +39,13 @@ def main() -> None:
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from common.hashers import OWASPArgon2PasswordHasher as ours
+    from common.identity.hashers import OWASPArgon2PasswordHasher as ours
 
     hashers = {
         "Django 5.2 default (m=100 MiB, t=2, p=8)": PasswordHasher(
             time_cost=2, memory_cost=102_400, parallelism=8
         ),
-        f"common.hashers (m={ours.memory_cost // 1024} MiB, t={ours.time_cost}, "
+        f"common.identity.hashers (m={ours.memory_cost // 1024} MiB, t={ours.time_cost}, "
         f"p={ours.parallelism})": PasswordHasher(
             time_cost=ours.time_cost, memory_cost=ours.memory_cost, parallelism=ours.parallelism
         ),

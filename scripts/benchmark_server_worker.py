@@ -3,7 +3,7 @@
     .venv/bin/python scripts/benchmark_server_worker.py [--rounds 5] [--duration 5]
 
 One product service and two gateways in front of it, alike but for gunicorn's worker class:
-common.gunicorn_worker.BufferingThreadWorker (what every project runs) and gunicorn's own
+common.runtime.gunicorn_worker.BufferingThreadWorker (what every project runs) and gunicorn's own
 gthread (GUNICORN_CMD_ARGS=--worker-class gthread). Production settings, 2 workers x 4
 threads, the response cache off (every request is forwarded), Redis when one answers on
 127.0.0.1:6379 (else each gateway runs one worker). wrk with 32 connections on an
@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devtools.harness import new_product, start_gateway, start_stack
 from scripts.benchlib import answers, process_tree, wrk, wrk_installed
-from tests.harness import new_product, start_gateway, start_stack
 
 WORKERS = {
     "buffering": {},

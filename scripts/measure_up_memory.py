@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from common.topology import SERVICES  # noqa: E402
+from devtools.harness import free_port  # noqa: E402
 from scripts.benchlib import _parents, memory_mb, process_tree  # noqa: E402
-from tests.harness import free_port  # noqa: E402
 
 LIMIT_MB = 400
 # What `up` on a laptop does not have (as tests/test_manage_all_e2e.py's `_up_env`).

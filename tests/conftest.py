@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import RedisProcess, Stack, start_stack
+from devtools.harness import RedisProcess, Stack, start_stack
 
 
 @pytest.fixture(scope="session")

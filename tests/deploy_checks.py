@@ -13,14 +13,15 @@ import tomllib
 
 import yaml
 
-from common.launcher.plan import Registry, start_order
-from common.launcher.suites import import_contracts
 from common.topology import GATEWAY, SERVICES
-from tests.harness import REPO_ROOT
+from devtools.harness import REPO_ROOT
+from devtools.launcher.plan import Registry, start_order
+from devtools.launcher.suites import import_contracts
 from tests.k8s_render import pod_spec, render
 
 DEPLOY = REPO_ROOT / "deploy"
-# The project serving each internal endpoint of common.service_callers (tests/test_deploy_k8s.py
+# The project serving each internal endpoint of common.identity.service_callers
+# (tests/test_deploy_k8s.py
 # checks that its urls.py names it).
 ENDPOINT_OWNERS = {
     "/internal/reservations": "products",
@@ -34,7 +35,7 @@ ENDPOINT_OWNERS = {
 def accepted_callers(name: str, services: Registry = SERVICES) -> list[str]:
     """The callers whose service token project NAME accepts: those of the internal
     endpoints it serves, in the registry's order."""
-    from common.service_callers import SERVICE_CALLERS
+    from common.identity.service_callers import SERVICE_CALLERS
 
     callers = {
         caller
@@ -46,7 +47,8 @@ def accepted_callers(name: str, services: Registry = SERVICES) -> list[str]:
 
 
 def _pairs(value: str) -> list[str]:
-    """SERVICE_TOKENS as common.conf.items reads it: comma-separated, each stripped."""
+    """SERVICE_TOKENS as common.settings.namespaces.items reads it: comma-separated, each
+    stripped."""
     return [part.strip() for part in value.split(",") if part.strip()]
 
 

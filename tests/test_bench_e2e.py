@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.harness import REPO_ROOT
+from devtools.harness import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

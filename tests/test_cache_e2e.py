@@ -12,7 +12,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.harness import (
+from devtools.harness import (
     Stack,
     admin_login,
     json_call,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.harness import Stack, http, mint_access_token, new_product, start_stack
+from devtools.harness import Stack, http, mint_access_token, new_product, start_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from common.topology import SERVICES, Service, registry
+from devtools.harness import REPO_ROOT
 from tests.deploy_checks import postgres_init_gaps
-from tests.harness import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 YAMLLINT_CONFIG = DEPLOY / "yamllint.yml"
@@ -262,7 +262,7 @@ def test_operations_key_rotation_commands_make_a_second_trusted_key(tmp_path):
     combined file holds two public keys with different kids, the new one first."""
     from cryptography.hazmat.primitives import serialization
 
-    from common.jwk import public_jwk
+    from common.identity.jwk import public_jwk
 
     tool("openssl")
     readme = (REPO_ROOT / "README.md").read_text().split("## Production", 1)[1]

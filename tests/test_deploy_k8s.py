@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from common.topology import SERVICES, UPSTREAMS
+from devtools.harness import REPO_ROOT
 from tests.deploy_checks import ENDPOINT_OWNERS, k8s_gaps
-from tests.harness import REPO_ROOT
 from tests.k8s_render import pod_spec, render
 from tests.test_deploy_files import YAMLLINT_CONFIG, assert_ok, run, tool
 from tests.test_docs_and_deploy import INTERNAL, readme_variables
@@ -40,7 +40,7 @@ MANIFEST_ONLY |= {
 def expected_callers() -> dict[str, set[str]]:
     """Pods allowed to reach each project: the gateway (it routes to every service) and the
     callers of the internal endpoints the project serves."""
-    from common.service_callers import SERVICE_CALLERS
+    from common.identity.service_callers import SERVICE_CALLERS
 
     assert set(SERVICE_CALLERS) == set(ENDPOINT_OWNERS), "an internal endpoint has no owner here"
     allowed = {name: ({"gateway"} if name != "gateway" else set()) for name in SERVICES}
@@ -118,7 +118,9 @@ def test_every_project_runs_the_image_entrypoint_on_its_port_with_its_probes(bas
         spec = pod_spec(deployments[name])
         (container,) = spec["containers"]
         assert container["args"] == [name]
-        assert "command" not in container  # the image's ENTRYPOINT: python -m common.entrypoint
+        assert (
+            "command" not in container
+        )  # the image's ENTRYPOINT: python -m common.runtime.entrypoint
         assert container["ports"] == [{"name": "http", "containerPort": service.port}]
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["PORT"] == str(service.port)

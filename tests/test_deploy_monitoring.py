@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from common.topology import SERVICES
+from devtools.harness import REPO_ROOT, http, start_stack
 from tests.deploy_checks import monitoring_gaps
-from tests.harness import REPO_ROOT, http, start_stack
 from tests.test_deploy_files import assert_ok, run, tool
 
 MONITORING = REPO_ROOT / "deploy" / "monitoring"

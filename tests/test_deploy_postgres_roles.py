@@ -19,7 +19,7 @@ import subprocess
 import pytest
 
 from common.topology import SERVICES
-from tests.harness import REPO_ROOT
+from devtools.harness import REPO_ROOT
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 INIT = REPO_ROOT / "deploy" / "postgres-init.sql"

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from common.topology import SERVICES
-from tests.harness import (
+from devtools.harness import (
     REPO_ROOT,
     _drop_databases,
     _postgres_url_for,
@@ -160,7 +160,7 @@ def test_a_deployment_serves_its_probes_with_the_manifest_environment(cluster):
     env = cluster.env(container, config)
     env["PORT"] = str(free_port())
     env["MIGRATE_ON_START"] = "true"  # its database only: the Job's work, in short
-    argv = [sys.executable, "-m", "common.entrypoint", *container["args"]]
+    argv = [sys.executable, "-m", "common.runtime.entrypoint", *container["args"]]
     with serving(argv, env) as process:
         url = f"http://127.0.0.1:{env['PORT']}"
         assert wait_until_ok(f"{url}/ready", process) is None
@@ -270,7 +270,7 @@ def test_the_gateway_deployment_serves_its_operator_endpoints_to_kubelet_and_the
     env = cluster.env(container, config)
     env["PORT"] = str(free_port())
     env["MIGRATE_ON_START"] = "true"
-    argv = [sys.executable, "-m", "common.entrypoint", *container["args"]]
+    argv = [sys.executable, "-m", "common.runtime.entrypoint", *container["args"]]
     with serving(argv, env) as process:
         url = f"http://127.0.0.1:{env['PORT']}"
         probe = container["readinessProbe"]["httpGet"]["path"]

@@ -7,8 +7,8 @@ import re
 import yaml
 
 from common.topology import SERVICES, UPSTREAMS
+from devtools.harness import REPO_ROOT
 from tests.deploy_checks import compose_gaps, dockerfile_gaps, env_example_gaps
-from tests.harness import REPO_ROOT
 
 # Read by the machinery itself, not meant to be configured by people.
 INTERNAL = {
@@ -97,7 +97,7 @@ def test_compose_runs_every_registry_project_with_the_image_entrypoint():
     assert {"postgres", "redis", "migrate", *SERVICES} <= set(services)
     for name in SERVICES:
         spec = services[name]
-        assert "exec python -m common.entrypoint" in " ".join(spec["entrypoint"])
+        assert "exec python -m common.runtime.entrypoint" in " ".join(spec["entrypoint"])
         assert spec["build"] == "."
         env = spec["environment"]
         assert env["APP_ENV"] == "production"
@@ -123,7 +123,7 @@ def test_compose_runs_every_registry_project_with_the_image_entrypoint():
 
 def test_dockerfile_uses_the_shared_entrypoint_as_an_unprivileged_user():
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
-    assert 'ENTRYPOINT ["python", "-m", "common.entrypoint"]' in dockerfile
+    assert 'ENTRYPOINT ["python", "-m", "common.runtime.entrypoint"]' in dockerfile
     assert "pip install --only-binary=:all: --no-cache-dir --require-hashes" in dockerfile
     assert re.search(r"^USER 10001$", dockerfile, flags=re.MULTILINE)
     assert "APP_ENV=production" in dockerfile

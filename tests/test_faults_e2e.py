@@ -15,8 +15,7 @@ from http import HTTPStatus
 
 import pytest
 
-from gateway_project.tests.fake_upstream import FakeUpstream
-from tests.harness import (
+from devtools.harness import (
     ServiceProcess,
     Stack,
     free_port,
@@ -27,6 +26,7 @@ from tests.harness import (
     run_reconcile,
     start_stack,
 )
+from gateway_project.tests.fake_upstream import FakeUpstream
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from http import HTTPStatus
 import pytest
 
 from common.topology import SERVICES
-from tests.harness import REPO_ROOT, http, start_stack
+from devtools.harness import REPO_ROOT, http, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def _production_env(tmp_path, **overrides):
 
 def _entrypoint(service: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "common.entrypoint", service],
+        [sys.executable, "-m", "common.runtime.entrypoint", service],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -162,7 +162,7 @@ def test_request_id_is_echoed_and_logged_as_json(stack):
 
 
 def test_replicas_migrating_at_once_take_turns(tmp_path):
-    from tests.harness import _drop_databases, _postgres_url_for
+    from devtools.harness import _drop_databases, _postgres_url_for
 
     created = _postgres_url_for("products", os.urandom(4).hex())
     if created is None:
@@ -174,7 +174,7 @@ def test_replicas_migrating_at_once_take_turns(tmp_path):
         PRODUCTS_DATABASE_URL=url,
         DJANGO_SETTINGS_MODULE="product_service.settings",
     )
-    code = "import django; django.setup(); from common.entrypoint import migrate; migrate()"
+    code = "import django; django.setup(); from common.runtime.entrypoint import migrate; migrate()"
     try:
         replicas = [
             subprocess.Popen(

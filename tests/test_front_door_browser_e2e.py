@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.harness import REPO_ROOT, json_call, mint_access_token, start_stack, superuser_create
+from devtools.harness import REPO_ROOT, json_call, mint_access_token, start_stack, superuser_create
 
 pytestmark = pytest.mark.e2e
 

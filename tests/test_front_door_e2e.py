@@ -10,7 +10,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from tests.harness import json_call, superuser_create
+from devtools.harness import json_call, superuser_create
 
 pytestmark = pytest.mark.e2e
 

@@ -1,8 +1,8 @@
 """Fuzzing: schemathesis against each service's OpenAPI schema and through the gateway.
 
-Real processes (tests.harness.start_stack), signed in as a user and as staff, with
+Real processes (devtools.harness.start_stack), signed in as a user and as staff, with
 valid (positive) and invalid (negative) input. Every answer must be no 5xx, have a
-status, media type and body its operation documents (common.schema lists the problem
+status, media type and body its operation documents (common.http.schema lists the problem
 answers), and an operation that needs credentials must refuse the same request sent
 without them (schemathesis' ignored_auth: no auth bypass).
 
@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode, checks  # noqa: E402
 
-from tests.harness import Stack, json_call, mint_access_token, start_stack  # noqa: E402
+from devtools.harness import Stack, json_call, mint_access_token, start_stack  # noqa: E402
 
 MAX_EXAMPLES = 8  # per operation, identity and generation mode
 SECONDS_PER_OPERATION = 8.0

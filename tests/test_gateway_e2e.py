@@ -19,9 +19,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from common.jwk import public_jwk
-from gateway_project.tests.fake_upstream import FakeUpstream, Reply
-from tests.harness import (
+from common.identity.jwk import public_jwk
+from devtools.harness import (
     Stack,
     free_port,
     http,
@@ -30,6 +29,7 @@ from tests.harness import (
     start_stack,
     superuser_create,
 )
+from gateway_project.tests.fake_upstream import FakeUpstream, Reply
 
 pytestmark = pytest.mark.e2e
 
@@ -273,7 +273,7 @@ def test_keys_from_the_user_services_jwks_are_fetched_once(tmp_path, fake):
                 f"{gateway}/orders",
                 headers={"Authorization": f"Bearer {mint_access_token(stack, user_id=n)}"},
             )[0]
-            for n in range(1, 6)  # user ids are positive (common.jwt.check_claim_types)
+            for n in range(1, 6)  # user ids are positive (common.identity.jwt.check_claim_types)
         ]
         forged = jwt.encode(
             {

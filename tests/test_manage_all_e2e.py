@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from common.topology import SERVICES
-from tests.harness import REPO_ROOT, admin_login, free_port, http
+from devtools.harness import REPO_ROOT, admin_login, free_port, http
 
 pytestmark = pytest.mark.e2e
 

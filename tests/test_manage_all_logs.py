@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from common.topology import SERVICES
-from tests.harness import REPO_ROOT, free_port, http
+from devtools.harness import REPO_ROOT, free_port, http
 from tests.test_manage_all_e2e import _up_env, start_up
 
 

@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 
-from tests.harness import ServiceProcess, free_port, http, start_stack
+from devtools.harness import ServiceProcess, free_port, http, start_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.harness import REPO_ROOT, Stack, json_call, mint_access_token, start_stack
+from devtools.harness import REPO_ROOT, Stack, json_call, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.harness import Stack, json_call, mint_access_token, start_stack
+from devtools.harness import Stack, json_call, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from common.topology import SERVICES
-from tests.harness import REPO_ROOT, free_port
+from devtools.harness import REPO_ROOT, free_port
 from tests.test_manage_all_e2e import start_up
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import tomllib
 
-from common.launcher.plan import (
+from common.topology import SERVICES, UPSTREAMS, Service, registry
+from devtools.harness import REPO_ROOT
+from devtools.launcher.plan import (
     colours,
     count_word,
     front_door,
@@ -19,10 +21,8 @@ from common.launcher.plan import (
     scalable,
     start_order,
 )
-from common.launcher.suites import check_commands, import_contracts
-from common.topology import SERVICES, UPSTREAMS, Service, registry
+from devtools.launcher.suites import check_commands, import_contracts
 from tests.deploy_checks import deployment_gaps
-from tests.harness import REPO_ROOT
 
 REVIEWS = Service("reviews", "review_service", 8004, "Review service", colour="34")
 WITH_REVIEWS = registry(*SERVICES.values(), REVIEWS)

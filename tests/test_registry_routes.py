@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from common.topology import SERVICES, UPSTREAMS
-from tests.harness import REPO_ROOT
+from devtools.harness import REPO_ROOT
 
 ROUTE_TABLE = """
 import json, django
@@ -36,7 +36,7 @@ django.setup()
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import Resolver404, get_resolver
-from common.admin_mount import admin_prefix, mounted_urlconf
+from common.identity.admin_mount import admin_prefix, mounted_urlconf
 
 def served(path):
     if path.startswith(settings.STATIC_URL):

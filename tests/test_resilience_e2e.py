@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import (
+from devtools.harness import (
     ServiceProcess,
     Stack,
     another_instance,

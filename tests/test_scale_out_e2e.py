@@ -13,7 +13,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.harness import (
+from devtools.harness import (
     Stack,
     another_instance,
     http,

@@ -9,7 +9,7 @@ from http import HTTPStatus
 import pytest
 
 from common.topology import SERVICES, UPSTREAMS
-from tests.harness import json_call, mint_access_token, new_product, start_stack
+from devtools.harness import json_call, mint_access_token, new_product, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -85,12 +85,13 @@ def test_each_caller_registers_and_deregisters_only_its_own_services_instances(t
 
 
 def test_every_internal_path_names_the_callers_it_accepts():
-    """A new internal endpoint needs a row in common.service_callers.SERVICE_CALLERS, else no caller
+    """A new internal endpoint needs a row in common.identity.service_callers.SERVICE_CALLERS,
+    else no caller
     may reach it: this names the one forgotten."""
     import re
 
-    from common.service_callers import callers_for
-    from tests.harness import REPO_ROOT
+    from common.identity.service_callers import callers_for
+    from devtools.harness import REPO_ROOT
 
     paths = {
         "/" + match.split("<", 1)[0].rstrip("/")

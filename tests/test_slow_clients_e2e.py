@@ -1,4 +1,4 @@
-"""Slow and broken clients against the real servers (gunicorn with common.gunicorn_worker):
+"""Slow and broken clients against the real servers (gunicorn with common.runtime.gunicorn_worker):
 a truncated body, headers sent byte by byte, a client that never reads its answer. Each ends
 within its bound, and while they hang the server goes on serving: more such connections
 are open than the server has threads. Requests read in the poller keep HTTP/1.1's framing:
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.harness import Stack, http, start_stack
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
-from tests.harness import Stack, http, start_stack
 
 pytestmark = pytest.mark.e2e
 

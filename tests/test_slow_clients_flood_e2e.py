@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.harness import RedisProcess, Stack, http, new_product, start_stack
 from gateway_project.tests.fake_upstream import FakeUpstream
-from tests.harness import RedisProcess, Stack, http, new_product, start_stack
 
 pytestmark = pytest.mark.e2e
 

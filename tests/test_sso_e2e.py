@@ -1,6 +1,6 @@
 """The admins' sign-on credential and identity changes, through the real gateway.
 
-Real processes (tests/harness.py): the users admin signs in through the gateway, the
+Real processes (devtools/harness.py): the users admin signs in through the gateway, the
 products and gateway admins open by the sign-on cookie, an API access token opens none,
 and a logout at one admin ends the session at another. An admin's password reset of an
 account revokes the account's old access token at the gateway within 2 s with Redis
@@ -18,7 +18,7 @@ import jwt
 import pytest
 import requests
 
-from tests.harness import Stack, json_call, superuser_create
+from devtools.harness import Stack, json_call, superuser_create
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from http import HTTPStatus
 import pytest
 
 from common.topology import SERVICES
-from tests.harness import http
+from devtools.harness import http
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.harness import json_call, mint_access_token, start_stack
+from devtools.harness import json_call, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from http import HTTPStatus
 import jwt
 import pytest
 
-from tests.harness import Stack, admin_login, http, json_call, superuser_create
+from devtools.harness import Stack, admin_login, http, json_call, superuser_create
 
 pytestmark = pytest.mark.e2e
 

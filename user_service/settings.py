@@ -1,9 +1,9 @@
 """The user service's settings: the shared base plus the account model, the refresh-token
 blacklist and the signing key."""
 
-from common.config import env, jwt_private_key
-from common.settings import *  # noqa: F403 -- the shared base
-from common.settings import service_settings
+from common.settings.base import *  # noqa: F403 -- the shared base
+from common.settings.base import service_settings
+from common.settings.env import env, jwt_private_key
 
 globals().update(service_settings("users"))
 ROOT_URLCONF = "user_service.urls"
@@ -16,10 +16,10 @@ AUTH_USER_MODEL = "accounts.User"
 # The admin's own login counts against the same per-username limit as POST /users/login.
 AUTHENTICATION_BACKENDS = ["user_service.accounts.backends.ThrottledModelBackend"]
 # An admin sign-in here leaves a sign-on credential for the other admins, and every
-# admin's sessions are re-checked against these rules (common.sso).
+# admin's sessions are re-checked against these rules (common.identity.sso).
 ADMIN_SSO_ACCOUNTS = "user_service.accounts.services"
 
-# The only signer: common.jwt.token_backend() signs with this key and publishes its kid.
+# The only signer: common.identity.jwt.token_backend() signs with this key and publishes its kid.
 COMMON = {**COMMON, "JWT_PRIVATE_KEY": jwt_private_key()}  # noqa: F405
 SIMPLE_JWT = {
     **SIMPLE_JWT,  # noqa: F405

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.http import Http404
 
-from common.admin_pages import MAX_ROW_NUMBER, requested_page
+from common.identity.admin_pages import MAX_ROW_NUMBER, requested_page
 from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.test import Client
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from prometheus_client import REGISTRY
 
-from common.api_path import is_api_view
+from common.http.api_path import is_api_view
 from common.tests import urls
 
 pytestmark = pytest.mark.django_db

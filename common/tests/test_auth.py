@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from common.config import jwt_private_key, jwt_public_keys
-from common.jwt import KeyRing, public_jwk
+from common.identity.jwt import KeyRing, public_jwk
+from common.settings.env import jwt_private_key, jwt_public_keys
 from common.testing import access_token, bearer
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +158,7 @@ def test_key_ring_refreshes_jwks_at_most_once_per_cooldown(monkeypatch):
         calls.append(url)
         return Answer()
 
-    monkeypatch.setattr("common.jwt.requests.get", fake_get)
+    monkeypatch.setattr("common.identity.jwt.requests.get", fake_get)
     ring = KeyRing(jwks_url="http://users.invalid/users/.well-known/jwks.json")
     for n in range(20):
         assert ring.key_for(f"forged-{n}") is None

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from common import server_env
-from common.conf import CommonSettings, Rate, common_settings
-from common.config import REPO_ROOT, environment_of
-from common.service_client import client_for
+from common.identity.service_client import client_for
+from common.settings import server_env
+from common.settings.env import REPO_ROOT, environment_of
+from common.settings.namespaces import CommonSettings, Rate, common_settings
 
 
 def test_defaults_come_from_the_namespace_when_no_variable_is_set(monkeypatch):
@@ -80,7 +80,7 @@ def test_the_old_threads_variable_still_works_with_one_warning(monkeypatch, caps
 def test_a_bad_value_stops_the_entrypoint_naming_its_variable(tmp_path, variable, value, message):
     environment = {"PATH": "/usr/bin:/bin", "APP_ENV": "development", "VAR_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "common.entrypoint", "products"],
+        [sys.executable, "-m", "common.runtime.entrypoint", "products"],
         cwd=REPO_ROOT,
         env={**environment, variable: value},
         capture_output=True,

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common import config
+from common.settings import env as config
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_cache_is_local_memory_without_redis(monkeypatch):
 
 
 def test_the_public_origin_is_the_gateways_local_url_in_development(development, monkeypatch):
-    from common.settings import public_origin
+    from common.settings.base import public_origin
 
     monkeypatch.delenv("PUBLIC_ORIGIN", raising=False)
     monkeypatch.delenv("GATEWAY_PORT", raising=False)
@@ -168,7 +168,7 @@ def test_the_public_origin_is_the_gateways_local_url_in_development(development,
 
 def test_without_a_public_origin_production_links_are_relative(production, monkeypatch):
     """Never the client's Host: no default names a host in production."""
-    from common.settings import public_origin
+    from common.settings.base import public_origin
 
     monkeypatch.delenv("PUBLIC_ORIGIN", raising=False)
     assert public_origin() == ""

@@ -7,7 +7,7 @@ import json
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 
-from common.problems import ProblemDetailsMiddleware, exception_handler
+from common.http.problems import ProblemDetailsMiddleware, exception_handler
 
 
 def test_drf_views_answer_503_with_retry_after_when_the_database_is_down():

@@ -1,4 +1,5 @@
-"""A canary for the parts of gunicorn's gthread worker that common.gunicorn_worker builds on.
+"""A canary for the parts of gunicorn's gthread worker that common.runtime.gunicorn_worker
+builds on.
 
 The worker overrides gthread's accept, keep-alive and completion steps and hands gunicorn's
 parser the bytes it read. If a gunicorn release renames or reshapes one of them, this
@@ -13,7 +14,7 @@ import inspect
 from gunicorn.http import message, unreader, wsgi
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from common.gunicorn_worker import BufferingThreadWorker
+from common.runtime.gunicorn_worker import BufferingThreadWorker
 
 
 def _parameters(function) -> list[str]:

@@ -5,7 +5,7 @@ from http import HTTPStatus
 import pytest
 from django.db import OperationalError
 
-from common import health
+from common.observability import health
 
 pytestmark = pytest.mark.django_db
 

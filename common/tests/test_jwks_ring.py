@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from common.jwt import KeyRing, public_jwk
+from common.identity.jwt import KeyRing, public_jwk
 
 URL = "http://users.invalid/users/.well-known/jwks.json"
 
@@ -47,14 +47,14 @@ def _kid(key) -> str:
 @pytest.fixture
 def clock(monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr("common.jwt.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("common.identity.jwt.time.monotonic", lambda: now[0])
     return now
 
 
 def test_a_key_gone_from_the_jwks_stops_being_trusted_after_the_ttl(monkeypatch, clock):
     old, new = _key(), _key()
     jwks = FakeJWKS(old)
-    monkeypatch.setattr("common.jwt.requests.get", jwks)
+    monkeypatch.setattr("common.identity.jwt.requests.get", jwks)
     ring = KeyRing(jwks_url=URL, ttl=300)
     assert ring.key_for(_kid(old)) is not None
 
@@ -70,7 +70,7 @@ def test_a_key_gone_from_the_jwks_stops_being_trusted_after_the_ttl(monkeypatch,
 def test_an_unknown_kid_fetches_at_once_but_at_most_once_per_cooldown(monkeypatch, clock):
     first, second = _key(), _key()
     jwks = FakeJWKS(first)
-    monkeypatch.setattr("common.jwt.requests.get", jwks)
+    monkeypatch.setattr("common.identity.jwt.requests.get", jwks)
     ring = KeyRing(jwks_url=URL, ttl=300)
     ring.key_for(_kid(first))
     jwks.keys = [first, second]
@@ -85,7 +85,7 @@ def test_an_unknown_kid_fetches_at_once_but_at_most_once_per_cooldown(monkeypatc
 def test_jwks_unreachable_keeps_the_last_keys_and_retries_without_hammering(monkeypatch, clock):
     key = _key()
     jwks = FakeJWKS(key)
-    monkeypatch.setattr("common.jwt.requests.get", jwks)
+    monkeypatch.setattr("common.identity.jwt.requests.get", jwks)
     ring = KeyRing(jwks_url=URL, ttl=300)
     ring.key_for(_kid(key))
 
@@ -106,7 +106,7 @@ def test_configured_pems_are_always_trusted(monkeypatch, clock):
     pem = pinned.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    monkeypatch.setattr("common.jwt.requests.get", FakeJWKS())
+    monkeypatch.setattr("common.identity.jwt.requests.get", FakeJWKS())
     ring = KeyRing(pem.decode(), jwks_url=URL, ttl=300)
     clock[0] += 1000
     assert ring.key_for(_kid(pinned)) is not None

@@ -31,7 +31,7 @@ RUNTIME_LOCK = REPO / "requirements.txt"
 DEV_LOCK = REPO / "requirements-dev.txt"
 PROJECT_PACKAGES = ("common", *(service.package for service in SERVICES.values()))
 # Code that runs only under pytest or manage_all.py (which is standard library only).
-NOT_RUNTIME = ("common/launcher/", "common/pytest_plugin.py", "common/testing.py")
+NOT_RUNTIME = ("devtools/launcher/", "devtools/pytest_plugin.py", "common/testing.py")
 # What `python -m venv` puts in every venv (setuptools' .pth loads a module of its own).
 VENV_OWN = {"pip", "setuptools", "wheel"}
 DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -257,25 +257,3 @@ def test_each_lock_names_the_command_that_regenerates_it(lock):
     assert "--generate-hashes" in header[1]
     assert header[1].endswith(f"-o {lock.name}")
     assert header[1].removeprefix("#").strip() in (REPO / "README.md").read_text()
-
-
-def test_the_venv_stamp_tells_runtime_from_runtime_and_dev(tmp_path):
-    """`up` after `test` installs nothing; `test` after `up` installs the dev lock, which
-    pip reduces to the dev part (the runtime pins are already satisfied)."""
-    from common.launcher import venv
-
-    runtime = f"runtime {venv.lock_digest(venv.LOCK_FILE)}\n"
-    both = runtime + f"dev {venv.lock_digest(venv.DEV_LOCK_FILE)}\n"
-    stamp = tmp_path / "stamp"
-    cases = {
-        "": (["runtime"], ["runtime", "dev"]),
-        "0123abcd\n": (["runtime"], ["runtime", "dev"]),  # a stamp of one lock, from before
-        runtime: ([], ["runtime", "dev"]),
-        both: ([], []),
-        both.replace("runtime ", "runtime 0"): (["runtime"], ["runtime", "dev"]),
-        runtime + "dev 0\n": ([], ["runtime", "dev"]),
-    }
-    for text, (for_up, for_test) in cases.items():
-        stamp.write_text(text)
-        assert venv.locks_to_install(False, venv.read_stamp(stamp)) == for_up, text
-        assert venv.locks_to_install(True, venv.read_stamp(stamp)) == for_test, text

@@ -8,8 +8,8 @@ from http import HTTPStatus
 
 import pytest
 
-from common.context import request_id_var
-from common.middleware import request_id_from, traceparent_from
+from common.http.middleware import request_id_from, traceparent_from
+from common.observability.context import request_id_var
 
 
 def test_a_sane_client_request_id_is_kept_and_echoed(client):
@@ -76,7 +76,7 @@ def test_request_id_is_reset_after_the_request(client):
 
 
 def test_json_formatter_writes_one_object_with_request_id():
-    from common.logging import JsonFormatter, RequestIdFilter
+    from common.observability.logging import JsonFormatter, RequestIdFilter
 
     record = logging.makeLogRecord(
         {"name": "x", "levelname": "INFO", "msg": "hello %s", "args": ("you",), "extra_field": 7}
@@ -94,7 +94,7 @@ def test_json_formatter_writes_one_object_with_request_id():
 def test_django_request_lines_logged_after_the_middleware_keep_the_request_id():
     from types import SimpleNamespace
 
-    from common.logging import RequestIdFilter
+    from common.observability.logging import RequestIdFilter
 
     # django.request logs error answers once the middleware chain has returned.
     record = logging.makeLogRecord(
@@ -112,7 +112,7 @@ def test_django_request_lines_logged_after_the_middleware_keep_the_request_id():
 def _json_console_logger(name: str) -> tuple[logging.Logger, io.StringIO]:
     """A logger wired as settings.logging_config wires the root one, outside the hierarchy
     (so pytest's capture handlers do not reach it)."""
-    from common.logging import JsonFormatter, RequestIdFilter
+    from common.observability.logging import JsonFormatter, RequestIdFilter
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -124,7 +124,7 @@ def _json_console_logger(name: str) -> tuple[logging.Logger, io.StringIO]:
 
 
 def test_log_fields_writes_the_line_the_formatter_writes():
-    from common.logging import log_fields
+    from common.observability.logging import log_fields
 
     fields = {"method": "GET", "path": "/x", "status": 200, "user_id": None, "route": "/x"}
     logger, stream = _json_console_logger("access")
@@ -143,7 +143,7 @@ def test_log_fields_writes_the_line_the_formatter_writes():
 
 
 def test_log_fields_hands_other_handlers_a_record():
-    from common.logging import log_fields
+    from common.observability.logging import log_fields
 
     logger, stream = _json_console_logger("access")
     records = []
@@ -159,7 +159,7 @@ def test_log_fields_hands_other_handlers_a_record():
 
 
 def test_log_fields_respects_the_handlers_level():
-    from common.logging import log_fields
+    from common.observability.logging import log_fields
 
     logger, stream = _json_console_logger("access")
     logger.handlers[0].setLevel(logging.INFO)
@@ -170,7 +170,7 @@ def test_log_fields_respects_the_handlers_level():
 
 
 def test_fast_timestamps_are_the_formatters():
-    from common.logging import _fast_timestamp, _timestamp
+    from common.observability.logging import _fast_timestamp, _timestamp
 
     moments = [1700000000.0, 1700000000.001, 1700000000.9996, 1700000000.4999995, 1764590000.5]
     assert [_fast_timestamp(t) for t in moments] == [_timestamp(t) for t in moments]

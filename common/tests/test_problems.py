@@ -125,7 +125,7 @@ def test_disallowed_host_is_a_json_400(host, settings):
 def test_a_django_validation_error_from_a_service_function_is_a_400_problem():
     from django.core.exceptions import ValidationError
 
-    from common.problems import exception_handler
+    from common.http.problems import exception_handler
 
     response = exception_handler(ValidationError({"stock": ["Too many."]}), {})
     bare = exception_handler(ValidationError("Not like that."), {})

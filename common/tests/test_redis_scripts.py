@@ -9,9 +9,9 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from common.counters import WINDOW_SCRIPT
-from common.redis_scripts import ThreadScript, thread_connection
-from common.shared_redis import is_redis_cache
+from common.limits.counters import WINDOW_SCRIPT
+from common.limits.redis_scripts import ThreadScript, thread_connection
+from common.limits.shared_redis import is_redis_cache
 
 pytestmark = pytest.mark.skipif(
     not is_redis_cache(caches["default"]), reason="REDIS_URL not set: no Redis to talk to"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.request_frame import HEAD_LIMIT, Refusal, RequestFrame
+from common.runtime.request_frame import HEAD_LIMIT, Refusal, RequestFrame
 
 
 def _fed_byte_by_byte(data: bytes, max_body: int = 1000) -> tuple[int, int | Refusal | None]:

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from common.context import request_id_var, traceparent_var
-from common.service_client import ServiceClient, ServiceTimeout, ServiceUnavailable
+from common.identity.service_client import ServiceClient, ServiceTimeout, ServiceUnavailable
+from common.observability.context import request_id_var, traceparent_var
 
 
 class Recorder(BaseHTTPRequestHandler):

@@ -9,8 +9,8 @@ from django.test import override_settings
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from common.auth import HasServiceToken, own_service_token
-from common.service_client import client_for
+from common.identity.auth import HasServiceToken, own_service_token
+from common.identity.service_client import client_for
 
 TOKENS = ["orders=orders-token", "gateway=gateway-token", "products=products-token"]
 

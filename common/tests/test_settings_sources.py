@@ -2,9 +2,10 @@
 
 The production source (not tests, not scripts/) is scanned with `ast` for reads:
 os.environ.get/[...]/setdefault (when its value is used), os.getenv, `"X" in os.environ`,
-django-environ's `env.<type>("X")`, common.config's `secret("X")` / `pem_value("X")`
+django-environ's `env.<type>("X")`, common.settings.env's `secret("X")` / `pem_value("X")`
 (and server_env's `_int("X", ...)`),
-and the variables a settings namespace declares (`setting(..., env="X")`, common.conf).
+and the variables a settings namespace declares (`setting(..., env="X")`,
+common.settings.namespaces).
 """
 
 from __future__ import annotations
@@ -15,27 +16,30 @@ from pathlib import Path
 
 import pytest
 
-from common.config import REPO_ROOT
+from common.settings.env import REPO_ROOT
 
-# Where the environment may be read at all: settings modules (through common.config and
-# the namespaces of common.conf), the server's variables, the launcher's, OpenTelemetry's.
+# Where the environment may be read at all: settings modules (through common.settings.env and
+# the namespaces of common.settings.namespaces), the server's variables, the launcher's,
+# OpenTelemetry's.
 READERS = {
-    "common/config.py",
-    "common/conf.py",
-    "common/settings.py",
-    "common/server_env.py",
-    "common/tracing.py",  # OTEL_EXPORTER_OTLP_ENDPOINT: the exporter reads it (and more) too
+    "common/settings/env.py",
+    "common/settings/namespaces.py",
+    "common/settings/base.py",
+    "common/settings/server_env.py",
+    # OTEL_EXPORTER_OTLP_ENDPOINT: the exporter reads it (and more) too
+    "common/observability/tracing.py",
     "gateway_project/conf.py",
     "gateway_project/settings.py",
     "order_service/settings.py",
     "product_service/settings.py",
     "user_service/settings.py",
-    "common/launcher/console.py",  # NO_COLOR
-    "common/launcher/plan.py",  # <NAME>_PORT
+    "devtools/launcher/console.py",  # NO_COLOR
+    "devtools/launcher/plan.py",  # <NAME>_PORT
 }
 # A variable two modules read, each with its reason (keep this short).
 SHARED: dict[str, set[str]] = {}
-# Readers whose first argument is the variable: common.config's and common.server_env's.
+# Readers whose first argument is the variable: common.settings.env's and
+# common.settings.server_env's.
 NAMED_READERS = {"secret", "pem_value", "_int", "_seconds"}
 # django-environ's typed reads (a local dict named `env`, as the launcher has, is not one).
 ENV_METHODS = {"str", "int", "float", "bool", "list", "tuple", "dict", "json", "url", "db_url"}
@@ -47,7 +51,7 @@ def production_sources() -> list[Path]:
         path
         for path in REPO_ROOT.rglob("*.py")
         if not skipped & set(path.relative_to(REPO_ROOT).parts)
-        and path.name not in ("conftest.py", "testing.py", "pytest_plugin.py")
+        and path.name not in ("conftest.py", "testing.py", "pytest_plugin.py", "harness.py")
     )
 
 
@@ -128,12 +132,12 @@ def test_only_settings_modules_read_the_environment():
 
 def test_the_scan_finds_each_kind_of_read():
     readers = readers_by_variable()
-    assert readers["HTTP_READ_TIMEOUT"] == {"common/conf.py"}  # a namespace field
+    assert readers["HTTP_READ_TIMEOUT"] == {"common/settings/namespaces.py"}  # a namespace field
     assert readers["GATEWAY_RATE_ANON"] == {"gateway_project/conf.py"}  # one key of a field
-    assert readers["WEB_THREADS"] == {"common/server_env.py"}
-    assert readers["SERVICE_TOKEN"] == {"common/settings.py"}  # secret("SERVICE_TOKEN")
+    assert readers["WEB_THREADS"] == {"common/settings/server_env.py"}
+    assert readers["SERVICE_TOKEN"] == {"common/settings/base.py"}  # secret("SERVICE_TOKEN")
     assert readers["USERS_RATE_LOGIN"] == {"user_service/settings.py"}
-    assert readers["NO_COLOR"] == {"common/launcher/console.py"}
+    assert readers["NO_COLOR"] == {"devtools/launcher/console.py"}
 
 
 @pytest.mark.parametrize(

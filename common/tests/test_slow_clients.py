@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from common.slow_clients import WATCHDOG, bounded_app
+from common.runtime.slow_clients import WATCHDOG, bounded_app
 
 
 def test_an_alarm_fires_once_at_its_deadline_and_not_when_cancelled():

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from common import auth
+from common.identity import auth
 from common.testing import access_token
 
 pytestmark = pytest.mark.django_db

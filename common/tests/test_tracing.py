@@ -1,4 +1,5 @@
-"""common.tracing: off costs a check; on, spans nest and the traceparent names them."""
+"""common.observability.tracing: off costs a check; on, spans nest and the traceparent
+names them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from common import tracing
-from common.context import traceparent_var
+from common.observability import tracing
+from common.observability.context import traceparent_var
 
 
 @pytest.fixture

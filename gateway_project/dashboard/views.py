@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from common.conf import common_settings
-from common.problems import problem
+from common.http.problems import problem
+from common.settings.namespaces import common_settings
 from common.topology import UPSTREAMS
 from gateway_project.dashboard.figures import traffic_figures
 from gateway_project.routing.table import routes

@@ -17,7 +17,7 @@ from typing import Any
 
 from rest_framework.exceptions import APIException
 
-from common.service_client import client_for
+from common.identity.service_client import client_for
 from gateway_project.routing.policies import PUBLIC, STAFF
 from gateway_project.routing.table import Route
 

@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
-from common.auth import CachedStatelessJWTAuthentication
-from common.auth import forget_verified_tokens as forget_verified_tokens  # tests
-from common.revocation import token_is_revoked
+from common.identity.auth import CachedStatelessJWTAuthentication
+from common.identity.auth import forget_verified_tokens as forget_verified_tokens  # tests
+from common.identity.revocation import token_is_revoked
 from gateway_project.conf import gateway_settings
 from gateway_project.routing.policies import PUBLIC, STAFF, USER
 
@@ -22,7 +22,7 @@ class CachedJWTAuthentication(CachedStatelessJWTAuthentication):
     (GATEWAY["TOKEN_CACHE_SECONDS"]) and revocation checked on every request.
 
     Each distinct token is verified once per few seconds (the cache is
-    common.auth's, keyed by the whole token, never past the token's own expiry).
+    common.identity.auth's, keyed by the whole token, never past the token's own expiry).
     """
 
     def token_cache_seconds(self) -> float:
@@ -43,7 +43,7 @@ class CachedJWTAuthentication(CachedStatelessJWTAuthentication):
     def get_validated_token(self, raw_token: bytes) -> Token:
         token = super().get_validated_token(raw_token)
         # Checked on every request, cached or not: logout and password change revoke
-        # (common.revocation; cost measured in docs/security.md).
+        # (common.identity.revocation; cost measured in docs/security.md).
         if token_is_revoked(token.payload):
             raise InvalidToken("This token was revoked by a logout or password change.")
         return token

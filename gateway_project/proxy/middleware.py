@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
-from common.problems import problem
+from common.http.problems import problem
 from gateway_project.proxy.pipeline import record
 from gateway_project.transport.forwarding import (
     hop_by_hop_credential,

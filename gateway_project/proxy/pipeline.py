@@ -23,8 +23,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import APIException
 
-from common import tracing
-from common.service_client import ServiceTimeout, ServiceUnavailable
+from common.identity.service_client import ServiceTimeout, ServiceUnavailable
+from common.observability import tracing
 from gateway_project import response_cache
 from gateway_project.observability import traffic
 from gateway_project.proxy import metrics

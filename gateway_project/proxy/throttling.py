@@ -1,7 +1,7 @@
-"""Rate limits counted atomically on common.counters' fixed windows, per (scope, client).
+"""Rate limits counted atomically on common.limits.counters' fixed windows, per (scope, client).
 
 This keeps DRF's throttle API (allow_request/wait) and replaces only the counting, which
-lives in common.counters (the login limits of every project count there too).
+lives in common.limits.counters (the login limits of every project count there too).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from common.conf import on_settings_change
-from common.counters import (
+from common.limits.counters import (
     CounterUnavailable,
     LocalWindowCounter,
     RedisWindowCounter,
     is_redis_cache,
 )
+from common.settings.namespaces import on_settings_change
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket

@@ -2,7 +2,7 @@
 
 `settings.GATEWAY_RESPONSE_CACHE` may override any of them (tests do); the per-route
 lifetime is the route table's `cache` key (GATEWAY_CACHE_SECONDS for the product routes).
-Read as one typed object, like COMMON and GATEWAY (common.conf).
+Read as one typed object, like COMMON and GATEWAY (common.settings.namespaces).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from common.conf import Namespace, SettingsObject, number, setting
+from common.settings.namespaces import Namespace, SettingsObject, number, setting
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The response cache in Redis: every worker and replica shares entries and purges.
 
-Reached through common.shared_redis, as the throttle reaches it (the django-redis client's
+Reached through common.limits.shared_redis, as the throttle reaches it (the django-redis client's
 pool, names through `cache.make_key`, a back-off after a failure); each operation is one
 Lua script, so a lookup is one round trip and the race guard's check-and-store is atomic.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from common.shared_redis import SharedRedis
+from common.limits.shared_redis import SharedRedis
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
 from gateway_project.response_cache.store_base import Found, Offer, StoreUnavailable

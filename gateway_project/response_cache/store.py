@@ -18,8 +18,8 @@ from functools import cache
 
 from django.core.cache import caches
 
-from common.conf import on_settings_change
-from common.shared_redis import is_redis_cache
+from common.limits.shared_redis import is_redis_cache
+from common.settings.namespaces import on_settings_change
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
 from gateway_project.response_cache.store_base import Found, Offer, Store, StoreUnavailable

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import HasServiceToken, ServiceTokenAuthentication
+from common.identity.auth import HasServiceToken, ServiceTokenAuthentication
 from gateway_project.response_cache.hooks import invalidate
 from gateway_project.response_cache.policy import SURROGATE_KEY
 from gateway_project.response_cache.store import StoreUnavailable

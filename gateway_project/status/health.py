@@ -20,7 +20,7 @@ from django.http import HttpResponse, JsonResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from common.context import request_id_var
+from common.observability.context import request_id_var
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy.throttling import GatewayRateThrottle

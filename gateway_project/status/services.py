@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import IsStaff
+from common.identity.auth import IsStaff
 from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.upstreams.status import services_snapshot
 

@@ -1,4 +1,4 @@
-"""The gateway's admin sign-in: a throttled login (common.sso.AdminLoginThrottleBackend)
+"""The gateway's admin sign-in: a throttled login (common.identity.sso.AdminLoginThrottleBackend)
 answers 429 saying that there were too many attempts and when to retry, without hashing or
 asking the user service; an SSO session is re-checked on the dashboard too."""
 
@@ -12,8 +12,8 @@ import pytest
 import responses
 from django.test import Client
 
-from common.login_limits import limits_reset
-from common.sso import AUTHENTICATE_PATH, STATUS_PATH
+from common.identity.sso import AUTHENTICATE_PATH, STATUS_PATH
+from common.limits.login_limits import limits_reset
 from common.testing import clear_own_cache, sign_on_status, sign_on_token
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common.config import environment_of
+from common.settings.env import environment_of
 from gateway_project.conf import GatewaySettings, gateway_settings
 from gateway_project.tests.conftest import gateway_settings as overridden
 

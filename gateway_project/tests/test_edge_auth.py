@@ -76,7 +76,7 @@ def test_staff_caller_passes_and_the_authorization_header_goes_on(api_client, up
 def _token_for_audience(audience: str) -> str:
     import jwt
 
-    from common.config import jwt_private_key
+    from common.settings.env import jwt_private_key
 
     token = access_token()
     header = jwt.get_unverified_header(token)
@@ -107,7 +107,7 @@ def test_token_signed_by_another_key_is_401(api_client, upstreams):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from common.jwt import AccessToken, KeyRing, KidTokenBackend
+    from common.identity.jwt import AccessToken, KeyRing, KidTokenBackend
 
     pem = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -1,4 +1,4 @@
-"""Edge revocation (common.revocation) and the auth routes' indifference to bad tokens."""
+"""Edge revocation (common.identity.revocation) and the auth routes' indifference to bad tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 import pytest
 
-from common.revocation import forget_lookups, revocations_reset, tokens_revoke_before
+from common.identity.revocation import forget_lookups, revocations_reset, tokens_revoke_before
 from common.testing import access_token
 
 

@@ -185,7 +185,7 @@ def test_request_id_is_made_when_missing(api_client, upstreams):
 
 
 def test_upstream_refusing_connections_is_503_with_retry_after(api_client, upstreams, settings):
-    from tests.harness import free_port
+    from devtools.harness import free_port
 
     urls = {**settings.COMMON["SERVICE_URLS"], "products": f"http://127.0.0.1:{free_port()}"}
     settings.COMMON = {**settings.COMMON, "SERVICE_URLS": urls}

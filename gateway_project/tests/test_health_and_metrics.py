@@ -31,7 +31,7 @@ def test_health_is_ok_when_every_service_is_ready(api_client, upstreams):
 
 
 def test_health_is_degraded_naming_the_services_down(api_client, upstreams, settings):
-    from tests.harness import free_port
+    from devtools.harness import free_port
 
     upstreams["orders"].responder = lambda received: Reply(503, b'{"status": "unavailable"}')
     urls = {**settings.COMMON["SERVICE_URLS"], "users": f"http://127.0.0.1:{free_port()}"}

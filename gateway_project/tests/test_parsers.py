@@ -8,7 +8,7 @@ import pytest
 from rest_framework.exceptions import ParseError
 from rest_framework.settings import api_settings
 
-from common.parsers import JSONParser
+from common.http.parsers import JSONParser
 
 
 def test_the_gateway_parses_json_with_commons_parser():

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from common.conf import parse_rate
+from common.settings.namespaces import parse_rate
 from common.testing import bearer
 from gateway_project.proxy import throttling
 from gateway_project.proxy.throttling import LocalWindowCounter

@@ -80,7 +80,7 @@ def test_head_is_forwarded_as_head(api_client, upstreams):
 
 
 def test_proxies_from_the_environment_are_never_used(api_client, upstreams, monkeypatch):
-    from tests.harness import free_port
+    from devtools.harness import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):

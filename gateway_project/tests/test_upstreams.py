@@ -13,13 +13,13 @@ from django.conf import settings
 from django.test import override_settings
 
 from common.testing import bearer
+from devtools.harness import free_port
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
 from gateway_project.upstreams.breaker import CLOSED, HALF_OPEN, OPEN
 from gateway_project.upstreams.discovery import balancer_for, upstreams
 from gateway_project.upstreams.retry import RetryBudget
 from gateway_project.upstreams.sources import parse_targets
-from tests.harness import free_port
 
 
 @pytest.fixture(scope="module")

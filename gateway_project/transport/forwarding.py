@@ -13,9 +13,9 @@ import re
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from common.auth import SERVICE_TOKEN_HEADER
-from common.client_address import address_in, forwarded_client, trusted_networks
-from common.context import request_id_var, traceparent_var
+from common.identity.auth import SERVICE_TOKEN_HEADER
+from common.limits.client_address import address_in, forwarded_client, trusted_networks
+from common.observability.context import request_id_var, traceparent_var
 from gateway_project.conf import gateway_settings
 from gateway_project.transport.client import Answer
 

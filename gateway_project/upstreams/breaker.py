@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from common.shared_redis import SharedRedis
+from common.limits.shared_redis import SharedRedis
 from gateway_project.upstreams import metrics
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from http import HTTPStatus
 
-from common.conf import common_settings, on_settings_change
+from common.settings.namespaces import common_settings, on_settings_change
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.transport.client import UpstreamError, exchange

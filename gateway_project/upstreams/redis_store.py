@@ -1,4 +1,4 @@
-"""The gateway's shared Redis for discovery and breakers (common.shared_redis): the cache's
+"""The gateway's shared Redis for discovery and breakers (common.limits.shared_redis): the cache's
 connection pool, keys under the cache's prefix, and a short back-off after a failure (as
 the rate limiter has), so a Redis that has gone away costs each request nothing."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.cache import caches
 
-from common.shared_redis import SharedRedis, is_redis_cache
+from common.limits.shared_redis import SharedRedis, is_redis_cache
 
 
 def redis_store(retry_seconds: float) -> SharedRedis | None:

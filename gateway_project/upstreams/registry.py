@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from common.shared_redis import SharedRedis
+from common.limits.shared_redis import SharedRedis
 from gateway_project.upstreams.sources import base_url
 
 

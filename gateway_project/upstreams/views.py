@@ -1,7 +1,7 @@
 """The registry's internal endpoints (service token only): instances register themselves.
 
 A caller registers and deregisters only its own service's instances
-(common.service_callers.may_register): with per-caller SERVICE_TOKENS the products token
+(common.identity.service_callers.may_register): with per-caller SERVICE_TOKENS the products token
 cannot point the gateway's `users` traffic (logins with passwords) at an instance of its
 choosing, nor deregister the users' instances.
 """
@@ -23,12 +23,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.auth import (
+from common.identity.auth import (
     SERVICE_TOKEN_HEADER,
     ServiceTokenAuthentication,
     accepted_callers,
 )
-from common.service_callers import may_register
+from common.identity.service_callers import may_register
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.upstreams.discovery import upstreams

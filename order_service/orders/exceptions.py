@@ -1,4 +1,5 @@
-"""The order service's errors: DRF exceptions that common.problems renders as problem details."""
+"""The order service's errors: DRF exceptions that common.http.problems renders as problem
+details."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 The reconcile command fails such orders, so a value above zero that lasts means reconcile
 is not scheduled or not succeeding (alert OrdersStuckPending, deploy/monitoring/).
 
-Computed when /metrics is asked for (common.scrape_gauges): one count on the
+Computed when /metrics is asked for (common.observability.scrape_gauges): one count on the
 (status, created_at) index. The lambda looks its function up at each scrape.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 from prometheus_client import Gauge
 
-from common.scrape_gauges import scrape_gauge_register, scrape_gauge_set
+from common.observability.scrape_gauges import scrape_gauge_register, scrape_gauge_set
 from order_service.orders.models import Order
 from order_service.orders.services import pending_timeout
 

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from common.service_client import ServiceTimeout, ServiceUnavailable, client_for
+from common.identity.service_client import ServiceTimeout, ServiceUnavailable, client_for
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""A throttled admin login (common.sso.AdminLoginThrottleBackend) answers 429 saying that
+"""A throttled admin login (common.identity.sso.AdminLoginThrottleBackend) answers 429 saying that
 there were too many attempts and when to retry, without hashing or asking the user service."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 import responses
 from django.test import Client
 
-from common.login_limits import limits_reset
-from common.sso import AUTHENTICATE_PATH
+from common.identity.sso import AUTHENTICATE_PATH
+from common.limits.login_limits import limits_reset
 from common.testing import clear_own_cache
 
 pytestmark = pytest.mark.django_db

@@ -28,9 +28,9 @@ from django.db import transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.auth import own_service_token
-from common.conf import common_settings, on_settings_change
-from common.service_client import ServiceClient, ServiceUnavailable
+from common.identity.auth import own_service_token
+from common.identity.service_client import ServiceClient, ServiceUnavailable
+from common.settings.namespaces import common_settings, on_settings_change
 
 logger = logging.getLogger(__name__)
 

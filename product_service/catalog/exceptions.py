@@ -1,4 +1,4 @@
-"""The product service's errors: DRF exceptions that common.problems renders as problem
+"""The product service's errors: DRF exceptions that common.http.problems renders as problem
 details (`problem_type` tells apart two answers with one status)."""
 
 from __future__ import annotations

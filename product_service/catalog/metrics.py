@@ -5,7 +5,8 @@ held by unreleased reservations != units received): the rule of the check_stock 
 from the same selector. Above zero means units were lost or invented (alert
 StockDoesNotAddUp, deploy/monitoring/); `check_stock` names the products.
 
-Computed when /metrics is asked for (common.scrape_gauges): one query (the held units a
+Computed when /metrics is asked for (common.observability.scrape_gauges): one query (the
+held units a
 grouped subquery on the reservation items' product index).
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from prometheus_client import Gauge
 
-from common.scrape_gauges import scrape_gauge_register, scrape_gauge_set
+from common.observability.scrape_gauges import scrape_gauge_register, scrape_gauge_set
 from product_service.catalog.selectors import stock_discrepancies
 
 STOCK_DISCREPANCIES = Gauge(

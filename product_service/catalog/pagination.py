@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.pagination import CheckedCursorPagination
+from common.http.pagination import CheckedCursorPagination
 
 
 class ProductCursorPagination(CheckedCursorPagination):

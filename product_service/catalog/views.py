@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from common.auth import HasServiceToken, IsStaff
+from common.identity.auth import HasServiceToken, IsStaff
 from product_service.catalog import selectors, services
 from product_service.catalog.cache import CacheHeadersMixin
 from product_service.catalog.filters import ProductFilter

@@ -11,8 +11,8 @@ import responses
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from common.admin_mount import SSO_COOKIE
-from common.sso import AUTHENTICATE_PATH, STATUS_PATH
+from common.identity.admin_mount import SSO_COOKIE
+from common.identity.sso import AUTHENTICATE_PATH, STATUS_PATH
 from common.testing import clear_own_cache, sign_on_status, sign_on_token
 from product_service.tests.factories import ProductFactory
 

@@ -1,4 +1,4 @@
-"""Admin logins at a service other than the user service (common.sso): limited per client
+"""Admin logins at a service other than the user service (common.identity.sso): limited per client
 IP before any password is checked, and an SSO session ends once the account is demoted."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from common.admin_mount import SSO_COOKIE
-from common.jwt import AdminSignOnToken
-from common.login_limits import limits_reset
-from common.sso import AUTHENTICATE_PATH, SIGN_OUT_PATH, STATUS_PATH
+from common.identity.admin_mount import SSO_COOKIE
+from common.identity.jwt import AdminSignOnToken
+from common.identity.sso import AUTHENTICATE_PATH, SIGN_OUT_PATH, STATUS_PATH
+from common.limits.login_limits import limits_reset
 from common.testing import access_token, clear_own_cache, sign_on_status, sign_on_token
 
 pytestmark = pytest.mark.django_db
@@ -201,6 +201,6 @@ def test_a_session_from_before_sign_on_binding_ends():
     """An SSO-made user's session without a sign-on (made by an older release) ends."""
     user = get_user_model().objects.create(username="ops", is_staff=True, password="!x")
     client = Client()
-    client.force_login(user, backend="common.sso.UserServiceBackend")
+    client.force_login(user, backend="common.identity.sso.UserServiceBackend")
 
     assert client.get("/admin/").status_code == HTTPStatus.FOUND

@@ -1,7 +1,7 @@
 """The floor of a proxy: one DRF APIView forwarding with the gateway's upstream client.
 
     DJANGO_SETTINGS_MODULE=scripts.floors.forward FLOOR_UPSTREAM=http://127.0.0.1:PORT \
-        gunicorn -c common/gunicorn_conf.py scripts.floors.forward:application
+        gunicorn -c common/runtime/gunicorn_conf.py scripts.floors.forward:application
 
 Settings, URLconf and WSGI application in one module. Every path goes to FLOOR_UPSTREAM
 through `gateway_project.transport.client.exchange` (libcurl, kept-alive connections) and

@@ -1,7 +1,7 @@
 """The floor of a service read: a bare DRF RetrieveAPIView on the product model.
 
     DJANGO_SETTINGS_MODULE=scripts.floors.read PRODUCTS_DATABASE_URL=... \
-        gunicorn -c common/gunicorn_conf.py scripts.floors.read:application
+        gunicorn -c common/runtime/gunicorn_conf.py scripts.floors.read:application
 
 Settings, URLconf and WSGI application in one module. The product service's model and
 serializer on its database (the same PRODUCTS_DATABASE_URL, or the SQLite file under
@@ -10,7 +10,7 @@ VAR_DIR), with no middleware, no authentication and no logging: what
 metrics, JWT verification, problem answers).
 """
 
-from common.config import database_for
+from common.settings.env import database_for
 from scripts.floors.base_settings import *  # noqa: F403 -- the bare base
 from scripts.floors.base_settings import INSTALLED_APPS
 

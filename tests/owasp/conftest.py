@@ -15,7 +15,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.harness import Stack, json_call, mint_access_token, start_stack
+from devtools.harness import Stack, json_call, mint_access_token, start_stack
 
 PASSWORD = "an owasp test passphrase 2023"
 LIMITS = {

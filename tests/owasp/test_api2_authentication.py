@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.harness import mint_access_token
+from devtools.harness import mint_access_token
 from tests.owasp.conftest import LIMITS, PASSWORD
 
 pytestmark = pytest.mark.e2e

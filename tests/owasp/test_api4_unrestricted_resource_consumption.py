@@ -9,7 +9,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.harness import http as http_call
+from devtools.harness import http as http_call
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.harness import free_port, start_stack
+from devtools.harness import free_port, start_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from http import HTTPStatus
 import pytest
 import requests
 
-from tests.harness import REPO_ROOT
+from devtools.harness import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

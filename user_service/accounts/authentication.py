@@ -7,8 +7,8 @@ from typing import Any
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
-from common.auth import StatelessJWTAuthentication
-from common.revocation import token_is_revoked
+from common.identity.auth import StatelessJWTAuthentication
+from common.identity.revocation import token_is_revoked
 from user_service.accounts.exceptions import StaleToken
 from user_service.accounts.tokens import CREDENTIALS_CLAIM, credentials_fingerprint
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from common.login_limits import limits_hit
-from common.sso import AdminLoginThrottled, admin_login_limits
+from common.identity.sso import AdminLoginThrottled, admin_login_limits
+from common.limits.login_limits import limits_hit
 from user_service.accounts.throttles import LoginRateThrottle
 
 
@@ -27,6 +27,6 @@ class ThrottledModelBackend(ModelBackend):
             if wait is None and not throttle.allow_request(request, None):
                 wait = throttle.wait() or 1.0
             if wait is not None:
-                # Before any hash: the admin answers 429 with the wait (common.sso).
+                # Before any hash: the admin answers 429 with the wait (common.identity.sso).
                 raise AdminLoginThrottled(wait)
         return super().authenticate(request, **credentials)

@@ -1,4 +1,4 @@
-"""The user service's errors: DRF exceptions that common.problems renders as problem
+"""The user service's errors: DRF exceptions that common.http.problems renders as problem
 details. Bad input is Django's ValidationError, raised by the services and converted there."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from common.revocation import tokens_revoke_before
+from common.identity.revocation import tokens_revoke_before
 
 # What a token or an admin session vouches for: changing any of these ends them all.
 IDENTITY_FIELDS = ("password", "is_active", "is_staff", "is_superuser")
@@ -25,7 +25,7 @@ class User(AbstractUser):
     the admin's change or password form, an admin action, `shell`, `changepassword`):
     when a field of IDENTITY_FIELDS differs from the stored row, credential_version goes
     up (every token and session fingerprint changes with it) and the user's access tokens
-    are revoked at the edge (common.revocation). `queryset.update()` bypasses save(): it
+    are revoked at the edge (common.identity.revocation). `queryset.update()` bypasses save(): it
     changes no version and revokes nothing (docs/security.md, threat 7).
     """
 

@@ -1,6 +1,6 @@
 """The user service's business rules: accounts, credentials and the life of refresh tokens.
 
-Bad input raises Django's ValidationError; common.problems.exception_handler converts it
+Bad input raises Django's ValidationError; common.http.problems.exception_handler converts it
 (400, problem details with `errors`), so no rule here depends on how DRF reports it."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from common.login_limits import limits_check
-from common.revocation import tokens_revoke_before
+from common.identity.revocation import tokens_revoke_before
+from common.limits.login_limits import limits_check
 from user_service.accounts.exceptions import BadCredentials, TokenRejected
 from user_service.accounts.models import User
 from user_service.accounts.selectors import (
@@ -211,7 +211,7 @@ def user_profile_update(
 
 
 def admin_sign_on_issue(*, user: User) -> str:
-    """The admins' sign-on credential for a staff sign-in (common.sso), recorded as
+    """The admins' sign-on credential for a staff sign-in (common.identity.sso), recorded as
     outstanding for as long as an admin session lasts, so that a sign-out can spend it."""
     return str(admin_sign_on_for(user))
 

@@ -3,7 +3,7 @@
 An attempt counts on two windows: (username, client IP) at USERS_RATE_LOGIN, so one
 client guessing one account is stopped quickly without locking the account for anyone
 else, and the username alone at the looser USERS_RATE_LOGIN_USER, against guessing one
-account from many addresses. Counted atomically (common.counters), so a concurrent burst
+account from many addresses. Counted atomically (common.limits.counters), so a concurrent burst
 lets exactly the limit through, on every worker and replica.
 """
 
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
 
-from common.login_limits import Limit, client_ip, identity, limits_hit
+from common.limits.login_limits import Limit, client_ip, identity, limits_hit
 
 
 def username_of(request: Any) -> str | None:

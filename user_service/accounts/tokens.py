@@ -1,4 +1,4 @@
-"""The tokens this service issues: RS256 with a kid, through common.jwt's backend."""
+"""The tokens this service issues: RS256 with a kid, through common.identity.jwt's backend."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from common.jwt import AccessToken, AdminSignOnToken, KidTokenMixin
-from common.revocation import ISSUED_MS_CLAIM
+from common.identity.jwt import AccessToken, AdminSignOnToken, KidTokenMixin
+from common.identity.revocation import ISSUED_MS_CLAIM
 from user_service.accounts.models import User
 
 # Both tokens carry a fingerprint of the password and credential version they were
@@ -37,7 +37,7 @@ def access_token_for(user: User) -> AccessToken:
     token["is_staff"] = user.is_staff
     token["is_superuser"] = user.is_superuser
     token[CREDENTIALS_CLAIM] = credentials_fingerprint(user)
-    # iat has whole seconds; revocation (common.revocation) needs to tell apart a token
+    # iat has whole seconds; revocation (common.identity.revocation) needs to tell apart a token
     # issued just before a logout from one issued just after it.
     token[ISSUED_MS_CLAIM] = int(time.time() * 1000)
     return token

@@ -12,8 +12,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.auth import HasServiceToken
-from common.jwt import token_backend
+from common.identity.auth import HasServiceToken
+from common.identity.jwt import token_backend
 from user_service.accounts import services
 from user_service.accounts.authentication import AccountJWTAuthentication
 from user_service.accounts.serializers import (
@@ -126,8 +126,8 @@ class JwksView(PublicView):
 
 
 class InternalAuthenticateView(PublicView):
-    """For the other projects' admin login (common.sso): credentials in, the admins'
-    sign-on credential out (common.jwt.AdminSignOnToken, not an API token); the caller
+    """For the other projects' admin login (common.identity.sso): credentials in, the admins'
+    sign-on credential out (common.identity.jwt.AdminSignOnToken, not an API token); the caller
     verifies it offline.
     """
 
@@ -142,7 +142,7 @@ class InternalAuthenticateView(PublicView):
 
 
 class InternalStatusView(PublicView):
-    """For common.sso's re-check: whether a signed-in admin still is active staff at the
+    """For common.identity.sso's re-check: whether a signed-in admin still is active staff at the
     credential version it signed in with, and whether its sign-on was signed out."""
 
     permission_classes = (HasServiceToken,)
@@ -166,7 +166,7 @@ class InternalStatusView(PublicView):
 
 
 class InternalSignOutView(PublicView):
-    """For common.sso's single logout: the sign-on is spent at every admin."""
+    """For common.identity.sso's single logout: the sign-on is spent at every admin."""
 
     permission_classes = (HasServiceToken,)
     serializer_class = SignOutSerializer

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from common.login_limits import limits_reset
-from common.revocation import revocations_reset
+from common.identity.revocation import revocations_reset
+from common.limits.login_limits import limits_reset
 from common.testing import clear_own_cache
 from user_service.tests.factories import PASSWORD, UserFactory
 

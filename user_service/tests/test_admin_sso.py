@@ -13,9 +13,9 @@ from django.conf import settings
 from django.test import Client
 from rest_framework_simplejwt.exceptions import TokenError
 
-from common.admin_mount import SSO_COOKIE, SSO_COOKIE_PATH
-from common.jwt import AccessToken, AdminSignOnToken
-from common.sso import STATUS_PATH
+from common.identity.admin_mount import SSO_COOKIE, SSO_COOKIE_PATH
+from common.identity.jwt import AccessToken, AdminSignOnToken
+from common.identity.sso import STATUS_PATH
 from common.testing import authorization, clear_own_cache, sign_on_token
 from user_service.accounts import services, tokens
 from user_service.accounts.models import User
@@ -153,7 +153,7 @@ def test_signing_out_at_another_admin_ends_the_session_here(client):
     issued = sign_in(client, "ops", "pw-Secret-123").cookies[SSO_COOKIE].value
     assert client.get(PREFIX).status_code == HTTPStatus.OK
 
-    # What the products admin's logout sends (common.sso.sign_out).
+    # What the products admin's logout sends (common.identity.sso.sign_out).
     spent = Client().post(
         "/internal/users/status/sign-out",
         {"username": "ops", "sign_on": AdminSignOnToken(issued)["jti"]},

@@ -17,8 +17,8 @@ from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIRequestFactory
 
-from common.auth import StatelessJWTAuthentication
-from common.jwt import token_backend
+from common.identity.auth import StatelessJWTAuthentication
+from common.identity.jwt import token_backend
 from common.testing import authorization
 from user_service.accounts.tokens import access_token_for
 

@@ -20,7 +20,7 @@ DJANGO_DEFAULT = "argon2$argon2id$v=19$m=102400,t=2,p=8$"
 @pytest.fixture
 def argon2(settings):
     settings.PASSWORD_HASHERS = [
-        "common.hashers.OWASPArgon2PasswordHasher",
+        "common.identity.hashers.OWASPArgon2PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     ]
 

@@ -1,7 +1,7 @@
 """Every identity change (password, is_active, is_staff, is_superuser), by every path a
 person has, bumps the credential version and revokes the user's access tokens at the edge.
 
-The gateway refuses a token when common.revocation.token_is_revoked says so (it reads the
+The gateway refuses a token when common.identity.revocation.token_is_revoked says so (it reads the
 record this service writes: Redis under the shared prefix, or this process's memory
 without Redis); these tests ask it after forgetting remembered lookups, as the gateway
 does within LOOKUP_CACHE_SECONDS.
@@ -17,7 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from common.revocation import forget_lookups, token_is_revoked
+from common.identity.revocation import forget_lookups, token_is_revoked
 from common.testing import authorization
 from user_service.accounts.models import User
 from user_service.accounts.tokens import access_token_for

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIRequestFactory
 
-from common.auth import StatelessJWTAuthentication
-from common.jwt import KeyRing, KidTokenBackend, public_jwk, token_backend
+from common.identity.auth import StatelessJWTAuthentication
+from common.identity.jwt import KeyRing, KidTokenBackend, public_jwk, token_backend
 from common.testing import authorization
 
 pytestmark = pytest.mark.django_db

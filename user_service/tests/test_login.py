@@ -4,7 +4,7 @@ import jwt
 import pytest
 from django.test import Client
 
-from common.jwt import token_backend
+from common.identity.jwt import token_backend
 from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses, authorization
 from user_service.tests.factories import PASSWORD, UserFactory
 

@@ -14,7 +14,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from common.counters import DatabaseWindowCounter
+from common.limits.counters import DatabaseWindowCounter
 from common.testing import authorization
 from user_service.accounts.throttles import LoginRateThrottle
 from user_service.tests.factories import PASSWORD, UserFactory

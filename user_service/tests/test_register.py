@@ -55,7 +55,7 @@ def test_register_with_trailing_slash_and_without_email(api_client):
 
 def test_password_is_hashed_with_argon2(api_client, settings):
     settings.PASSWORD_HASHERS = [
-        "common.hashers.OWASPArgon2PasswordHasher",
+        "common.identity.hashers.OWASPArgon2PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     ]
     api_client.post("/users/register", {"username": "fay", "password": PASSWORD}, format="json")

@@ -1,4 +1,5 @@
-"""common.sso.UserServiceBackend with the user service's answer mocked (the live test is e2e)."""
+"""common.identity.sso.UserServiceBackend with the user service's answer mocked (the live
+test is e2e)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 import responses
 from django.conf import settings
 
-from common.jwt import AdminSignOnToken
-from common.sso import AUTHENTICATE_PATH, UserServiceBackend
+from common.identity.jwt import AdminSignOnToken
+from common.identity.sso import AUTHENTICATE_PATH, UserServiceBackend
 from common.testing import access_token, sign_on_token
 from user_service.accounts.models import User
 from user_service.tests.factories import UserFactory

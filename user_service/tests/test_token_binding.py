@@ -1,5 +1,5 @@
 """Access tokens are bound to the password they were issued under and refused after a
-password change, deactivation or logout (common.revocation), at the user service too."""
+password change, deactivation or logout (common.identity.revocation), at the user service too."""
 
 from __future__ import annotations
 

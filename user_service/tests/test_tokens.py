@@ -55,7 +55,7 @@ def test_refreshed_access_token_carries_current_claims(api_client, tokens, alice
 
     access = refresh(api_client, tokens["refresh"]).json()["access"]
 
-    from common.jwt import AccessToken
+    from common.identity.jwt import AccessToken
 
     assert AccessToken(access)["is_staff"] is True
 

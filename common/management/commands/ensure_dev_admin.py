@@ -10,7 +10,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from common.config import dev_admin, dev_file, is_development, var_dir
+from common.settings.env import dev_admin, dev_file, is_development, var_dir
 
 
 class Command(BaseCommand):

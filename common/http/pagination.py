@@ -1,0 +1,49 @@
+"""Cursor pagination whose cursor cannot turn into a 500, and whose links no Host steers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+
+from common.settings.namespaces import common_settings
+
+
+def public_url(request: HttpRequest) -> str:
+    """This request's URL as clients reach it: PUBLIC_ORIGIN, then the path and query.
+
+    Not `build_absolute_uri()`: that names the client's Host (or X-Forwarded-Host), and
+    the gateway's response cache keeps an answer for every caller of a role, so one
+    client's `Host: evil.example` would send the others' next page there. The gateway
+    forwards paths unchanged, so the path a service sees is the public one. Without
+    PUBLIC_ORIGIN the link is relative (RFC 3986 §4.2: resolved against the request's URL).
+    """
+    return f"{common_settings.PUBLIC_ORIGIN}{request.get_full_path()}"
+
+
+class CheckedCursorPagination(CursorPagination):
+    """DRF's cursor pagination; a cursor whose position is not a value of the ordering
+    field (`p=1e400` for an id, `p=x` for a date) is 404 "Invalid cursor", as a cursor
+    that does not decode is. DRF passes the position to the query unchecked. The
+    `next` and `previous` links start with PUBLIC_ORIGIN (`public_url`)."""
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        try:
+            page = super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError) as error:
+            raise NotFound(self.invalid_cursor_message) from error
+        self.base_url = public_url(request)  # what get_next_link / get_previous_link build on
+        return page
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """DRF's, with links documented as URI references: absolute under PUBLIC_ORIGIN,
+        a path without it."""
+        documented = super().get_paginated_response_schema(schema)
+        for name in ("next", "previous"):
+            link = documented["properties"][name]
+            link["format"] = "uri-reference"
+            link["description"] = "The adjacent page: PUBLIC_ORIGIN, then the path and query."
+        return documented

@@ -1,0 +1,131 @@
+"""Fixed-window counters counted atomically: one Redis round trip, or a locked dict.
+
+A window per key opens at the key's first hit and lasts the rate's period. Redis runs
+INCR, PTTL and (for a new window) PEXPIRE in one Lua script, so concurrent hits on every
+worker and replica see distinct counts and a burst of any size lets exactly `limit`
+through. DRF's SimpleRateThrottle reads a history list and writes it back, which loses
+updates under concurrency; the gateway's throttles and the login limits count here.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from functools import cache
+from typing import Any
+
+from django.core.cache import caches
+
+from common.limits.shared_redis import SharedRedis, is_redis_cache
+from common.settings.namespaces import on_settings_change
+from common.settings.namespaces import (
+    parse_rate as parse_rate,  # re-exported: parsed once per rate text
+)
+
+WINDOW_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+class CounterUnavailable(Exception):
+    """The shared counter store cannot be reached: no count for this request."""
+
+
+class LocalWindowCounter:
+    """Counts in this process's memory (no Redis: one process, or a fallback)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[str, list[float]] = {}
+
+    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        now = time.monotonic() * 1000
+        with self._lock:
+            entry = self._windows.get(key)
+            if entry is None or entry[1] <= now:
+                if len(self._windows) >= 100_000:
+                    self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+                entry = self._windows[key] = [0, now + window_ms]
+            entry[0] += 1
+            return int(entry[0]), int(entry[1] - now)
+
+    def reset(self, prefix: str = "") -> None:
+        with self._lock:
+            for key in [key for key in self._windows if key.startswith(prefix)]:
+                del self._windows[key]
+
+
+class RedisWindowCounter(SharedRedis):
+    """Counts in Redis through the cache's connection pool: one EVALSHA per hit. After a
+    failure Redis is skipped for `retry_seconds`: a blackholed Redis must cost each
+    request nothing, not a socket timeout."""
+
+    def __init__(self, cache: Any, *, retry_seconds: float = 1.0) -> None:
+        super().__init__(cache, retry_seconds=retry_seconds)
+
+    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        if not self.available():
+            raise CounterUnavailable("Redis failed a moment ago")
+        try:
+            count, ttl = self.script(WINDOW_SCRIPT, [key], [window_ms])
+        except self.errors as error:
+            self.failed(error)
+            raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
+        return int(count), int(ttl)
+
+    def reset(self, prefix: str = "throttle:") -> None:
+        self.delete_matching(f"{prefix}*")
+
+
+class DatabaseWindowCounter:
+    """Counts in the project's database (common.models.WindowCount): shared by every
+    worker without Redis. One upsert per hit, atomic on SQLite and PostgreSQL alike, so
+    it is for rare events (logins), not for every request."""
+
+    SQL = """
+        INSERT INTO common_windowcount (key, count, expires_ms) VALUES (%s, 1, %s)
+        ON CONFLICT (key) DO UPDATE SET
+            count = CASE WHEN common_windowcount.expires_ms <= %s
+                         THEN 1 ELSE common_windowcount.count + 1 END,
+            expires_ms = CASE WHEN common_windowcount.expires_ms <= %s
+                              THEN excluded.expires_ms ELSE common_windowcount.expires_ms END
+        RETURNING count, expires_ms
+    """
+
+    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        from django.db import DatabaseError, connection
+
+        now = int(time.time() * 1000)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(self.SQL, [key, now + window_ms, now, now])
+                count, expires = cursor.fetchone()
+                if count == 1 and random.random() < 0.01:
+                    cursor.execute("DELETE FROM common_windowcount WHERE expires_ms < %s", [now])
+        except DatabaseError as error:
+            raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
+        return int(count), int(expires - now)
+
+    def reset(self, prefix: str = "") -> None:
+        from common.models import WindowCount
+
+        WindowCount.objects.filter(key__startswith=prefix).delete()
+
+
+@cache
+def window_counter() -> LocalWindowCounter | RedisWindowCounter:
+    """The process's counter on the default cache: Redis when it is one, else memory."""
+    default = caches["default"]
+    if is_redis_cache(default):
+        return RedisWindowCounter(default)
+    return LocalWindowCounter()
+
+
+on_settings_change("CACHES")(window_counter.cache_clear)

@@ -1,0 +1,3 @@
+"""What a request leaves behind: per-request context, JSON logs, traces, health and the
+gauges computed at scrape time.
+"""

@@ -1,0 +1,164 @@
+"""`manage_all.py test`: the checks, then one pytest session per project (each with its own
+settings), the shared package's and the end-to-end tests, and a table of the results."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from common.topology import SERVICES
+from devtools.launcher.console import fail, paint
+from devtools.launcher.plan import Registry, project_env, pytest_suites
+from devtools.launcher.venv import REPO, VENV, ensure_venv
+
+PYTEST_SUITES = pytest_suites()
+
+
+@dataclass
+class SuiteResult:
+    name: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    note: str = ""
+
+
+def import_contracts(services: Registry = SERVICES) -> dict:
+    """pyproject.toml's [tool.importlinter] as the registry implies it (a test compares):
+    no project imports another, and `common` imports none of them."""
+    packages = [service.package for service in services.values()]
+    return {
+        "root_packages": ["common", *packages],
+        "contracts": [
+            {
+                "name": "Services talk HTTP only: no project imports another",
+                "type": "independence",
+                "modules": packages,
+            },
+            {
+                "name": "common is mechanism: it imports no project",
+                "type": "forbidden",
+                "source_modules": ["common"],
+                "forbidden_modules": packages,
+            },
+        ],
+    }
+
+
+def check_commands(services: Registry = SERVICES) -> list[tuple[str, list[str], dict[str, str]]]:
+    """(label, command, extra environment) of every check: lint, formatting, import
+    boundaries, and each project's migrations and OpenAPI schema."""
+    checks: list[tuple[str, list[str], dict[str, str]]] = [
+        ("ruff check", [sys.executable, "-m", "ruff", "check", "."], {}),
+        ("ruff format --check", [sys.executable, "-m", "ruff", "format", "--check", "."], {}),
+        ("import contracts", [str(VENV / "bin" / "lint-imports")], {}),
+    ]
+    for service in services.values():
+        env = {
+            "DJANGO_SETTINGS_MODULE": service.settings_module,
+            "VAR_DIR": str(REPO / "var" / "test"),
+        }
+        django = [sys.executable, "-m", "django"]
+        checks.append(
+            (
+                f"{service.name}: makemigrations --check",
+                [*django, "makemigrations", "--check", "--dry-run"],
+                env,
+            )
+        )
+        checks.append(
+            (
+                f"{service.name}: OpenAPI schema valid",
+                [*django, "spectacular", "--validate", "--fail-on-warn", "--file", os.devnull],
+                env,
+            )
+        )
+    return checks
+
+
+def run_checks() -> SuiteResult:
+    """Lint, formatting, import boundaries, migrations and OpenAPI schemas."""
+    result = SuiteResult("checks")
+    started = time.monotonic()
+    for label, command, extra in check_commands():
+        outcome = subprocess.run(
+            command, cwd=REPO, env=project_env(**extra), capture_output=True, text=True, check=False
+        )
+        if outcome.returncode == 0:
+            result.passed += 1
+            print(f"  ok    {label}", flush=True)
+        else:
+            result.failed += 1
+            print(f"  FAIL  {label}\n{outcome.stdout}{outcome.stderr}", flush=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _count_junit(result: SuiteResult, report_path: os.PathLike) -> None:
+    root = ET.parse(report_path).getroot()
+    for suite in root.iter("testsuite"):
+        tests = int(suite.get("tests", 0))
+        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped = int(suite.get("skipped", 0))
+        result.failed += failed
+        result.skipped += skipped
+        result.passed += tests - failed - skipped
+
+
+def run_pytest_suite(name: str, extra: list[str]) -> SuiteResult:
+    settings_module, path = PYTEST_SUITES[name]
+    reports = REPO / "var" / "test-reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    report = reports / f"{name}.xml"
+    report.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", path, "-q", f"--junitxml={report}"]
+    command += ["--ds", settings_module] if settings_module else ["-p", "no:django"]
+    started = time.monotonic()
+    print(paint(f"== {name}: {' '.join(command[2:])}", "1"), flush=True)
+    code = subprocess.run(
+        [*command, *extra],
+        cwd=REPO,
+        env=project_env(VAR_DIR=str(REPO / "var" / "test" / name)),
+        check=False,
+    ).returncode
+    result = SuiteResult(name, seconds=time.monotonic() - started)
+    if report.exists():
+        _count_junit(result, report)
+    if code == 5:
+        result.note = "no tests ran"
+        result.failed += 1
+    elif code != 0 and result.failed == 0:
+        result.note = f"pytest exited {code}"
+        result.failed += 1
+    return result
+
+
+def command_test(args: argparse.Namespace) -> int:
+    ensure_venv(dev=True)
+    names = args.suites or ["checks", *PYTEST_SUITES]
+    unknown = [n for n in names if n != "checks" and n not in PYTEST_SUITES]
+    if unknown:
+        fail(f"unknown suite {', '.join(unknown)}; choose from checks, {', '.join(PYTEST_SUITES)}")
+    results = []
+    for name in names:
+        if name == "checks":
+            print(paint("== checks", "1"), flush=True)
+            results.append(run_checks())
+        else:
+            results.append(run_pytest_suite(name, args.pytest_args))
+    print()
+    print(paint(f"{'suite':10} {'passed':>7} {'failed':>7} {'skipped':>8} {'seconds':>8}", "1"))
+    for r in results:
+        line = f"{r.name:10} {r.passed:7} {r.failed:7} {r.skipped:8} {r.seconds:8.1f}"
+        print(paint(line, "31") if r.failed else line, r.note)
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    skipped = sum(r.skipped for r in results)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped", flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,38 @@
+"""Loaded with `-p devtools.pytest_plugin` before pytest-django reads any settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Defaults for test runs: development mode, secrets under var/test, own cache keys.
+os.environ.setdefault("APP_ENV", "development")
+os.environ.setdefault("VAR_DIR", str(REPO_ROOT / "var" / "test"))
+os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.postgres` tests run only where the project's database is PostgreSQL."""
+    if item.get_closest_marker("postgres") is None:
+        return
+    from django.conf import settings
+
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        pytest.skip("needs PostgreSQL: set this project's *_DATABASE_URL to a postgres:// URL")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """DRF's test client, under the one name every suite uses (end-to-end suites give the
+    name their own HTTP client)."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
