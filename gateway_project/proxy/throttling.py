@@ -12,18 +12,13 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
-from django.core.cache import caches
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from common.conf import on_settings_change
-from common.counters import (
-    CounterUnavailable,
-    LocalWindowCounter,
-    RedisWindowCounter,
-    is_redis_cache,
-)
+from common.counters import CounterUnavailable, LocalWindowCounter, RedisWindowCounter
+from common.state import pick_store
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket
@@ -41,11 +36,10 @@ class ThrottleBackendUnavailable(APIException):
 
 @cache
 def window_counter() -> LocalWindowCounter | RedisWindowCounter:
-    default = caches["default"]
-    if is_redis_cache(default):
-        retry = gateway_settings.THROTTLE_BACKEND_RETRY_SECONDS
-        return RedisWindowCounter(default, retry_seconds=retry)
-    return LocalWindowCounter()
+    retry = gateway_settings.THROTTLE_BACKEND_RETRY_SECONDS
+    return pick_store(
+        LocalWindowCounter, lambda cache: RedisWindowCounter(cache, retry_seconds=retry)
+    )
 
 
 on_settings_change("CACHES", "GATEWAY")(window_counter.cache_clear)

@@ -1,0 +1,173 @@
+"""The twins of common's shared state agree, answer for answer (common.state).
+
+Each Redis implementation and its memory twin (and, for the window counter, the database
+one) are driven by the same seeded random operations on one test clock, and every answer
+is compared. The memory and database twins read the test's clock; Redis keeps its keys'
+time to live itself, so the test moves Redis' clock by shortening every key's time to
+live by the same amount (common.testing.TwinRedis). All durations are whole minutes, so
+a window ends exactly when the test says in every twin, and the few milliseconds of real
+time Redis' clock also runs meanwhile never cross a boundary (a flake would need the
+test to take a minute); a time to live Redis answers may be short by at most that real
+time (`slack_ms`).
+
+Redis is the test run's (REDIS_URL, as in test_redis_scripts.py): without it only the
+twins that need none are compared. With REDIS_URL set and Redis unreachable, the Redis
+cases fail.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from common.counters import DatabaseWindowCounter, LocalWindowCounter, RedisWindowCounter
+from common.revocation import MemoryRevocations, RedisRevocations
+from common.state import redis_cache
+from common.testing import ManualClock, TwinRedis
+
+MINUTE = 60_000
+STEPS = 300
+SEEDS = range(4)
+needs_redis = pytest.mark.skipif(
+    redis_cache() is None, reason="REDIS_URL not set: no Redis twin to compare"
+)
+
+
+@pytest.fixture
+def twin_redis():
+    corner = TwinRedis()
+    yield corner
+    corner.close()
+
+
+def counter_ops(seed: int) -> list[tuple]:
+    """hit(key, window), a clock advance, now and then a reset of one key's windows."""
+    rng = random.Random(seed)
+    ops: list[tuple] = []
+    for _ in range(STEPS):
+        roll = rng.random()
+        if roll < 0.7:
+            ops.append(("hit", f"w:{rng.randrange(3)}", MINUTE * rng.choice((1, 2, 3))))
+        elif roll < 0.97:
+            ops.append(("advance", MINUTE * rng.choice((0, 1, 1, 2, 3))))
+        else:
+            ops.append(("reset", f"w:{rng.randrange(3)}"))
+    return ops
+
+
+def drive_counters(ops, counters: dict, clock: ManualClock, redis: TwinRedis | None) -> None:
+    """Every counter gets each hit; counts must be equal and times to live equal (Redis':
+    short by at most the real time the test took)."""
+    for step, op in enumerate(ops):
+        if op[0] == "advance":
+            clock.advance(op[1])
+            if redis is not None:
+                redis.advance(op[1])
+            continue
+        if op[0] == "reset":
+            for counter in counters.values():
+                counter.reset(op[1])
+            continue
+        _, key, window = op
+        answers = {name: counter.hit(key, window) for name, counter in counters.items()}
+        expected_count, expected_ttl = answers.pop("memory")
+        context = f"step {step}: {op}, answers {answers}, memory ({expected_count}, {expected_ttl})"
+        for name, (count, ttl) in answers.items():
+            assert count == expected_count, context
+            slack = redis.slack_ms() if name == "redis" else 0
+            assert expected_ttl - slack <= ttl <= expected_ttl, context
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_database_counter_counts_as_memory_does(seed):
+    clock = ManualClock()
+    counters = {
+        "memory": LocalWindowCounter(clock=clock.ms),
+        "database": DatabaseWindowCounter(clock=clock.ms),
+    }
+    drive_counters(counter_ops(seed), counters, clock, None)
+
+
+@needs_redis
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_redis_script_counts_as_memory_and_the_database_do(seed, twin_redis):
+    clock = ManualClock()
+    counters = {
+        "memory": LocalWindowCounter(clock=clock.ms),
+        "database": DatabaseWindowCounter(clock=clock.ms),
+        "redis": RedisWindowCounter(twin_redis.cache),
+    }
+    drive_counters(counter_ops(seed), counters, clock, twin_redis)
+
+
+def test_a_window_ends_when_the_test_clock_says_in_memory():
+    """The differential tests' premise: the test clock alone ends a memory window."""
+    clock = ManualClock()
+    counter = LocalWindowCounter(clock=clock.ms)
+    assert counter.hit("k", MINUTE) == (1, MINUTE)
+    clock.advance(MINUTE - 1)
+    assert counter.hit("k", MINUTE) == (2, 1)
+    clock.advance(1)
+    assert counter.hit("k", MINUTE) == (1, MINUTE)
+
+
+@needs_redis
+def test_advancing_the_redis_clock_ends_a_redis_window(twin_redis):
+    """... and TwinRedis.advance alone ends a Redis one, as Redis' own clock would."""
+    counter = RedisWindowCounter(twin_redis.cache)
+    assert counter.hit("k", MINUTE)[0] == 1
+    twin_redis.advance(MINUTE - 1000)
+    count, ttl = counter.hit("k", MINUTE)
+    assert count == 2
+    assert 0 < ttl <= 1000
+    twin_redis.advance(1000)
+    assert counter.hit("k", MINUTE)[0] == 1
+
+
+def revocation_ops(seed: int) -> list[tuple]:
+    """revoke(user, at some minute around now), lookup(user), a clock advance."""
+    rng = random.Random(seed)
+    ops: list[tuple] = []
+    for _ in range(STEPS):
+        roll = rng.random()
+        user = rng.randrange(3)
+        if roll < 0.35:
+            ops.append(("revoke", user, MINUTE * rng.randrange(-3, 4), rng.choice((2, 5)) * 60))
+        elif roll < 0.75:
+            ops.append(("lookup", user))
+        else:
+            ops.append(("advance", MINUTE * rng.choice((0, 1, 2, 3))))
+    return ops
+
+
+@needs_redis
+@pytest.mark.parametrize("seed", SEEDS)
+def test_revocation_records_agree(seed, twin_redis):
+    clock = ManualClock()
+    memory, redis = MemoryRevocations(clock=clock.ms), RedisRevocations(twin_redis.cache)
+    for step, op in enumerate(revocation_ops(seed)):
+        if op[0] == "advance":
+            clock.advance(op[1])
+            twin_redis.advance(op[1])
+            continue
+        key = twin_redis.cache.make_key(f"revoked-before:{op[1]}")
+        if op[0] == "revoke":
+            at_ms, ttl = clock.ms() + op[2], op[3]
+            answers = memory.revoke_before(key, at_ms, ttl), redis.revoke_before(key, at_ms, ttl)
+        else:
+            answers = memory.revoked_before(key), redis.revoked_before(key)
+        assert answers[0] == answers[1], f"step {step}: {op}: memory, redis = {answers}"
+
+
+def test_a_revocation_record_never_goes_back_and_expires():
+    clock = ManualClock()
+    store = MemoryRevocations(clock=clock.ms)
+    now = clock.ms()
+    assert store.revoke_before("u", now, 60) == now
+    assert store.revoke_before("u", now - MINUTE, 60) == now  # a replica's clock behind
+    assert store.revoked_before("u") == now
+    clock.advance(MINUTE)
+    assert store.revoked_before("u") == 0
