@@ -7,6 +7,8 @@ APP_ENV=development), whose public half every project trusts in development.
 from __future__ import annotations
 
 import os
+import random
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -272,3 +274,33 @@ class TwinRedis:
         keys = self.keys()
         if keys:
             self.client.delete(*keys)
+
+
+def random_ops(
+    seed: int, steps: int, makers: Sequence[tuple[float, Callable[[random.Random], tuple]]]
+) -> list[tuple]:
+    """`steps` operations, each made by one of `makers` picked by weight: the same list
+    for the same seed, to drive twins with."""
+    rng = random.Random(seed)
+    weights = [weight for weight, _ in makers]
+    return [rng.choices(makers, weights)[0][1](rng) for _ in range(steps)]
+
+
+def run_twins(
+    ops: Sequence[tuple],
+    clock: ManualClock,
+    redis: TwinRedis | None,
+    answers: Callable[[tuple], Sequence[Any]],
+    check: Callable[[Sequence[Any]], bool] = lambda found: all(a == found[0] for a in found),
+) -> None:
+    """Apply `ops` in order: ("advance", ms) moves the test clock and Redis' by `ms`; any
+    other op is given to every twin by `answers`, whose answers must pass `check` (by
+    default: all equal)."""
+    for step, op in enumerate(ops):
+        if op[0] == "advance":
+            clock.advance(op[1])
+            if redis is not None:
+                redis.advance(op[1])
+            continue
+        found = answers(op)
+        assert check(found), f"step {step}: {op}: the twins answered {found}"

@@ -91,13 +91,15 @@ class MemoryStore:
             self._seq += 1
             for tag in tags:
                 for key in self._tags.pop(tag, ()):
-                    removed += self._drop(key)
+                    removed += self._drop(key, now)
                 self._purged[tag] = (self._seq, now + knob("PURGE_MEMORY_SECONDS"))
             if len(self._purged) > 10_000:
                 self._purged = {t: p for t, p in self._purged.items() if p[1] > now}
         return removed
 
-    def _drop(self, key: str) -> int:
+    def _drop(self, key: str, now: float | None = None) -> int:
+        """Forget an entry: 1 if there was one (that had not expired by `now`: Redis
+        would have let it go already), else 0."""
         entry = self._entries.pop(key, None)
         if entry is None:
             return 0
@@ -107,7 +109,7 @@ class MemoryStore:
                 keys.discard(key)
                 if not keys:
                     del self._tags[tag]
-        return 1
+        return 1 if now is None or entry[0] > now else 0
 
 
 @cache

@@ -154,7 +154,7 @@ class MemoryBreakerStore:
             del self._expires[key]
             self._states.pop(key, None)
         if create:
-            return self._states.setdefault(key, {"state": CLOSED})
+            return self._states.setdefault(key, {})
         return self._states.get(key)
 
     def _open(self, key: str, entry: dict, now: int, reset_ms: int) -> int:
@@ -168,7 +168,7 @@ class MemoryBreakerStore:
         now, reset_ms = self._now(), int(s.reset_seconds * 1000)
         with self._lock:
             entry = self._entry(key, now, create=True)
-            if entry["state"] == OPEN:
+            if entry.get("state") == OPEN:
                 if is_trial:
                     return OPEN, self._open(key, entry, now, reset_ms) - now, OPEN
                 return OPEN, max(int(entry["until"]) - now, 0), ""
@@ -185,7 +185,7 @@ class MemoryBreakerStore:
         now = self._now()
         with self._lock:
             entry = self._entry(key, now, create=False)
-            if entry is None or entry["state"] != OPEN:
+            if entry is None or entry.get("state") != OPEN:
                 return CLOSED, 0, ""
             if now < entry["until"]:
                 return OPEN, int(entry["until"]) - now, ""
@@ -198,7 +198,7 @@ class MemoryBreakerStore:
         now = self._now()
         with self._lock:
             entry = self._entry(key, now, create=True)
-            if entry["state"] == OPEN:
+            if entry.get("state") == OPEN:
                 if not is_trial:
                     return OPEN, 0, ""
                 entry.update(state=CLOSED, failures=0, trial_until=0, closed_at=now)
