@@ -50,25 +50,21 @@ class WindowCounter(Protocol):
         ...
 
 
-def _monotonic_ms() -> float:
-    return time.monotonic() * 1000
-
-
 def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
 class LocalWindowCounter:
     """Counts in this process's memory (no Redis: one process, or a fallback).
-    `clock` (ms) is for tests."""
+    `clock` (ms) is for tests; without one, the hot path reads the monotonic clock inline."""
 
-    def __init__(self, clock: Callable[[], float] = _monotonic_ms) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self._lock = threading.Lock()
         self._windows: dict[str, list[float]] = {}
         self._clock = clock
 
     def hit(self, key: str, window_ms: int) -> tuple[int, int]:
-        now = self._clock()
+        now = time.monotonic() * 1000 if self._clock is None else self._clock()
         with self._lock:
             entry = self._windows.get(key)
             if entry is None or entry[1] <= now:

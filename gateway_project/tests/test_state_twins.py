@@ -14,11 +14,19 @@ skip. With REDIS_URL set and Redis unreachable, they fail.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from common.shared_redis import SharedRedis
 from common.state import redis_cache
 from common.testing import ManualClock, random_ops, run_twins
+from gateway_project.observability.traffic import (
+    BUCKET_SECONDS,
+    WINDOW_SECONDS,
+    MemoryTraffic,
+    RedisTraffic,
+)
 from gateway_project.response_cache.redis_store import RedisStore
 from gateway_project.response_cache.store import MemoryStore, Offer
 from gateway_project.upstreams.breaker import (
@@ -191,3 +199,39 @@ def test_the_response_stores_agree(seed, twin_redis):
         return [store.put(offer) for store in stores]
 
     run_twins(cache_ops(seed), clock, twin_redis, answers)
+
+
+def traffic_ops(seed: int) -> list[tuple]:
+    """Batches of counts for the current bucket (or the one before: a flush a moment
+    late), reads of the window, and advances of up to a window."""
+
+    def batch(rng) -> tuple:
+        fields = {f"route|r{rng.randrange(3)}|{rng.choice('neh')}": rng.randrange(1, 9)}
+        return ("add", rng.choice((0, 0, 1)), fields)
+
+    seconds = (0, BUCKET_SECONDS, 6 * BUCKET_SECONDS, 30 * BUCKET_SECONDS, WINDOW_SECONDS)
+    return random_ops(
+        seed,
+        STEPS,
+        [
+            (0.6, batch),
+            (0.2, lambda rng: ("read",)),
+            (0.2, lambda rng: ("advance", 1000 * rng.choice(seconds))),
+        ],
+    )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_traffic_stores_agree(seed, twin_redis):
+    clock = ManualClock()
+    stores = MemoryTraffic(), RedisTraffic(twin_redis.cache)
+
+    def answers(op: tuple) -> list:
+        last = int(clock.seconds()) // BUCKET_SECONDS
+        if op[0] == "add":
+            batch = {last - op[1]: Counter(op[2])}
+            return [store.add(batch) for store in stores]
+        wanted = list(range(last - WINDOW_SECONDS // BUCKET_SECONDS + 1, last + 1))
+        return [store.read(wanted) for store in stores]
+
+    run_twins(traffic_ops(seed), clock, twin_redis, answers)
