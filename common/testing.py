@@ -6,6 +6,8 @@ APP_ENV=development), whose public half every project trusts in development.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -198,3 +200,97 @@ def import_cycles(package: str) -> list[list[str]]:
                     if len(component) > 1:
                         cycles.append(sorted(component))
     return cycles
+
+
+class ManualClock:
+    """A clock a test moves: `ms()` (ints) and `seconds()`, from a fixed start."""
+
+    def __init__(self, start_ms: int = 1_700_000_000_000) -> None:
+        self.now_ms = start_ms
+
+    def ms(self) -> int:
+        return self.now_ms
+
+    def seconds(self) -> float:
+        return self.now_ms / 1000
+
+    def advance(self, ms: int) -> None:
+        self.now_ms += ms
+
+
+class TwinRedis:
+    """A private corner of the test run's Redis (a django-redis cache on the same server
+    with a key prefix of its own) for a store's Redis implementation to keep its keys in,
+    and a clock for the keys' expiry: `advance(ms)` shortens every key's time to live by
+    `ms` (PEXPIRE; at zero or below Redis deletes the key), which is what Redis' own
+    clock moving on would do. Redis' clock keeps running too, by the test's real time:
+    `slack_ms()` bounds how far a time to live may have run down on its own."""
+
+    def __init__(self) -> None:
+        import secrets
+        import time
+
+        from django.conf import settings
+        from django_redis.cache import RedisCache
+
+        config = settings.CACHES["default"]
+        params = {**config, "KEY_PREFIX": f"twins-{secrets.token_hex(6)}"}
+        self.cache = RedisCache(config["LOCATION"], params)
+        self.client = self.cache.client.get_client(write=True)
+        self.client.ping()  # unreachable: fail here, loudly
+        self._started = time.monotonic()
+
+    def keys(self) -> list[bytes]:
+        return list(self.client.scan_iter(match=self.cache.make_key("*"), count=1000))
+
+    def advance(self, ms: int) -> None:
+        if ms <= 0:
+            return
+        keys = self.keys()
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.pttl(key)
+        for key, ttl in zip(keys, pipe.execute(), strict=True):
+            if ttl >= 0:  # -1: no expiry; -2: gone meanwhile
+                pipe.pexpire(key, ttl - ms)
+        pipe.execute()
+
+    def slack_ms(self) -> int:
+        import time
+
+        return int((time.monotonic() - self._started) * 1000) + 2
+
+    def close(self) -> None:
+        keys = self.keys()
+        if keys:
+            self.client.delete(*keys)
+
+
+def random_ops(
+    seed: int, steps: int, makers: Sequence[tuple[float, Callable[[random.Random], tuple]]]
+) -> list[tuple]:
+    """`steps` operations, each made by one of `makers` picked by weight: the same list
+    for the same seed, to drive twins with."""
+    rng = random.Random(seed)
+    weights = [weight for weight, _ in makers]
+    return [rng.choices(makers, weights)[0][1](rng) for _ in range(steps)]
+
+
+def run_twins(
+    ops: Sequence[tuple],
+    clock: ManualClock,
+    redis: TwinRedis | None,
+    answers: Callable[[tuple], Sequence[Any]],
+    check: Callable[[Sequence[Any]], bool] = lambda found: all(a == found[0] for a in found),
+) -> None:
+    """Apply `ops` in order: ("advance", ms) moves the test clock and Redis' by `ms`; any
+    other op is given to every twin by `answers`, whose answers must pass `check` (by
+    default: all equal)."""
+    for step, op in enumerate(ops):
+        if op[0] == "advance":
+            clock.advance(op[1])
+            if redis is not None:
+                redis.advance(op[1])
+            continue
+        found = answers(op)
+        assert check(found), f"step {step}: {op}: the twins answered {found}"

@@ -36,3 +36,14 @@ def api_client() -> APIClient:
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def twin_redis():
+    """A private corner of the test run's Redis for a store's Redis twin, emptied after
+    (common.testing.TwinRedis)."""
+    from common.testing import TwinRedis
+
+    corner = TwinRedis()
+    yield corner
+    corner.close()

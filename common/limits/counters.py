@@ -12,16 +12,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
-from django.core.cache import caches
-
-from common.limits.shared_redis import SharedRedis, is_redis_cache
+from common.limits.shared_redis import SharedRedis
+from common.limits.state import pick_store
 from common.settings.namespaces import on_settings_change
 from common.settings.namespaces import (
-    parse_rate as parse_rate,  # re-exported: parsed once per rate text
-)
+    parse_rate as parse_rate,
+)  # re-exported: parsed once per rate text
 
 WINDOW_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
@@ -38,15 +38,35 @@ class CounterUnavailable(Exception):
     """The shared counter store cannot be reached: no count for this request."""
 
 
-class LocalWindowCounter:
-    """Counts in this process's memory (no Redis: one process, or a fallback)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[str, list[float]] = {}
+class WindowCounter(Protocol):
+    """A fixed-window counter: Redis (RedisWindowCounter), the database
+    (DatabaseWindowCounter) or memory (LocalWindowCounter), which agree hit for hit."""
 
     def hit(self, key: str, window_ms: int) -> tuple[int, int]:
-        now = time.monotonic() * 1000
+        """Count one hit: (the hits in the key's window so far, ms until it closes);
+        CounterUnavailable when the store cannot be reached."""
+        ...
+
+    def reset(self, prefix: str = ...) -> None:
+        """Tests: forget the windows whose keys start with `prefix`."""
+        ...
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class LocalWindowCounter:
+    """Counts in this process's memory (no Redis: one process, or a fallback).
+    `clock` (ms) is for tests; without one, the hot path reads the monotonic clock inline."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[str, list[float]] = {}
+        self._clock = clock
+
+    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        now = time.monotonic() * 1000 if self._clock is None else self._clock()
         with self._lock:
             entry = self._windows.get(key)
             if entry is None or entry[1] <= now:
@@ -87,7 +107,10 @@ class RedisWindowCounter(SharedRedis):
 class DatabaseWindowCounter:
     """Counts in the project's database (common.models.WindowCount): shared by every
     worker without Redis. One upsert per hit, atomic on SQLite and PostgreSQL alike, so
-    it is for rare events (logins), not for every request."""
+    it is for rare events (logins), not for every request. `clock` (ms) is for tests."""
+
+    def __init__(self, clock: Callable[[], int] = _wall_ms) -> None:
+        self._clock = clock
 
     SQL = """
         INSERT INTO common_windowcount (key, count, expires_ms) VALUES (%s, 1, %s)
@@ -102,7 +125,7 @@ class DatabaseWindowCounter:
     def hit(self, key: str, window_ms: int) -> tuple[int, int]:
         from django.db import DatabaseError, connection
 
-        now = int(time.time() * 1000)
+        now = self._clock()
         try:
             with connection.cursor() as cursor:
                 cursor.execute(self.SQL, [key, now + window_ms, now, now])
@@ -122,10 +145,7 @@ class DatabaseWindowCounter:
 @cache
 def window_counter() -> LocalWindowCounter | RedisWindowCounter:
     """The process's counter on the default cache: Redis when it is one, else memory."""
-    default = caches["default"]
-    if is_redis_cache(default):
-        return RedisWindowCounter(default)
-    return LocalWindowCounter()
+    return pick_store(LocalWindowCounter, RedisWindowCounter)
 
 
 on_settings_change("CACHES")(window_counter.cache_clear)

@@ -12,17 +12,12 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
-from django.core.cache import caches
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from common.limits.counters import (
-    CounterUnavailable,
-    LocalWindowCounter,
-    RedisWindowCounter,
-    is_redis_cache,
-)
+from common.limits.counters import CounterUnavailable, LocalWindowCounter, RedisWindowCounter
+from common.limits.state import pick_store
 from common.settings.namespaces import on_settings_change
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
@@ -41,11 +36,10 @@ class ThrottleBackendUnavailable(APIException):
 
 @cache
 def window_counter() -> LocalWindowCounter | RedisWindowCounter:
-    default = caches["default"]
-    if is_redis_cache(default):
-        retry = gateway_settings.THROTTLE_BACKEND_RETRY_SECONDS
-        return RedisWindowCounter(default, retry_seconds=retry)
-    return LocalWindowCounter()
+    retry = gateway_settings.THROTTLE_BACKEND_RETRY_SECONDS
+    return pick_store(
+        LocalWindowCounter, lambda cache: RedisWindowCounter(cache, retry_seconds=retry)
+    )
 
 
 on_settings_change("CACHES", "GATEWAY")(window_counter.cache_clear)

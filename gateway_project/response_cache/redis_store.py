@@ -29,7 +29,9 @@ return {seq, redis.call('GET', ARGV[1] .. ':' .. redis.sha1hex(table.concat(part
 """
 
 # KEYS: vary names, entry, purge sequence, n tag sets, n tag purge marks.
-# ARGV: ttl, entry, vary names, sequence seen at lookup, n.
+# ARGV: ttl, entry, vary names, sequence seen at lookup, n. Beside the entry, `<entry>|tags`
+# names its tag sets: a purge of a tag the entry no longer has (it was stored again with
+# other tags) leaves it, as the memory store does.
 PUT_SCRIPT = """
 local seen = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
@@ -39,7 +41,10 @@ for i = 1, n do
   if purged and tonumber(purged) > seen then return 0 end
 end
 local ttl = tonumber(ARGV[1])
+local tagged = {}
+for i = 1, n do tagged[i] = KEYS[3 + i] end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ttl)
+redis.call('SET', KEYS[2] .. '|tags', ',' .. table.concat(tagged, ',') .. ',', 'EX', ttl)
 if redis.call('GET', KEYS[1]) ~= ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ttl)
 elseif redis.call('TTL', KEYS[1]) < ttl then
@@ -62,7 +67,11 @@ local n = tonumber(ARGV[1])
 local removed = 0
 for i = 1, n do
   for _, key in ipairs(redis.call('SMEMBERS', KEYS[1 + i])) do
-    removed = removed + redis.call('DEL', key)
+    local tagged = redis.call('GET', key .. '|tags')
+    if not tagged or string.find(tagged, ',' .. KEYS[1 + i] .. ',', 1, true) then
+      removed = removed + redis.call('DEL', key)
+      redis.call('DEL', key .. '|tags')
+    end
   end
   redis.call('DEL', KEYS[1 + i])
   redis.call('SET', KEYS[1 + n + i], seq, 'EX', ARGV[2])

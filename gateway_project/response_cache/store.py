@@ -13,12 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
-from django.core.cache import caches
-
-from common.limits.shared_redis import is_redis_cache
+from common.limits.state import pick_store
 from common.settings.namespaces import on_settings_change
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
@@ -29,10 +27,12 @@ __all__ = ["Found", "MemoryStore", "Offer", "Store", "StoreUnavailable", "respon
 
 class MemoryStore:
     """This process's memory, bounded (least recently used out); without Redis the
-    gateway runs one process, so a purge reaches every entry."""
+    gateway runs one process, so a purge reaches every entry. `clock` (seconds) is for
+    tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
+        self._now = clock
         self._clear()
 
     def reset(self) -> None:
@@ -47,7 +47,7 @@ class MemoryStore:
         self._seq = 0
 
     def lookup(self, base: str, headers: Mapping[str, str]) -> Found:
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             vary = self._vary.get(base)
             if vary is None or vary[0] <= now:
@@ -63,7 +63,7 @@ class MemoryStore:
             return Found(entry[1], self._seq)
 
     def put(self, offer: Offer) -> bool:
-        now = time.monotonic()
+        now = self._now()
         base, names, expires = offer.base, tuple(offer.names), now + offer.ttl
         with self._lock:
             for tag in offer.tags:
@@ -85,19 +85,21 @@ class MemoryStore:
         return True
 
     def purge(self, tags: Sequence[str]) -> int:
-        now = time.monotonic()
+        now = self._now()
         removed = 0
         with self._lock:
             self._seq += 1
             for tag in tags:
                 for key in self._tags.pop(tag, ()):
-                    removed += self._drop(key)
+                    removed += self._drop(key, now)
                 self._purged[tag] = (self._seq, now + knob("PURGE_MEMORY_SECONDS"))
             if len(self._purged) > 10_000:
                 self._purged = {t: p for t, p in self._purged.items() if p[1] > now}
         return removed
 
-    def _drop(self, key: str) -> int:
+    def _drop(self, key: str, now: float | None = None) -> int:
+        """Forget an entry: 1 if there was one (that had not expired by `now`: Redis
+        would have let it go already), else 0."""
         entry = self._entries.pop(key, None)
         if entry is None:
             return 0
@@ -107,17 +109,17 @@ class MemoryStore:
                 keys.discard(key)
                 if not keys:
                     del self._tags[tag]
-        return 1
+        return 1 if now is None or entry[0] > now else 0
 
 
 @cache
 def response_store() -> Store:
-    default = caches["default"]
-    if is_redis_cache(default):
+    def redis(cache: object) -> Store:
         from gateway_project.response_cache.redis_store import RedisStore
 
-        return RedisStore(default)
-    return MemoryStore()
+        return RedisStore(cache)
+
+    return pick_store(MemoryStore, redis)
 
 
 on_settings_change("CACHES", "GATEWAY_RESPONSE_CACHE")(response_store.cache_clear)

@@ -110,9 +110,9 @@ def test_with_redis_every_process_adds_to_one_store(staff_client, upstreams):
     staff_client.get("/products")
     traffic.flush()  # what the flusher thread does each second
     # Another worker's figures, already in Redis:
-    other = traffic._client()
+    other = traffic.traffic_store().client
     bucket = int(time.time()) // traffic.BUCKET_SECONDS
-    key = traffic.cache.make_key(traffic.KEY.format(bucket))
+    key = traffic.traffic_store().cache.make_key(traffic.KEY.format(bucket))
     other.hincrby(key, "route|/products|n", 5)
 
     figures = staff_client.get("/dashboard/data").json()

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from common.limits.shared_redis import SharedRedis
 from gateway_project.upstreams import metrics
@@ -29,14 +30,17 @@ logger = logging.getLogger(__name__)
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 MAX_BACKOFF = 8  # the open time grows to at most this many reset timeouts
+KEEP_MS = 86_400_000  # a breaker's state is forgotten a day after its last failure
 # While another process holds the trial, look again this often: its success closes it.
 TRIAL_POLL_SECONDS = 0.2
 
-# KEYS[1] the breaker hash. ARGV: threshold, reset_ms, trial_ms, is_trial, window_ms.
-# Returns {state, ms until the open period ends (0 when closed), transition or ''}.
+
+# KEYS[1] the breaker hash. ARGV: threshold, reset_ms, trial_ms, is_trial, window_ms,
+# max backoff [, now]. Returns {state, ms until the open period ends (0 when closed),
+# transition or ''}.
 _FAILURE = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local t = redis.call('TIME')  -- ARGV[7], when given, is a test's clock
+local now = tonumber(ARGV[7]) or t[1] * 1000 + math.floor(t[2] / 1000)
 local key = KEYS[1]
 local threshold, reset = tonumber(ARGV[1]), tonumber(ARGV[2])
 local is_trial, window = ARGV[4] == '1', tonumber(ARGV[5])
@@ -46,7 +50,7 @@ local function open()
   local mult = math.min(2 ^ (opens - 1), tonumber(ARGV[6]))
   local untl = now + reset * mult
   redis.call('HSET', key, 'state', 'open', 'until', untl, 'trial_until', 0, 'failures', 0)
-  redis.call('PEXPIRE', key, 86400000)
+  redis.call('PEXPIRE', key, KEEP_MS)
   return untl
 end
 if state == 'open' then
@@ -58,16 +62,16 @@ local last = tonumber(redis.call('HGET', key, 'failed_at') or 0)
 if now - last > window then redis.call('HSET', key, 'failures', 0) end
 local failures = redis.call('HINCRBY', key, 'failures', 1)
 redis.call('HSET', key, 'failed_at', now)
-redis.call('PEXPIRE', key, 86400000)
+redis.call('PEXPIRE', key, KEEP_MS)
 if failures >= threshold then return {'open', open() - now, 'open'} end
 return {'closed', 0, ''}
-"""
+""".replace("KEEP_MS", str(KEEP_MS))
 
-# KEYS[1] the breaker hash. ARGV: trial_ms. A claim of the one trial once the open period
-# is over: {state, ms to wait before asking again, transition or ''}.
+# KEYS[1] the breaker hash. ARGV: trial_ms [, now]. A claim of the one trial once the open
+# period is over: {state, ms to wait before asking again, transition or ''}.
 _ACQUIRE = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local t = redis.call('TIME')  -- ARGV[2], when given, is a test's clock
+local now = tonumber(ARGV[2]) or t[1] * 1000 + math.floor(t[2] / 1000)
 local key = KEYS[1]
 local state = redis.call('HGET', key, 'state')
 if state ~= 'open' then return {'closed', 0, ''} end
@@ -79,11 +83,11 @@ redis.call('HSET', key, 'trial_until', now + tonumber(ARGV[1]))
 return {'half_open', 0, 'half_open'}
 """
 
-# KEYS[1] the breaker hash. ARGV: is_trial, decay_ms. A success: the trial closes the
-# breaker; any success clears the failure count. After a long calm the back-off resets.
+# KEYS[1] the breaker hash. ARGV: is_trial, decay_ms [, now]. A success: the trial closes
+# the breaker; any success clears the failure count. After a long calm the back-off resets.
 _SUCCESS = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local t = redis.call('TIME')  -- ARGV[3], when given, is a test's clock
+local now = tonumber(ARGV[3]) or t[1] * 1000 + math.floor(t[2] / 1000)
 local key = KEYS[1]
 local state = redis.call('HGET', key, 'state') or 'closed'
 if state == 'open' then
@@ -112,18 +116,49 @@ class BreakerSettings:
         return int(self.reset_seconds * 1000 * MAX_BACKOFF * 4)
 
 
-class MemoryBreakerStore:
-    """The Lua scripts' logic for one process: no Redis, or Redis failing."""
+class BreakerStore(Protocol):
+    """A breaker's shared state machine, one key per instance: the three transitions
+    answer (state, ms until the caller should ask again, transition made or '')."""
 
-    def __init__(self) -> None:
+    def failure(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]: ...
+
+    def acquire(self, key: str, s: BreakerSettings) -> tuple[str, int, str]: ...
+
+    def success(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]: ...
+
+    def read(self, key: str) -> dict[str, Any]:
+        """The stored fields (the status page)."""
+        ...
+
+    def reset(self) -> None: ...
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class MemoryBreakerStore:
+    """The Lua scripts' logic for one process: no Redis, or Redis failing. `clock` (ms)
+    is for tests; a breaker is forgotten KEEP_MS after its last failure, as in Redis."""
+
+    def __init__(self, clock: Callable[[], int] = _wall_ms) -> None:
         self._lock = threading.Lock()
         self._states: dict[str, dict[str, float | str]] = {}
+        self._expires: dict[str, int] = {}  # key -> when its state is forgotten (PEXPIRE)
+        self._now = clock
 
-    @staticmethod
-    def _now() -> int:
-        return int(time.time() * 1000)
+    def _entry(self, key: str, now: int, create: bool) -> dict | None:
+        """The key's state (under the lock), forgotten once its time is up."""
+        expires = self._expires.get(key)
+        if expires is not None and expires <= now:
+            del self._expires[key]
+            self._states.pop(key, None)
+        if create:
+            return self._states.setdefault(key, {})
+        return self._states.get(key)
 
-    def _open(self, entry: dict, now: int, reset_ms: int) -> int:
+    def _open(self, key: str, entry: dict, now: int, reset_ms: int) -> int:
+        self._expires[key] = now + KEEP_MS
         entry["opens"] = entry.get("opens", 0) + 1
         until = now + int(reset_ms * min(2 ** (entry["opens"] - 1), MAX_BACKOFF))
         entry.update(state=OPEN, until=until, trial_until=0, failures=0)
@@ -132,24 +167,25 @@ class MemoryBreakerStore:
     def failure(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]:
         now, reset_ms = self._now(), int(s.reset_seconds * 1000)
         with self._lock:
-            entry = self._states.setdefault(key, {"state": CLOSED})
-            if entry["state"] == OPEN:
+            entry = self._entry(key, now, create=True)
+            if entry.get("state") == OPEN:
                 if is_trial:
-                    return OPEN, self._open(entry, now, reset_ms) - now, OPEN
+                    return OPEN, self._open(key, entry, now, reset_ms) - now, OPEN
                 return OPEN, max(int(entry["until"]) - now, 0), ""
             if now - entry.get("failed_at", 0) > s.window_seconds * 1000:
                 entry["failures"] = 0
             entry["failures"] = entry.get("failures", 0) + 1
             entry["failed_at"] = now
+            self._expires[key] = now + KEEP_MS
             if entry["failures"] >= s.failures:
-                return OPEN, self._open(entry, now, reset_ms) - now, OPEN
+                return OPEN, self._open(key, entry, now, reset_ms) - now, OPEN
             return CLOSED, 0, ""
 
     def acquire(self, key: str, s: BreakerSettings) -> tuple[str, int, str]:
         now = self._now()
         with self._lock:
-            entry = self._states.get(key)
-            if entry is None or entry["state"] != OPEN:
+            entry = self._entry(key, now, create=False)
+            if entry is None or entry.get("state") != OPEN:
                 return CLOSED, 0, ""
             if now < entry["until"]:
                 return OPEN, int(entry["until"]) - now, ""
@@ -161,8 +197,8 @@ class MemoryBreakerStore:
     def success(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]:
         now = self._now()
         with self._lock:
-            entry = self._states.setdefault(key, {"state": CLOSED})
-            if entry["state"] == OPEN:
+            entry = self._entry(key, now, create=True)
+            if entry.get("state") == OPEN:
                 if not is_trial:
                     return OPEN, 0, ""
                 entry.update(state=CLOSED, failures=0, trial_until=0, closed_at=now)
@@ -174,18 +210,26 @@ class MemoryBreakerStore:
 
     def read(self, key: str) -> dict[str, Any]:
         with self._lock:
-            return dict(self._states.get(key, {}))
+            return dict(self._entry(key, self._now(), create=False) or {})
 
     def reset(self) -> None:
         with self._lock:
             self._states.clear()
+            self._expires.clear()
 
 
 class RedisBreakerStore:
-    """The same three transitions as atomic scripts in Redis; `read` for the status page."""
+    """The same three transitions as atomic scripts in Redis; `read` for the status page.
+    The scripts read Redis' clock, one for every process; `clock` (ms) is for tests."""
 
-    def __init__(self, redis: SharedRedis) -> None:
+    def __init__(self, redis: SharedRedis, clock: Callable[[], int] | None = None) -> None:
         self.redis = redis
+        self._clock = clock
+
+    def _script(self, source: str, key: str, args: list[Any]) -> tuple[str, int, str]:
+        if self._clock is not None:
+            args.append(self._clock())
+        return _decode(self.redis.script(source, [key], args))
 
     def failure(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]:
         args = [
@@ -196,13 +240,13 @@ class RedisBreakerStore:
             int(s.window_seconds * 1000),
             MAX_BACKOFF,
         ]
-        return _decode(self.redis.script(_FAILURE, [key], args))
+        return self._script(_FAILURE, key, args)
 
     def acquire(self, key: str, s: BreakerSettings) -> tuple[str, int, str]:
-        return _decode(self.redis.script(_ACQUIRE, [key], [int(s.trial_seconds * 1000)]))
+        return self._script(_ACQUIRE, key, [int(s.trial_seconds * 1000)])
 
     def success(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]:
-        return _decode(self.redis.script(_SUCCESS, [key], [int(is_trial), s.decay_ms]))
+        return self._script(_SUCCESS, key, [int(is_trial), s.decay_ms])
 
     def read(self, key: str) -> dict[str, Any]:
         raw = self.redis.call("hgetall", key)

@@ -4,18 +4,20 @@ the rate limiter has), so a Redis that has gone away costs each request nothing.
 
 from __future__ import annotations
 
-from django.core.cache import caches
+from typing import Any
 
-from common.limits.shared_redis import SharedRedis, is_redis_cache
+from common.limits.shared_redis import SharedRedis
+from common.limits.state import pick_store
 
 
 def redis_store(retry_seconds: float) -> SharedRedis | None:
     """The store on the default cache when that cache is django-redis, else None."""
-    default = caches["default"]
-    if not is_redis_cache(default):
-        return None
-    return SharedRedis(
-        default,
-        retry_seconds=retry_seconds,
-        failure_log="Redis failed; discovery and breakers use process memory meanwhile",
-    )
+
+    def redis(cache: Any) -> SharedRedis:
+        return SharedRedis(
+            cache,
+            retry_seconds=retry_seconds,
+            failure_log="Redis failed; discovery and breakers use process memory meanwhile",
+        )
+
+    return pick_store(lambda: None, redis)

@@ -14,7 +14,9 @@ import ipaddress
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from common.limits.shared_redis import SharedRedis
@@ -75,13 +77,34 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
     return False
 
 
-class MemoryRegistry:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, dict[str, Registration]] = {}
+class RegistryStore(Protocol):
+    """Where registrations are kept: Redis (RedisRegistry) or memory (MemoryRegistry)."""
 
     def heartbeat(self, service: str, instance_id: str, url: str) -> Registration:
-        now = time.time()
+        """Register or renew an instance; a new URL starts a new registration."""
+        ...
+
+    def deregister(self, service: str, instance_id: str) -> bool:
+        """Drop an instance; whether it was registered."""
+        ...
+
+    def live(self, service: str, ttl: float) -> list[Registration]:
+        """The instances heard from in the last `ttl` seconds (the others are dropped)."""
+        ...
+
+    def reset(self) -> None: ...
+
+
+class MemoryRegistry:
+    """`clock` (seconds since the epoch) is for tests, as in RedisRegistry."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, Registration]] = {}
+        self._clock = clock
+
+    def heartbeat(self, service: str, instance_id: str, url: str) -> Registration:
+        now = self._clock()
         with self._lock:
             entries = self._entries.setdefault(service, {})
             previous = entries.get(instance_id)
@@ -94,7 +117,7 @@ class MemoryRegistry:
             return self._entries.get(service, {}).pop(instance_id, None) is not None
 
     def live(self, service: str, ttl: float) -> list[Registration]:
-        cutoff = time.time() - ttl
+        cutoff = self._clock() - ttl
         with self._lock:
             entries = self._entries.get(service, {})
             for key in [k for k, e in entries.items() if e.last_heartbeat < cutoff]:
@@ -107,17 +130,19 @@ class MemoryRegistry:
 
 
 class RedisRegistry:
-    """One hash per service: instance id → the registration as JSON."""
+    """One hash per service: instance id → the registration as JSON. The times are the
+    gateway's (`clock`: seconds since the epoch)."""
 
-    def __init__(self, redis: SharedRedis) -> None:
+    def __init__(self, redis: SharedRedis, clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
+        self._clock = clock
 
     @staticmethod
     def _key(service: str) -> str:
         return f"registry:{service}"
 
     def heartbeat(self, service: str, instance_id: str, url: str) -> Registration:
-        now = time.time()
+        now = self._clock()
         raw = self.redis.call("hget", self._key(service), instance_id)
         registered = now
         if raw:
@@ -132,7 +157,7 @@ class RedisRegistry:
         return bool(self.redis.call("hdel", self._key(service), instance_id))
 
     def live(self, service: str, ttl: float) -> list[Registration]:
-        cutoff = time.time() - ttl
+        cutoff = self._clock() - ttl
         entries, expired = [], []
         for raw in self.redis.call("hgetall", self._key(service)).values():
             entry = Registration(**json.loads(raw))
