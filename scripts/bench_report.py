@@ -9,6 +9,8 @@ from __future__ import annotations
 import statistics
 from html import escape
 
+from scripts.benchlib import spread
+
 COLOURS = {"direct": "#4e79a7", "gateway": "#f28e2b", "floor": "#9c9c9c", "value": "#59a14f"}
 
 
@@ -101,14 +103,6 @@ def targets(results: dict) -> dict:
     return found
 
 
-def _spread(values: list[float]) -> dict:
-    return {
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-    }
-
-
 def peer_ratios(peers: dict) -> dict:
     """Per front (nginx, revproxy, gateway, gateway-cached), over the rounds, each figure
     taken round by round: its CPU per request and the product service's at 32
@@ -124,22 +118,22 @@ def peer_ratios(peers: dict) -> dict:
         at32, at1 = peers[f"{front}@32"]["rounds"], peers[f"{front}@1"]["rounds"]
         cpu = [run["cpu_ms_per_request"]["proxy"] for run in at32]
         figures = {
-            "cpu_ms@32": _spread(cpu),
-            "products_cpu_ms@32": _spread([run["cpu_ms_per_request"]["products"] for run in at32]),
-            "rps@32": _spread([run["rps"] for run in at32]),
-            "rps_vs_direct@32": _spread(
+            "cpu_ms@32": spread(cpu),
+            "products_cpu_ms@32": spread([run["cpu_ms_per_request"]["products"] for run in at32]),
+            "rps@32": spread([run["rps"] for run in at32]),
+            "rps_vs_direct@32": spread(
                 [run["rps"] / base["rps"] for run, base in zip(at32, direct32, strict=True)]
             ),
-            "added_p50_ms@1": _spread(
+            "added_p50_ms@1": spread(
                 [run["p50_ms"] - base["p50_ms"] for run, base in zip(at1, direct1, strict=True)]
             ),
-            "cpu_ms@1": _spread([run["cpu_ms_per_request"]["proxy"] for run in at1]),
+            "cpu_ms@1": spread([run["cpu_ms_per_request"]["proxy"] for run in at1]),
         }
         if front.startswith("gateway") and "revproxy@32" in peers:
             revproxy = [
                 run["cpu_ms_per_request"]["proxy"] for run in peers["revproxy@32"]["rounds"]
             ]
-            figures["cpu_vs_revproxy@32"] = _spread(
+            figures["cpu_vs_revproxy@32"] = spread(
                 [mine / theirs for mine, theirs in zip(cpu, revproxy, strict=True) if theirs]
             )
         found[front] = figures

@@ -139,6 +139,7 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen | None = None
+    tree: Path = REPO_ROOT  # the source tree it runs from (a benchmark may pass another's)
 
     @property
     def url(self) -> str:
@@ -148,7 +149,7 @@ class ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 -- owned by the child
         self.process = subprocess.Popen(
             [sys.executable, "-m", "common.entrypoint", self.name, *(["--migrate"] * migrate)],
-            cwd=REPO_ROOT,
+            cwd=self.tree,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
