@@ -7,7 +7,9 @@ raised, the response cache off unless --cache), Redis at REDIS_URL (default
 redis://127.0.0.1:6379/11, keys under a fresh prefix), the product routes pointed at
 scripts/static_upstream.py under granian (started here). `GET /products/1` is built as
 a WSGI environ (anonymous, or signed in with --token) and run through the app N times
-after a warm-up, then N times under cProfile timed by CPU (deterministic: it inflates
+after a warm-up: the gateway's WSGI application (the proxy routes' dispatcher) and
+Django's handler behind it, in alternating rounds of N; then the application N times
+under cProfile timed by CPU (deterministic: it inflates
 code of many small calls, Django's handler among them, so read the shares as an upper
 bound for such code). Prints the CPU per request without the profiler and with, and the
 profile's shares by part of the pipeline. Benchmark code: never deployed.
@@ -16,15 +18,16 @@ profile's shares by part of the pipeline. Benchmark code: never deployed.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import pstats
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -55,21 +58,13 @@ def environ_for(path: str, token: str) -> dict:
     environ = {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
         "HTTP_HOST": "127.0.0.1:8000",
         "HTTP_USER_AGENT": "wrk",
         "HTTP_ACCEPT": "*/*",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
+        "REMOTE_ADDR": "127.0.0.1",
         "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
     }
+    setup_testing_defaults(environ)  # the rest of a server's environ (wsgi.*, SERVER_*)
     if token:
         environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return environ
@@ -112,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--token", action="store_true", help="signed in (a JWT per request)")
     parser.add_argument("--cache", action="store_true", help="response cache on (HITs)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (A/B)")
     parser.add_argument("--out", default="", help="write the raw profile here")
     args = parser.parse_args(argv)
 
@@ -148,38 +144,44 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-        from django.core.wsgi import get_wsgi_application
 
         token = ""
         if args.token:
             from common.testing import access_token
 
             token = access_token(user_id=2)
-        app = get_wsgi_application()
+        from gateway_project.wsgi import application
+
+        apps = {"dispatcher": application, "handler": application.handler}
         log = open(root / "access.jsonl", "w")  # noqa: SIM115 -- the log lines go here
         sys.stdout.flush()
         saved = os.dup(1), os.dup(2)
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
 
-        def one() -> int:
+        def one(app) -> int:
             status = []
             body = app(environ_for("/products/1", token), lambda s, h, *e: status.append(s))
             for _ in body:
                 pass
-            body.close()
+            if hasattr(body, "close"):  # as a WSGI server does
+                body.close()
             return int(status[0][:3])
 
-        def loop(count: int) -> float:
+        def loop(count: int, app=application) -> float:
             started = time.process_time()
             for _ in range(count):
-                if (code := one()) != 200:
+                if (code := one(app)) != 200:
                     raise SystemExit(f"the gateway answered {code}")
             return (time.process_time() - started) * 1000 / count
 
         try:
             loop(300)
-            bare = loop(args.requests)
+            rounds: dict[str, list[float]] = {name: [] for name in apps}
+            for _ in range(args.rounds):
+                for name, app in apps.items():
+                    rounds[name].append(loop(args.requests, app))
+            bare = statistics.median(rounds["dispatcher"])
             import cProfile
 
             # CPU time, not wall: waiting for the upstream or Redis costs no CPU.
@@ -195,10 +197,20 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
         whole = sum(totals.values()) or 1.0
+        ratios = [d / h for d, h in zip(rounds["dispatcher"], rounds["handler"], strict=True)]
+        for name, figures in rounds.items():
+            print(
+                f"{name}: CPU ms/request, median of {args.rounds} alternating rounds "
+                f"{statistics.median(figures):.3f} ({min(figures):.3f}-{max(figures):.3f})"
+            )
+        print(
+            f"dispatcher / handler, round by round: {statistics.median(ratios):.3f} "
+            f"({min(ratios):.3f}-{max(ratios):.3f})"
+        )
         print(
             f"{args.requests} requests ({'signed in' if token else 'anonymous'}, response cache "
-            f"{'on' if args.cache else 'off'}): CPU {bare:.3f} ms/request without a profiler, "
-            f"{profiled:.3f} ms under cProfile"
+            f"{'on' if args.cache else 'off'}): CPU {bare:.3f} ms/request (dispatcher) without "
+            f"a profiler, {profiled:.3f} ms under cProfile"
         )
         for name, seconds in sorted(totals.items(), key=lambda item: -item[1]):
             print(f"  {100 * seconds / whole:5.1f} %  {name}")
