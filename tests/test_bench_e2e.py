@@ -37,7 +37,9 @@ def test_quick_bench_measures_every_section_without_a_refused_request(tmp_path):
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        # 125 s on a quiet machine and 225 s at load 6 before the peers section; 197-285 s at
+        # load 8 with it (docs/performance.md): a bound on a hang, not a timing.
+        timeout=420,
         check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
