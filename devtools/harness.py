@@ -139,6 +139,7 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen | None = None
+    tree: Path = REPO_ROOT  # the source tree it runs from (a benchmark may pass another's)
 
     @property
     def url(self) -> str:
@@ -154,7 +155,7 @@ class ServiceProcess:
                 self.name,
                 *(["--migrate"] * migrate),
             ],
-            cwd=REPO_ROOT,
+            cwd=self.tree,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -23,6 +23,12 @@ forwarding is measured). Sections (`--only`, comma-separated; all by default):
 - lists: GET /products p50 at 1k, 10k and 100k products;
 - orders: GET /orders p50 for a user with 10 and one with 10,000 orders;
 - instances: throughput through a gateway in front of 1 and of 2 product instances;
+- peers: an anonymous GET /products/{id} direct, behind nginx (scripts/peers/nginx.py: one
+  worker, upstream keepalive; skipped, saying why, without nginx), behind django-revproxy's
+  bare ProxyView (scripts/peers/django_revproxy.py, the gateway's gunicorn settings) and
+  through the gateway with its response cache off and on, at 32 and 1 connections in
+  alternating rounds: CPU ms per request of the product service and of what is in front,
+  req/s against direct, p50 added at 1 connection;
 - memory: RSS and PSS of each project's process group, idle and under load, and of
   everything `manage_all.py up` starts (the embedded default) after 200 requests.
 
@@ -73,8 +79,9 @@ from scripts.benchlib import (
     wrk,
     wrk_installed,
 )
+from scripts.peers.nginx import NGINX_MISSING, nginx_binary, nginx_command
 
-SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "memory")
+SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "peers", "memory")
 PROJECTS = ("gateway", "users", "products", "orders")
 UNLIMITED = "100000000/min"
 PASSWORD = "bench-password-9-long"  # noqa: S105 -- a throwaway user of a throwaway stack
@@ -169,6 +176,7 @@ class Bench:
         self.results: dict = {}
         self.products = 0
         self.warming = False
+        self.skipped: dict[str, str] = {}
 
     # what is measured ---------------------------------------------------------------------
 
@@ -418,6 +426,57 @@ class Bench:
             both.stop()
             second.stop()
 
+    def peers(self) -> dict:
+        """The product read direct and behind each peer; every group's CPU per request."""
+        stack = self.stack
+        products = stack["products"]
+        path = self.product_path
+        workers = stack["gateway"].env["WEB_CONCURRENCY"]
+        if not stack.base_env.get("REDIS_URL"):
+            workers = "1"  # as the entrypoint runs the gateway without Redis
+        fronts: dict[str, tuple[str, Callable[[], list[int]]]] = {}
+        binary = nginx_binary()
+        if binary is None:
+            self.skipped["peers: nginx"] = NGINX_MISSING
+            print(f"  peers: skipping nginx: {NGINX_MISSING}", flush=True)
+        else:
+            port = free_port()
+            command = nginx_command(
+                binary, self.root / "nginx", port, products.url.removeprefix("http://")
+            )
+            nginx = self._spawn(command, dict(os.environ), "nginx")
+            self._wait(f"http://127.0.0.1:{port}{path}", nginx)
+            fronts["nginx"] = (f"http://127.0.0.1:{port}", lambda: process_tree(nginx.pid))
+        revproxy_url, revproxy = self._floor(
+            "revproxy",
+            {"PEER_UPSTREAM": products.url, "WEB_CONCURRENCY": workers},
+            module="scripts.peers.django_revproxy",
+        )
+        fronts["revproxy"] = (revproxy_url, lambda: process_tree(revproxy.pid))
+        gateway = stack["gateway"]  # the stack's: response cache off
+        fronts["gateway"] = (gateway.url, lambda: process_tree(gateway.process.pid))
+        cached = start_gateway(
+            stack,
+            "gateway-cached",
+            GATEWAY_CACHE_SECONDS="300",
+            CACHE_KEY_PREFIX=f"{stack.base_env['CACHE_KEY_PREFIX']}:gateway-cached",
+        )
+        fronts["gateway-cached"] = (cached.url, lambda: process_tree(cached.process.pid))
+        product_group = {"products": lambda: process_tree(products.process.pid)}
+        targets = {}
+        for connections in (32, 1):
+            targets[f"direct@{connections}"] = partial(
+                self.run, products.url + path, connections, groups=product_group
+            )
+            for name, (url, tree) in fronts.items():
+                targets[f"{name}@{connections}"] = partial(
+                    self.run, url + path, connections, groups={**product_group, "proxy": tree}
+                )
+        try:
+            return self.alternate(targets)
+        finally:
+            cached.stop()
+
     def memory(self) -> dict:
         return {name: memory_mb(process_tree(self.stack[name].process.pid)) for name in PROJECTS}
 
@@ -440,8 +499,9 @@ class Bench:
         if problem := wait_until_ok(url, process, timeout=60):
             raise RuntimeError(f"{url}: {problem} (logs in {self.root})")
 
-    def _floor(self, kind: str, env: dict) -> tuple[str, subprocess.Popen]:
-        """A floor project under gunicorn with the projects' configuration file."""
+    def _floor(self, kind: str, env: dict, module: str = "") -> tuple[str, subprocess.Popen]:
+        """A floor (or peer) project under gunicorn with the projects' configuration file."""
+        module = module or f"scripts.floors.{kind}"
         port = free_port()
         env = {
             **self.stack.base_env,
@@ -449,9 +509,9 @@ class Bench:
             "VAR_DIR": env.get("VAR_DIR") or str(self.root / f"floor-{kind}"),
             "PORT": str(port),
             "SERVICE_NAME": f"floor-{kind}",
-            "DJANGO_SETTINGS_MODULE": f"scripts.floors.{kind}",
+            "DJANGO_SETTINGS_MODULE": module,
         }
-        conf = REPO_ROOT / "common" / "gunicorn_conf.py"
+        conf = REPO_ROOT / "common" / "runtime" / "gunicorn_conf.py"
         process = self._spawn(
             [
                 sys.executable,
@@ -459,7 +519,7 @@ class Bench:
                 "gunicorn",
                 "-c",
                 str(conf),
-                f"scripts.floors.{kind}:application",
+                f"{module}:application",
             ],
             env,
             f"floor-{kind}",
@@ -541,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.start()
         idle = bench.memory()
-        for section in ("endpoints", "floors", "lists", "orders", "instances"):
+        for section in ("endpoints", "floors", "lists", "orders", "instances", "peers"):
             if section in args.sections:
                 print(f"- {section} ...", flush=True)
                 bench.results[section] = getattr(bench, section)()
@@ -565,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.stop()
         shutil.rmtree(root, ignore_errors=True)
     report["sections"] = bench.results
+    report["skipped"] = bench.skipped
     report["targets"] = bench_report.targets(bench.results)
     report["seconds"] = round(time.monotonic() - started, 1)
     out = Path(args.out)

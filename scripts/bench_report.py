@@ -9,6 +9,8 @@ from __future__ import annotations
 import statistics
 from html import escape
 
+from scripts.benchlib import spread
+
 COLOURS = {"direct": "#4e79a7", "gateway": "#f28e2b", "floor": "#9c9c9c", "value": "#59a14f"}
 
 
@@ -67,6 +69,16 @@ def targets(results: dict) -> dict:
             statistics.median(rounds) >= 0.6 and min(rounds) >= 0.5,
             rounds=[round(r, 3) for r in rounds],
         )
+    if peers := results.get("peers"):
+        figures = peer_ratios(peers)
+        cpu = figures["gateway"]["cpu_vs_revproxy@32"]
+        found["gateway_cpu_vs_revproxy@32"] = _target(
+            cpu["median"], "<= 1.0", cpu["median"] <= 1.0, spread=[cpu["min"], cpu["max"]]
+        )
+        rps = figures["gateway"]["rps_vs_direct@32"]
+        found["anonymous_gateway_vs_direct@32"] = _target(
+            rps["median"], ">= 0.75", rps["median"] >= 0.75, spread=[rps["min"], rps["max"]]
+        )
     if lists := results.get("lists"):
         sizes = sorted(lists, key=int)
         ratio = _median(lists[sizes[-1]], "p50_ms") / _median(lists[sizes[0]], "p50_ms")
@@ -89,6 +101,64 @@ def targets(results: dict) -> dict:
     refused = [figures for figures in _all_runs(results) if figures["non_2xx"] or figures["errors"]]
     found["non_2xx_or_errors"] = _target(len(refused), "0 runs with any", not refused)
     return found
+
+
+def peer_ratios(peers: dict) -> dict:
+    """Per front (nginx, revproxy, gateway, gateway-cached), over the rounds, each figure
+    taken round by round: its CPU per request and the product service's at 32
+    connections, its req/s over direct's, the p50 it adds at 1 connection, and (the
+    gateways) its CPU per request over django-revproxy's."""
+    fronts = sorted(
+        {name.split("@")[0] for name in peers} - {"direct"},
+        key=["nginx", "revproxy", "gateway", "gateway-cached"].index,
+    )
+    direct32, direct1 = peers["direct@32"]["rounds"], peers["direct@1"]["rounds"]
+    found = {}
+    for front in fronts:
+        at32, at1 = peers[f"{front}@32"]["rounds"], peers[f"{front}@1"]["rounds"]
+        cpu = [run["cpu_ms_per_request"]["proxy"] for run in at32]
+        figures = {
+            "cpu_ms@32": spread(cpu),
+            "products_cpu_ms@32": spread([run["cpu_ms_per_request"]["products"] for run in at32]),
+            "rps@32": spread([run["rps"] for run in at32]),
+            "rps_vs_direct@32": spread(
+                [run["rps"] / base["rps"] for run, base in zip(at32, direct32, strict=True)]
+            ),
+            "added_p50_ms@1": spread(
+                [run["p50_ms"] - base["p50_ms"] for run, base in zip(at1, direct1, strict=True)]
+            ),
+            "cpu_ms@1": spread([run["cpu_ms_per_request"]["proxy"] for run in at1]),
+        }
+        if front.startswith("gateway") and "revproxy@32" in peers:
+            revproxy = [
+                run["cpu_ms_per_request"]["proxy"] for run in peers["revproxy@32"]["rounds"]
+            ]
+            figures["cpu_vs_revproxy@32"] = spread(
+                [mine / theirs for mine, theirs in zip(cpu, revproxy, strict=True) if theirs]
+            )
+        found[front] = figures
+    return found
+
+
+def _peer_lines(peers: dict) -> list[str]:
+    def show(figure: dict, digits: int = 2) -> str:
+        return (
+            f"{figure['median']:.{digits}f} ({figure['min']:.{digits}f}-{figure['max']:.{digits}f})"
+        )
+
+    lines = [
+        "peers: anonymous GET /products/{id}; each figure round by round, median (min-max)",
+        f"{'front':<16}{'CPU ms/req @32':>20}{'products CPU @32':>20}{'req/s / direct @32':>22}"
+        f"{'added p50 ms @1':>20}{'CPU / revproxy @32':>22}",
+    ]
+    for front, figures in peer_ratios(peers).items():
+        against = figures.get("cpu_vs_revproxy@32")
+        lines.append(
+            f"{front:<16}{show(figures['cpu_ms@32']):>20}{show(figures['products_cpu_ms@32']):>20}"
+            f"{show(figures['rps_vs_direct@32']):>22}{show(figures['added_p50_ms@1']):>20}"
+            f"{show(against) if against else '':>22}"
+        )
+    return lines
 
 
 def _all_runs(results: dict):
@@ -143,6 +213,12 @@ def table(report: dict) -> str:
         lines.append(_row(f"GET /orders (10 rows), {count} orders @1", figures))
     for count, figures in results.get("instances", {}).items():
         lines.append(_row(f"gateway, {count} product instance(s) @32", figures))
+    for target, figures in results.get("peers", {}).items():
+        lines.append(_row(f"peers: {target}", figures))
+    if peers := results.get("peers"):
+        lines.extend(_peer_lines(peers))
+    for what, why in report.get("skipped", {}).items():
+        lines.append(f"skipped {what}: {why}")
     memory = results.get("memory", {})
     for state in ("stack_idle", "stack_loaded"):
         if memory.get(state):

@@ -211,6 +211,15 @@ def median_of(runs: list[dict]) -> dict:
     return result
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, min and max of some figures, rounded for a report."""
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
+
+
 def summary(runs: list[dict]) -> dict:
     """Median, min and max of every figure over the rounds, and the rounds themselves."""
 

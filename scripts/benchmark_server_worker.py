@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devtools.harness import new_product, start_gateway, start_stack
-from scripts.benchlib import answers, process_tree, wrk, wrk_installed
+from scripts.benchlib import answers, process_tree, spread, wrk, wrk_installed
 
 WORKERS = {
     "buffering": {},
@@ -85,7 +84,7 @@ def main() -> int:
     report = {}
     for name, figures in runs.items():
         report[name] = {
-            key: _spread([select(f) for f in figures])
+            key: spread([select(f) for f in figures])
             for key, select in {
                 "rps": lambda f: f["rps"],
                 "p50_ms": lambda f: f["p50_ms"],
@@ -94,8 +93,8 @@ def main() -> int:
         }
     pairs = list(zip(runs["buffering"], runs["gthread"], strict=True))
     report["ratio buffering/gthread"] = {
-        "rps": _spread([b["rps"] / g["rps"] for b, g in pairs]),
-        "cpu_ms_per_request": _spread(
+        "rps": spread([b["rps"] / g["rps"] for b, g in pairs]),
+        "cpu_ms_per_request": spread(
             [
                 b["cpu_ms_per_request"]["gateway"] / g["cpu_ms_per_request"]["gateway"]
                 for b, g in pairs
@@ -104,14 +103,6 @@ def main() -> int:
     }
     print(json.dumps(report, indent=2))
     return 0
-
-
-def _spread(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-    }
 
 
 if __name__ == "__main__":

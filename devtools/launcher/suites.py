@@ -31,10 +31,11 @@ class SuiteResult:
 
 def import_contracts(services: Registry = SERVICES) -> dict:
     """pyproject.toml's [tool.importlinter] as the registry implies it (a test compares):
-    no project imports another, and `common` imports none of them."""
+    no project imports another, `common` imports none of them (nor devtools), and devtools
+    none of them."""
     packages = [service.package for service in services.values()]
     return {
-        "root_packages": ["common", *packages],
+        "root_packages": ["common", "devtools", *packages],
         "contracts": [
             {
                 "name": "Services talk HTTP only: no project imports another",
@@ -45,6 +46,12 @@ def import_contracts(services: Registry = SERVICES) -> dict:
                 "name": "common is mechanism: it imports no project",
                 "type": "forbidden",
                 "source_modules": ["common"],
+                "forbidden_modules": ["devtools", *packages],
+            },
+            {
+                "name": "devtools works on the projects from outside: it imports none of them",
+                "type": "forbidden",
+                "source_modules": ["devtools"],
                 "forbidden_modules": packages,
             },
         ],

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver
 
 from common.http.problems import problem
+from gateway_project.proxy.dispatch import full_handling
 from gateway_project.proxy.pipeline import record
 from gateway_project.transport.forwarding import (
     hop_by_hop_credential,
@@ -76,9 +77,11 @@ class ProxyFastPathMiddleware:
         try:
             match = get_resolver().resolve(request.path_info)
         except Resolver404:
+            full_handling(request)
             return self.get_response(request)
         route = getattr(match.func, "view_initkwargs", {}).get("route")
         if route is None:
+            full_handling(request)  # not forwarded: Django's whole handling (dispatch.py)
             return self.get_response(request)
         started = time.perf_counter()
         # What CommonMiddleware would check: the Host header names this gateway.
