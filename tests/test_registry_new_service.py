@@ -151,3 +151,9 @@ def test_a_new_service_lists_what_the_deployment_files_still_need():
         "deploy/k8s/base/gateway.yaml: REVIEWS_SERVICE_URL=dns+http://reviews-headless:8004",
         "deploy/k8s/base/network-policies.yaml: gateway-egress reaches reviews",
     ]
+
+
+def test_coverage_measures_common_and_every_project_in_the_registry():
+    """`test --coverage` measures what import-linter guards: the same root packages."""
+    section = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["coverage"]
+    assert section["run"]["source"] == import_contracts()["root_packages"]
