@@ -3,7 +3,7 @@
 
     python3 manage_all.py up                     # venv, migrations, dev keys, admin, all four
     python3 manage_all.py up --scale products=2  # two product instances sharing the load
-    python3 manage_all.py test [SUITE ...] [-- PYTEST ARGS]
+    python3 manage_all.py test [--coverage] [SUITE ...] [-- PYTEST ARGS]
     python3 manage_all.py logs REQUEST_ID          # one request's lines, all four projects
     python3 manage_all.py bench [BENCH ARGS]       # scripts/bench.py (needs wrk)
     python3 manage_all.py <gateway|users|products|orders> <django command> [args]
@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     test = commands.add_parser("test", help="run every check and test suite")
     test.add_argument(
         "suites", nargs="*", help=f"checks, {', '.join(PYTEST_SUITES)} (default: all)"
+    )
+    test.add_argument(
+        "--coverage",
+        action="store_true",
+        help="measure the suites (and the processes they start), print the figures, "
+        "fail under [tool.coverage.report] fail_under",
     )
     # Listed for --help; its arguments go to scripts/bench.py untouched (main() below).
     commands.add_parser("bench", help="benchmark the gateway with wrk (scripts/bench.py)")

@@ -158,3 +158,11 @@ def test_a_new_service_lists_what_the_deployment_files_still_need():
         "deploy/k8s/base/gateway.yaml: REVIEWS_SERVICE_URL=dns+http://reviews-headless:8004",
         "deploy/k8s/base/network-policies.yaml: gateway-egress reaches reviews",
     ]
+
+
+def test_coverage_measures_common_and_every_project_in_the_registry():
+    """`test --coverage` measures what import-linter guards, the tools that work on the
+    projects (devtools) aside."""
+    section = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["coverage"]
+    roots = [p for p in import_contracts()["root_packages"] if p != "devtools"]
+    assert section["run"]["source"] == roots

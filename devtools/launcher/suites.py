@@ -1,10 +1,17 @@
 """`manage_all.py test`: the checks, then one pytest session per project (each with its own
-settings), the shared package's and the end-to-end tests, and a table of the results."""
+settings), the shared package's and the end-to-end tests, and a table of the results.
+
+With `--coverage` every pytest session runs under `coverage run` (the processes the tests
+start are measured too: pyproject.toml's [tool.coverage.run]); the data is combined, each
+project's figure printed, and the run fails under [tool.coverage.report] fail_under.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +24,11 @@ from devtools.launcher.plan import Registry, project_env, pytest_suites
 from devtools.launcher.venv import REPO, VENV, ensure_venv
 
 PYTEST_SUITES = pytest_suites()
+# Where `--coverage` keeps its data (one file per process measured, combined at the end
+# into .coverage) and the JSON report; pyproject.toml's [tool.coverage.run] data_file.
+COVERAGE_DIR = REPO / "var" / "coverage"
+COVERAGE_DATA = COVERAGE_DIR / ".coverage"
+COVERAGE_JSON = COVERAGE_DIR / "coverage.json"
 
 
 @dataclass
@@ -118,7 +130,7 @@ def _count_junit(result: SuiteResult, report_path: os.PathLike) -> None:
         result.passed += tests - failed - skipped
 
 
-def run_pytest_suite(name: str, extra: list[str]) -> SuiteResult:
+def run_pytest_suite(name: str, extra: list[str], coverage: bool = False) -> SuiteResult:
     settings_module, path = PYTEST_SUITES[name]
     reports = REPO / "var" / "test-reports"
     reports.mkdir(parents=True, exist_ok=True)
@@ -126,14 +138,14 @@ def run_pytest_suite(name: str, extra: list[str]) -> SuiteResult:
     report.unlink(missing_ok=True)
     command = [sys.executable, "-m", "pytest", path, "-q", f"--junitxml={report}"]
     command += ["--ds", settings_module] if settings_module else ["-p", "no:django"]
+    env = project_env(VAR_DIR=str(REPO / "var" / "test" / name))
+    if coverage:
+        # `coverage run -m pytest`; each process's data file is named after the suite.
+        command[1:3] = ["-m", "coverage", "run", "-m", "pytest"]
+        env["COVERAGE_FILE"] = f"{COVERAGE_DATA}.{name}"
     started = time.monotonic()
     print(paint(f"== {name}: {' '.join(command[2:])}", "1"), flush=True)
-    code = subprocess.run(
-        [*command, *extra],
-        cwd=REPO,
-        env=project_env(VAR_DIR=str(REPO / "var" / "test" / name)),
-        check=False,
-    ).returncode
+    code = subprocess.run([*command, *extra], cwd=REPO, env=env, check=False).returncode
     result = SuiteResult(name, seconds=time.monotonic() - started)
     if report.exists():
         _count_junit(result, report)
@@ -146,19 +158,85 @@ def run_pytest_suite(name: str, extra: list[str]) -> SuiteResult:
     return result
 
 
+def project_coverage(report: dict) -> dict[str, tuple[int, int]]:
+    """{top-level package: (statements, statements run)} from `coverage json`'s report,
+    in the order the files came."""
+    projects: dict[str, tuple[int, int]] = {}
+    for path, entry in report["files"].items():
+        package = path.replace(os.sep, "/").split("/", 1)[0]
+        statements, run = projects.get(package, (0, 0))
+        summary = entry["summary"]
+        projects[package] = (
+            statements + summary["num_statements"],
+            run + summary["covered_lines"],
+        )
+    return projects
+
+
+def coverage_table(report: dict) -> list[str]:
+    """Each project's line coverage, then the total (what fail_under is held against)."""
+
+    def row(name: str, statements: int, run: int) -> str:
+        share = 100.0 * run / statements if statements else 100.0
+        return f"{name:16} {statements:10} {statements - run:7} {share:6.1f}%"
+
+    lines = [f"{'coverage':16} {'statements':>10} {'missed':>7} {'cover':>7}"]
+    lines += [row(name, *counts) for name, counts in project_coverage(report).items()]
+    totals = report["totals"]
+    lines.append(row("total", totals["num_statements"], totals["covered_lines"]))
+    return lines
+
+
+def report_coverage(enforce: bool) -> SuiteResult:
+    """Combine every process's data, print each project's figure and the total; with
+    ENFORCE (every suite ran), coverage itself fails the run under fail_under."""
+    result = SuiteResult("coverage")
+    started = time.monotonic()
+    print(paint("== coverage: combine, report", "1"), flush=True)
+    coverage = [sys.executable, "-m", "coverage"]
+    data = f"--data-file={COVERAGE_DATA}"
+    combined = subprocess.run(
+        [*coverage, "combine", "--quiet", data, str(COVERAGE_DIR)], cwd=REPO, check=False
+    )
+    if combined.returncode != 0:
+        result.failed, result.note = 1, "no data combined"
+        return result
+    report = [*coverage, "json", "--quiet", data, "-o", str(COVERAGE_JSON)]
+    if not enforce:
+        report.append("--fail-under=0")
+    code = subprocess.run(report, cwd=REPO, check=False).returncode
+    if COVERAGE_JSON.exists():
+        print("\n".join(coverage_table(json.loads(COVERAGE_JSON.read_text()))))
+        print(f"per file: .venv/bin/coverage report --skip-covered  (data: {COVERAGE_DATA})")
+    result.seconds = time.monotonic() - started
+    if code == 0:
+        result.passed = 1
+        result.note = "" if enforce else "floor not applied: not every suite ran"
+    else:
+        result.failed = 1
+        result.note = "under fail_under" if code == 2 else f"coverage exited {code}"
+    return result
+
+
 def command_test(args: argparse.Namespace) -> int:
     ensure_venv(dev=True)
     names = args.suites or ["checks", *PYTEST_SUITES]
     unknown = [n for n in names if n != "checks" and n not in PYTEST_SUITES]
     if unknown:
         fail(f"unknown suite {', '.join(unknown)}; choose from checks, {', '.join(PYTEST_SUITES)}")
+    if args.coverage:
+        shutil.rmtree(COVERAGE_DIR, ignore_errors=True)  # no data from an earlier run
+        COVERAGE_DIR.mkdir(parents=True)
     results = []
     for name in names:
         if name == "checks":
             print(paint("== checks", "1"), flush=True)
             results.append(run_checks())
         else:
-            results.append(run_pytest_suite(name, args.pytest_args))
+            results.append(run_pytest_suite(name, args.pytest_args, args.coverage))
+    if args.coverage:
+        every_suite = set(PYTEST_SUITES) <= set(names) and not args.pytest_args
+        results.append(report_coverage(enforce=every_suite))
     print()
     print(paint(f"{'suite':10} {'passed':>7} {'failed':>7} {'skipped':>8} {'seconds':>8}", "1"))
     for r in results:
