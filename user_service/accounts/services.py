@@ -21,7 +21,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from common.identity.revocation import tokens_revoke_before
 from common.limits.login_limits import limits_check
-from user_service.accounts.exceptions import BadCredentials, TokenRejected
+from user_service.accounts.exceptions import BadCredentials, TokenRejected, WrongOldPassword
 from user_service.accounts.models import User
 from user_service.accounts.selectors import (
     user_by_username,
@@ -163,7 +163,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 @transaction.atomic
 def _password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
-        raise ValidationError({"old_password": _("The old password is not correct.")})
+        raise WrongOldPassword()
     try:
         validate_password(new_password, user=user)
     except ValidationError as error:
