@@ -3,7 +3,8 @@
 django-filter reads the last of a repeated parameter and lets a NumberFilter take any
 decimal (`?user_id=0.5` on an integer column) up to 1e50 whatever the column holds. A
 FilterSet on `StrictFilterSet` refuses a repeated parameter with 400; `IntegerFilter`
-takes digits only; `BoundedNumberFilter` says its bounds in the schema and keeps to them.
+takes digits only, `TrueFalseFilter` `true` or `false` only; `BoundedNumberFilter` says
+its bounds in the schema and keeps to them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,32 @@ class _DigitsField(forms.IntegerField):
 
 class IntegerFilter(filters.NumberFilter):
     field_class = _DigitsField
+
+
+class _TrueFalseField(forms.NullBooleanField):
+    """`true` or `false` (any case), as OpenAPI writes a boolean; django-filter reads any
+    other text as "not given" and filters nothing."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text not in ("true", "false"):
+            raise forms.ValidationError("Must be true or false.", code="invalid")
+        return text == "true"
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class TrueFalseFilter(filters.BooleanFilter):
+    field_class = _TrueFalseField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["widget"] = forms.TextInput  # not BooleanWidget, which reads "AAA" as None
+        super().__init__(*args, **kwargs)
 
 
 class BoundedNumberFilter(filters.NumberFilter):

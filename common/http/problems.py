@@ -148,7 +148,7 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
             409 if conflict else response.status_code,
             "; ".join(_flatten(errors)),
             slug="conflict" if conflict else slug,
-            title="Conflict" if conflict else "Invalid input",
+            title="Conflict" if conflict or response.status_code == 409 else "Invalid input",
             errors=errors,
             **extra,
         )

@@ -20,6 +20,10 @@ class InsufficientStock(exceptions.APIException):
 
 
 class UnknownProduct(exceptions.ValidationError):
+    """An order line names a product the catalog does not offer (now): 409, as a conflict
+    with the catalog's current state (a deleted or inactive product, or none such)."""
+
+    status_code = 409
     problem_type = "unknown-product"
 
 

@@ -124,6 +124,8 @@ def test_page_size_is_at_most_100(api_client):
         "min_price=-1",
         "max_price=1e60",
         "min_price=abc",
+        "in_stock=AAA",
+        "in_stock=1",
     ],
 )
 def test_query_parameters_the_schema_refuses_are_400(api_client, query):
