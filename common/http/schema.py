@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_list_serializer
@@ -86,6 +87,8 @@ class ProblemAutoSchema(AutoSchema):
             isinstance(field, serializers.CharField)
             and schema.get("type") == "string"
             and not {"format", "enum", "pattern"} & schema.keys()
+            # drf-spectacular writes a RegexValidator's pattern after this runs
+            and not any(isinstance(v, RegexValidator) for v in field.validators)
         ):
             blank_ok = field.allow_blank or not field.trim_whitespace
             schema["pattern"] = ANY_TEXT if blank_ok else NOT_BLANK_TEXT

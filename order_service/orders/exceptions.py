@@ -28,7 +28,10 @@ class UnknownProduct(exceptions.ValidationError):
 
 
 class OrderTotalTooLarge(exceptions.ValidationError):
-    """price * quantity beyond what an order's total holds (Order.total's digits)."""
+    """price * quantity beyond what an order's total holds (Order.total's digits): 409, as
+    the same lines at today's prices are what cannot be taken."""
+
+    status_code = 409
 
     problem_type = "order-total-too-large"
 
