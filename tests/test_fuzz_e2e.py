@@ -13,6 +13,9 @@ every run, so a failure reproduces), no shrinking phase, and a time cap per oper
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +28,14 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode, checks  # noqa: E402
 
-from devtools.harness import Stack, json_call, mint_access_token, start_stack  # noqa: E402
+from devtools.harness import (  # noqa: E402
+    REPO_ROOT,
+    Stack,
+    json_call,
+    mint_access_token,
+    start_stack,
+    superuser_create,
+)
 
 MAX_EXAMPLES = 8  # per operation, identity and generation mode
 SECONDS_PER_OPERATION = 8.0
@@ -148,6 +158,49 @@ def test_the_gateway_answers_as_the_services_schemas_say(fuzz_stack, identities,
         schema, base_url=fuzz_stack["gateway"].url, headers=identities[identity], only_public=True
     )
     assert failures == [], "\n\n".join(failures)
+
+
+# The command-line run: every check schemathesis has and every phase (examples, coverage,
+# fuzzing, stateful), through the gateway's merged document, as a staff account that exists.
+CLI_EXAMPLES = 10
+
+
+def test_the_gateway_passes_every_check_of_schemathesis(fuzz_stack, tmp_path):
+    gateway = fuzz_stack["gateway"].url
+    password = "a staff passphrase for fuzzing 9"
+    superuser_create(fuzz_stack, "fuzz-staff", password)
+    status, _, tokens = json_call(
+        "POST", f"{gateway}/users/login", {"username": "fuzz-staff", "password": password}
+    )
+    assert status == 200, tokens
+    # The token goes to the document's security scheme (not a header on every request), so
+    # the checks that leave it out (ignored_auth, missing_required_header) can.
+    config = tmp_path / "schemathesis.toml"
+    config.write_text('[auth.openapi.jwtAuth]\nbearer = "${FUZZ_TOKEN}"\n')
+    command = [
+        *(str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config)),
+        *("run", f"{gateway}/openapi.json", "--url", gateway, "--checks", "all"),
+        *("--max-examples", str(CLI_EXAMPLES), "--generation-deterministic", "--no-color"),
+        *("--request-timeout", "10", "--max-failures", "50"),
+    ]
+    run = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks",
+            "FUZZ_TOKEN": tokens["access"],
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    report = run.stdout + run.stderr
+    (REPO_ROOT / "var" / "test-reports").mkdir(parents=True, exist_ok=True)
+    (REPO_ROOT / "var" / "test-reports" / "schemathesis.txt").write_text(report)
+    assert run.returncode == 0, report[-12000:]
+    assert "Stateful" in report, report[-3000:]
 
 
 def test_no_service_log_shows_a_traceback(fuzz_stack):

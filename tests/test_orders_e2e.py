@@ -230,7 +230,7 @@ def test_cancel_releases_once_and_unknown_products_are_refused(api_client):
         {"items": [{"product_id": 987654321, "quantity": 1}]},
         user_id=77,
     )
-    assert status == HTTPStatus.BAD_REQUEST, problem
+    assert status == HTTPStatus.CONFLICT, problem
     assert problem["type"].endswith("/unknown-product")
     assert_stock_invariant(api_client, {a["id"]: 5, b["id"]: 5})
 

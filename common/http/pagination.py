@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 from common.settings.namespaces import common_settings
@@ -31,12 +31,39 @@ class CheckedCursorPagination(CursorPagination):
     `next` and `previous` links start with PUBLIC_ORIGIN (`public_url`)."""
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        if len(request.query_params.getlist(self.cursor_query_param)) > 1:
+            raise ValidationError({self.cursor_query_param: ["Give this parameter once."]})
         try:
             page = super().paginate_queryset(queryset, request, view)
         except (ValueError, TypeError, OverflowError, DjangoValidationError) as error:
             raise NotFound(self.invalid_cursor_message) from error
         self.base_url = public_url(request)  # what get_next_link / get_previous_link build on
         return page
+
+    def get_page_size(self, request: Any) -> int:
+        """`page_size` as the schema has it: once, a whole number from 1 to the maximum;
+        anything else is 400 (DRF reads the last of several and ignores a bad one)."""
+        name = self.page_size_query_param
+        if not name or name not in request.query_params:
+            return self.page_size
+        values = request.query_params.getlist(name)
+        text = values[0].strip()
+        if len(values) > 1 or not text.isascii() or not text.isdigit():
+            raise ValidationError({name: [self._page_size_rule()]})
+        size = int(text)
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError({name: [self._page_size_rule()]})
+        return size
+
+    def _page_size_rule(self) -> str:
+        return f"A whole number from 1 to {self.max_page_size}, given once."
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         """DRF's, with links documented as URI references: absolute under PUBLIC_ORIGIN,

@@ -80,6 +80,15 @@ def problem(
     return response
 
 
+def _codes(codes: Any) -> set[str]:
+    """Every error code in DRF's nested `get_codes()` shape."""
+    if isinstance(codes, dict):
+        return set().union(*map(_codes, codes.values())) if codes else set()
+    if isinstance(codes, list):
+        return set().union(*map(_codes, codes)) if codes else set()
+    return {str(codes)}
+
+
 def _flatten(errors: Any, prefix: str = "") -> list[str]:
     """'field: message' lines from DRF's nested {field: [messages]} shape."""
     if isinstance(errors, dict):
@@ -132,11 +141,14 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
     extra = dict(getattr(exc, "problem_extra", {}) or {})
     if isinstance(exc, exceptions.ValidationError):
         errors = data if isinstance(data, dict) else {"non_field_errors": data}
+        # Input that is valid but names what exists already (a taken SKU or username)
+        # conflicts with the current state: 409, as the schema documents for writes.
+        conflict = _codes(exc.get_codes()) == {"unique"}
         result = problem(
-            response.status_code,
+            409 if conflict else response.status_code,
             "; ".join(_flatten(errors)),
-            slug=slug,
-            title="Invalid input",
+            slug="conflict" if conflict else slug,
+            title="Conflict" if conflict or response.status_code == 409 else "Invalid input",
             errors=errors,
             **extra,
         )

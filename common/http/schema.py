@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import is_list_serializer
 from rest_framework import serializers
 
+from common.http.fields import TEXT_CHAR
 from common.http.problems import PROBLEM_CONTENT_TYPE
+
+# What every CharField refuses whatever else it allows (DRF's validators): NUL; and, when
+# it trims and may not be blank, text of whitespace alone (Python's `\s` is
+# `str.isspace()`, what DRF's trim strips).
+ANY_TEXT = rf"^{TEXT_CHAR}*$"
+NOT_BLANK_TEXT = rf"^{TEXT_CHAR}*[^\s\u0000]{TEXT_CHAR}*$"
 
 
 class StatelessJWTScheme(SimpleJWTScheme):
@@ -53,7 +62,37 @@ WRITE_PROBLEM_STATUSES = {"409": "Conflict with the current state"}
 
 
 class ProblemAutoSchema(AutoSchema):
-    """drf-spectacular's AutoSchema; every 4xx/5xx is documented as problem details."""
+    """drf-spectacular's AutoSchema; every 4xx/5xx is documented as problem details, and a
+    request body's schema says what its validators refuse (so a client that checks against
+    the schema is refused by nothing the schema allows)."""
+
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> Any:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or not isinstance(schema, dict):
+            return schema
+        if is_list_serializer(field):
+            # DRF's ListSerializer checks these, but drf-spectacular leaves them out.
+            minimum = field.min_length if field.min_length is not None else 0
+            schema["minItems"] = max(minimum, 0 if field.allow_empty else 1)
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+        elif getattr(field, "schema_extra", None):
+            schema.update(field.schema_extra)
+            if isinstance(field, serializers.DecimalField):  # the pattern bounds it
+                for bound in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"):
+                    schema.pop(bound, None)
+        elif (
+            isinstance(field, serializers.CharField)
+            and schema.get("type") == "string"
+            and not {"format", "enum", "pattern"} & schema.keys()
+            # drf-spectacular writes a RegexValidator's pattern after this runs
+            and not any(isinstance(v, RegexValidator) for v in field.validators)
+        ):
+            blank_ok = field.allow_blank or not field.trim_whitespace
+            schema["pattern"] = ANY_TEXT if blank_ok else NOT_BLANK_TEXT
+        return schema
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

@@ -74,3 +74,14 @@ def test_openapi_schema_and_swagger_ui_are_served_locally(client):
     page = docs.content.decode()
     assert "/static/gateway/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
+
+
+@pytest.mark.parametrize("path", ["/health/live", "/ready", "/metrics"])
+@pytest.mark.parametrize("method", ["post", "put", "delete", "trace", "options", "query"])
+def test_the_probes_answer_get_and_head_only(client, path, method):
+    response = client.generic(method.upper(), path)
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Allow"] == "GET, HEAD"
+    assert client.head(path).status_code == HTTPStatus.OK

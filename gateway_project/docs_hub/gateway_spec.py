@@ -21,10 +21,19 @@ _HEALTH = {
 }
 
 
-def _get(summary: str, policy: str, content: dict, *, tag: str = "gateway") -> dict:
+def _get(
+    summary: str,
+    policy: str,
+    content: dict,
+    *,
+    tag: str = "gateway",
+    also: dict[str, str] | None = None,
+) -> dict:
     responses = {"200": {"description": "OK", "content": content}}
     if policy == STAFF:
+        responses["401"] = {"description": "No valid credentials"}
         responses["403"] = {"description": "Not staff"}
+    responses.update({code: {"description": text} for code, text in (also or {}).items()})
     return {
         "get": {
             "operationId": "gateway_" + summary.lower().replace(" ", "_").replace("'", ""),
@@ -42,7 +51,12 @@ def _json(schema: dict) -> dict:
 
 
 OWN_PATHS = {
-    "/health": _get("Every service's readiness", PUBLIC, _json(_HEALTH)),
+    "/health": _get(
+        "Every service's readiness",
+        PUBLIC,
+        _json(_HEALTH),
+        also={"503": "A service has no ready instance (the body says which)"},
+    ),
     "/health/live": _get("The gateway process serves", PUBLIC, _json({"type": "object"})),
     "/openapi.json": _get(
         "One OpenAPI document of every routed path", PUBLIC, _json({"type": "object"})

@@ -20,11 +20,18 @@ class InsufficientStock(exceptions.APIException):
 
 
 class UnknownProduct(exceptions.ValidationError):
+    """An order line names a product the catalog does not offer (now): 409, as a conflict
+    with the catalog's current state (a deleted or inactive product, or none such)."""
+
+    status_code = 409
     problem_type = "unknown-product"
 
 
 class OrderTotalTooLarge(exceptions.ValidationError):
-    """price * quantity beyond what an order's total holds (Order.total's digits)."""
+    """price * quantity beyond what an order's total holds (Order.total's digits): 409, as
+    the same lines at today's prices are what cannot be taken."""
+
+    status_code = 409
 
     problem_type = "order-total-too-large"
 

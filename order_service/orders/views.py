@@ -30,7 +30,7 @@ _SANE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="Problem details (RFC 9457)")
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": _SANE_KEY.pattern.replace(r"\x21-\x7e", "!-~")},
     OpenApiParameter.HEADER,
     description=(
         "Optional, per user: a repeat with the same key and body answers the first "

@@ -132,7 +132,7 @@ def test_unknown_product_failure_is_replayed(api_client, products, products_url)
     )
     first = post(api_client)
     again = post(api_client)
-    assert first.status_code == again.status_code == HTTPStatus.BAD_REQUEST
+    assert first.status_code == again.status_code == HTTPStatus.CONFLICT
     assert again.json() == first.json()
     assert reserve.call_count == 1
 

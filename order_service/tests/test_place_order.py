@@ -98,7 +98,7 @@ def test_insufficient_stock_is_409_and_nothing_is_ordered(api_client, products, 
     assert not OrderItem.objects.exists()
 
 
-def test_unknown_product_is_400(api_client, products, products_url):
+def test_unknown_product_is_a_409_conflict(api_client, products, products_url):
     products.add(
         "POST",
         products_url + RESERVE,
@@ -115,23 +115,23 @@ def test_unknown_product_is_400(api_client, products, products_url):
     response = api_client.post(
         "/orders", {"items": [{"product_id": 99, "quantity": 1}]}, format="json", headers=bearer()
     )
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.CONFLICT
     assert response.json() == {
         "type": "https://errors.example/unknown-product",
-        "title": "Invalid input",
-        "status": 400,
+        "title": "Conflict",
+        "status": 409,
         "detail": "items: Product 99 does not exist or is not active.",
         "errors": {"items": ["Product 99 does not exist or is not active."]},
     }
     assert only_order().status == Order.Status.FAILED
 
 
-def test_unknown_product_without_details_still_400(api_client, products, products_url):
+def test_unknown_product_without_details_still_409(api_client, products, products_url):
     products.add("POST", products_url + RESERVE, status=HTTPStatus.BAD_REQUEST, body="nope")
     response = api_client.post(
         "/orders", {"items": [{"product_id": 99, "quantity": 1}]}, format="json", headers=bearer()
     )
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.CONFLICT
     assert response.json()["errors"] == {"items": ["Unknown or inactive product."]}
 
 

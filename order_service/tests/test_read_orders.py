@@ -83,6 +83,16 @@ def test_invalid_status_filter_is_400(api_client):
     }
 
 
+@pytest.mark.parametrize(
+    "query", ["user_id=0.5", "user_id=1.0", "user_id=x", "user_id=1&user_id=2", "page_size=0"]
+)
+def test_a_filter_the_schema_refuses_is_400(api_client, query):
+    response = api_client.get(f"/orders?{query}", headers=bearer(user_id=9, is_staff=True))
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST, response.content
+    assert list(response.json()["errors"]) == [query.split("=")[0]]
+
+
 def test_get_own_order(api_client):
     order = confirmed_order(user_id=1)
     response = api_client.get(f"/orders/{order.id}", headers=bearer(user_id=1))

@@ -35,7 +35,7 @@ def place(api_client, quantity: int, key: str = "k-1"):
     )
 
 
-def test_a_total_beyond_what_an_order_holds_is_a_400_and_released(
+def test_a_total_beyond_what_an_order_holds_is_a_409_and_released(
     api_client, products, products_url
 ):
     products.add_callback("POST", products_url + RESERVE, callback=expensive_answer)
@@ -44,12 +44,12 @@ def test_a_total_beyond_what_an_order_holds_is_a_400_and_released(
     response = place(api_client, 100_000)  # 9 999 999 999 000.00 > 999 999 999 999.99
     again = place(api_client, 100_000)
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST, response.content
+    assert response.status_code == HTTPStatus.CONFLICT, response.content
     assert response.json()["type"] == "https://errors.example/order-total-too-large"
     [order] = Order.objects.all()
     assert released == [str(order.id)]
     assert (order.status, order.stock) == (Order.Status.FAILED, Order.Stock.RELEASED)
-    assert again.status_code == HTTPStatus.BAD_REQUEST  # the same key: the same answer
+    assert again.status_code == HTTPStatus.CONFLICT  # the same key: the same answer
     assert again.json() == response.json()
 
 

@@ -71,9 +71,19 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "name", "price", "stock", "units_received", "is_active", "updated_at"]
     list_display_links = ["sku", "name"]
     list_editable = ["stock", "is_active"]
-    list_filter = ["is_active", "created_at"]
+    list_filter = ["is_active", ("deleted_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["sku", "name"]
-    readonly_fields = ["units_received", "created_at", "updated_at"]
+    readonly_fields = ["units_received", "deleted_at", "created_at", "updated_at"]
+    actions = ["restore"]
+
+    @admin.action(description="Restore the selected deleted products (inactive until set)")
+    def restore(self, request: HttpRequest, queryset: Any) -> None:
+        restored = 0
+        for product in queryset.filter(deleted_at__isnull=False):
+            services.product_restore(product=product)
+            restored += 1
+        self.message_user(request, f"{restored} product(s) restored.")
+
     ordering = ["id"]
     show_full_result_count = False  # no COUNT(*) over a large catalog
     paginator = NoCountPaginator

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
+from common.http.filters import BoundedNumberFilter, StrictFilterSet, TrueFalseFilter
 from product_service.catalog.models import Product
 
+# A price is 0 to 99,999,999.99 (the column's 10 digits, 2 after the point).
+_PRICES = {"min_value": Decimal("0"), "max_value": Decimal("99999999.99")}
 
-class ProductFilter(filters.FilterSet):
-    min_price = filters.NumberFilter(field_name="price", lookup_expr="gte")
-    max_price = filters.NumberFilter(field_name="price", lookup_expr="lte")
-    in_stock = filters.BooleanFilter(method="filter_in_stock", label="In stock")
+
+class ProductFilter(StrictFilterSet):
+    min_price = BoundedNumberFilter(field_name="price", lookup_expr="gte", **_PRICES)
+    max_price = BoundedNumberFilter(field_name="price", lookup_expr="lte", **_PRICES)
+    in_stock = TrueFalseFilter(method="filter_in_stock", label="In stock")
     search = filters.CharFilter(method="filter_search", label="Text in name or SKU")
 
     class Meta:

@@ -28,6 +28,9 @@ class Product(models.Model):
         help_text="Units ever put in stock by staff; stock + units held == units received.",
     )
     is_active = models.BooleanField(default=True)
+    # Set by DELETE /products/{id}: the product leaves the API (staff included) and stays
+    # in the database, where orders and reservations still name it; the admin restores it.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

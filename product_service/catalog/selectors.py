@@ -8,12 +8,12 @@ from django.db.models.functions import Coalesce
 from product_service.catalog.models import Product, ReservationItem
 
 # Built once: cloning a queryset costs a fraction of building its filter (~6 % of a read).
-_ALL_PRODUCTS = Product.objects.all()
-_ACTIVE_PRODUCTS = Product.objects.filter(is_active=True)
+_ALL_PRODUCTS = Product.objects.filter(deleted_at__isnull=True)
+_ACTIVE_PRODUCTS = Product.objects.filter(is_active=True)  # a deleted product is inactive
 
 
 def product_list(*, include_inactive: bool = False) -> QuerySet[Product]:
-    """Products a caller may see: staff see inactive ones too."""
+    """Products a caller may see: staff see inactive ones too; nobody a deleted one."""
     return (_ALL_PRODUCTS if include_inactive else _ACTIVE_PRODUCTS).all()
 
 

@@ -7,18 +7,24 @@ from decimal import Decimal
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from common.http.fields import (
+    StrictCharField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictTypesMixin,
+)
 from product_service.catalog.models import Product, Reservation, ReservationItem
 
 # Stock columns are 32-bit integers on PostgreSQL: a larger count cannot be stored.
 MAX_STOCK = 2**31 - 1
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    sku = serializers.CharField(
+class ProductSerializer(StrictTypesMixin, serializers.ModelSerializer):
+    sku = StrictCharField(
         max_length=64, validators=[UniqueValidator(queryset=Product.objects.all())]
     )
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
-    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK)
+    price = StrictDecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
+    stock = StrictIntegerField(min_value=0, max_value=MAX_STOCK)
 
     class Meta:
         model = Product
@@ -41,12 +47,12 @@ MAX_ID = 2**63 - 1
 
 
 class ReservationLineSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    product_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
 
 
 class ReservationRequestSerializer(serializers.Serializer):
-    order_ref = serializers.CharField(max_length=100)
+    order_ref = StrictCharField(max_length=100)
     items = serializers.ListField(child=ReservationLineSerializer(), min_length=1, max_length=100)
 
 

@@ -95,9 +95,16 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     return product
 
 
-def product_deactivate(*, product: Product) -> None:
-    """Soft delete: reservations and orders keep pointing at it."""
-    Product.objects.filter(pk=product.pk).update(is_active=False, updated_at=timezone.now())
+def product_delete(*, product: Product) -> None:
+    """Soft delete: gone from the API, kept for the reservations and orders that name it."""
+    now = timezone.now()
+    Product.objects.filter(pk=product.pk).update(is_active=False, deleted_at=now, updated_at=now)
+    products_changed([product.pk])
+
+
+def product_restore(*, product: Product) -> None:
+    """Undo a delete (the admin's action): back in the API, inactive until staff say so."""
+    Product.objects.filter(pk=product.pk).update(deleted_at=None, updated_at=timezone.now())
     products_changed([product.pk])
 
 

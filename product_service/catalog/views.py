@@ -6,7 +6,7 @@ from http import HTTPStatus
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,20 @@ from product_service.catalog.serializers import (
 )
 
 
+@extend_schema_view(
+    list=extend_schema(summary="List active products (staff: inactive ones too)"),
+    retrieve=extend_schema(summary="One product"),
+    create=extend_schema(summary="Add a product (staff)"),
+    update=extend_schema(summary="Replace a product (staff)"),
+    partial_update=extend_schema(summary="Change some of a product (staff)"),
+    destroy=extend_schema(
+        summary="Delete a product (staff; a soft delete)",
+        description="The product leaves the API at once, for staff too: its URL answers"
+        " 404 and it is in no list. It stays in the database, where the orders and"
+        " reservations that name it keep their lines, and its SKU stays taken; the product"
+        " service's admin lists deleted products and restores one (inactive until set).",
+    ),
+)
 class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
     """Anyone reads active products; staff (the `is_staff` claim) read all and write."""
 
@@ -62,7 +76,7 @@ class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance: Product) -> None:
-        services.product_deactivate(product=instance)
+        services.product_delete(product=instance)
 
 
 class InternalView(APIView):

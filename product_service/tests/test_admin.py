@@ -165,3 +165,19 @@ def test_a_page_number_naming_no_page_is_404_not_500(admin_client):
     assert huge["Content-Type"] == "application/problem+json"
     assert admin_page_statuses(admin_client, CHANGELIST) == CHECKED_ADMIN_PAGES
     assert admin_page_statuses(admin_client, "/admin/catalog/reservation/") == CHECKED_ADMIN_PAGES
+
+
+def test_the_admin_lists_deleted_products_and_restores_one(admin_client):
+    kept, deleted = ProductFactory(sku="KEPT"), ProductFactory(sku="GONE")
+    services.product_delete(product=deleted)
+
+    listed = admin_client.get(CHANGELIST, {"deleted_at__isnull": "False"})
+    response = admin_client.post(
+        CHANGELIST, {"action": "restore", "_selected_action": [deleted.pk, kept.pk]}, follow=True
+    )
+
+    assert [p.sku for p in listed.context["cl"].result_list] == ["GONE"]
+    assert response.status_code == HTTPStatus.OK
+    assert "1 product(s) restored." in response.content.decode()
+    deleted.refresh_from_db()
+    assert (deleted.deleted_at, deleted.is_active) == (None, False)

@@ -103,12 +103,46 @@ def test_without_a_public_origin_cursor_links_are_relative(api_client, settings)
     assert first.json()["next"].startswith("/products?")
 
 
-def test_page_size_is_capped_at_100(api_client):
+def test_page_size_is_at_most_100(api_client):
     ProductFactory.create_batch(105)
 
-    response = api_client.get("/products", {"page_size": 1000})
+    assert len(api_client.get("/products", {"page_size": 100}).json()["results"]) == 100
+    assert api_client.get("/products", {"page_size": 101}).status_code == HTTPStatus.BAD_REQUEST
 
-    assert len(response.json()["results"]) == 100
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page_size=0",
+        "page_size=-1",
+        "page_size=x",
+        "page_size=2.0",
+        "page_size=null",
+        "page_size=2&page_size=2",
+        "cursor=a&cursor=b",
+        "min_price=1&min_price=2",
+        "min_price=-1",
+        "max_price=1e60",
+        "min_price=abc",
+        "in_stock=AAA",
+        "in_stock=1",
+    ],
+)
+def test_query_parameters_the_schema_refuses_are_400(api_client, query):
+    response = api_client.get(f"/products?{query}")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST, response.content
+    assert response["Content-Type"] == PROBLEM
+    name = query.split("=")[0]
+    assert list(response.json()["errors"]) == [name]
+
+
+def test_the_schema_states_the_bounds_of_page_size_and_prices(api_client):
+    schema = api_client.get("/api/schema", {"format": "json"}).json()
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/products"]["get"]["parameters"]}
+
+    assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert parameters["min_price"] == {"type": "number", "minimum": 0, "maximum": 99999999.99}
 
 
 @pytest.mark.parametrize(
@@ -193,6 +227,9 @@ def test_staff_create(api_client, staff):
     assert product.units_received == 7
 
 
+PRICE_FORM = 'Must be a string of digits like "9.99".'
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
@@ -204,11 +241,33 @@ def test_staff_create(api_client, staff):
             {"sku": "X", "name": "X", "price": "1", "stock": -1},
             {"stock": ["Ensure this value is greater than or equal to 0."]},
         ),
-        (
-            {"sku": "TAKEN", "name": "X", "price": "1", "stock": 1},
-            {"sku": ["This field must be unique."]},
-        ),
         ({"name": "X", "price": "1", "stock": 1}, {"sku": ["This field is required."]}),
+        # The JSON types the schema names, and nothing DRF would coerce into them.
+        ({"sku": "X", "name": "X", "price": 1, "stock": 1}, {"price": [PRICE_FORM]}),
+        ({"sku": "X", "name": "X", "price": "", "stock": 1}, {"price": [PRICE_FORM]}),
+        ({"sku": "X", "name": "X", "price": "1e3", "stock": 1}, {"price": [PRICE_FORM]}),
+        ({"sku": 7, "name": "X", "price": "1", "stock": 1}, {"sku": ["Not a valid string."]}),
+        ({"sku": "X", "name": 0, "price": "1", "stock": 1}, {"name": ["Not a valid string."]}),
+        (
+            {"sku": "X", "name": "X", "price": "1", "stock": "1"},
+            {"stock": ["A valid integer is required."]},
+        ),
+        (
+            {"sku": "X", "name": "X", "price": "1", "stock": 1.0},
+            {"stock": ["A valid integer is required."]},
+        ),
+        (
+            {"sku": "X", "name": "X", "price": "1", "stock": True},
+            {"stock": ["A valid integer is required."]},
+        ),
+        (
+            {"sku": "X", "name": "X", "price": "1", "stock": 1, "is_active": 0},
+            {"is_active": ["Must be a valid boolean."]},
+        ),
+        (
+            {"sku": "X", "name": "\u0085", "price": "1", "stock": 1},
+            {"name": ["This field may not be blank."]},
+        ),
     ],
 )
 def test_create_rejects_invalid_input(api_client, staff, body, errors):
@@ -220,6 +279,22 @@ def test_create_rejects_invalid_input(api_client, staff, body, errors):
     assert response["Content-Type"] == PROBLEM
     assert response.json()["errors"] == errors
     assert response.json()["type"] == "https://errors.example/validation"
+
+
+def test_a_taken_sku_is_a_409_conflict(api_client, staff):
+    ProductFactory(sku="TAKEN")
+
+    response = api_client.post(
+        "/products",
+        {"sku": "TAKEN", "name": "X", "price": "1", "stock": 1},
+        format="json",
+        headers=staff,
+    )
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["type"] == "https://errors.example/conflict"
+    assert response.json()["errors"] == {"sku": ["This field must be unique."]}
 
 
 @pytest.mark.parametrize(
@@ -278,7 +353,31 @@ def test_staff_delete_is_a_soft_delete(api_client, staff):
     assert response.status_code == HTTPStatus.NO_CONTENT
     product.refresh_from_db()
     assert product.is_active is False
-    assert api_client.get(f"/products/{product.id}").status_code == HTTPStatus.NOT_FOUND
+    assert product.deleted_at is not None
+    # Gone from the API for everyone, staff included, and for every method.
+    path = f"/products/{product.id}"
+    assert api_client.get(path).status_code == HTTPStatus.NOT_FOUND
+    assert api_client.get(path, headers=staff).status_code == HTTPStatus.NOT_FOUND
+    assert api_client.patch(path, {"name": "x"}, format="json", headers=staff).status_code == 404
+    assert api_client.delete(path, headers=staff).status_code == HTTPStatus.NOT_FOUND
+    listed = api_client.get("/products", headers=staff).json()["results"]
+    assert product.id not in [p["id"] for p in listed]
+
+
+def test_an_inactive_product_is_still_staffs_but_a_deleted_one_is_nobodys(api_client, staff):
+    inactive = ProductFactory(is_active=False)
+    deleted = ProductFactory()
+    services.product_delete(product=deleted)
+
+    assert api_client.get(f"/products/{inactive.id}", headers=staff).status_code == 200
+    assert api_client.get(f"/products/{inactive.id}").status_code == HTTPStatus.NOT_FOUND
+    assert api_client.get(f"/products/{deleted.id}", headers=staff).status_code == 404
+
+    services.product_restore(product=deleted)
+
+    restored = api_client.get(f"/products/{deleted.id}", headers=staff)
+    assert restored.status_code == HTTPStatus.OK
+    assert restored.json()["is_active"] is False
 
 
 def test_create_racing_for_a_sku_is_a_validation_error_not_a_crash(monkeypatch):

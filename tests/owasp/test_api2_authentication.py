@@ -101,7 +101,7 @@ def test_old_password_guesses_are_limited(api_client):
         for _ in range(4)
     ]
 
-    assert answers == [HTTPStatus.BAD_REQUEST] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
+    assert answers == [HTTPStatus.FORBIDDEN] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
 
 
 def test_an_expired_access_token_does_not_block_refresh_or_logout(api_client):

@@ -64,10 +64,13 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(api_client):
 
 
 def test_pages_are_capped(api_client):
-    status, _, page = api_client.call("GET", "/products?page_size=100000")
+    status, _, page = api_client.call("GET", "/products?page_size=100")
+    too_large, _, problem = api_client.call("GET", "/products?page_size=100000")
 
     assert status == HTTPStatus.OK
     assert len(page["results"]) <= 100
+    assert too_large == HTTPStatus.BAD_REQUEST
+    assert problem["errors"] == {"page_size": ["A whole number from 1 to 100, given once."]}
 
 
 def test_an_order_has_at_most_50_lines_and_bounded_quantities(api_client):

@@ -53,7 +53,7 @@ def test_an_order_whose_total_cannot_be_recorded_holds_no_stock(api_client):
 
     status, _, problem = api_client.call("POST", "/orders", body, token=api_client.user_token(730))
 
-    assert status == HTTPStatus.BAD_REQUEST
+    assert status == HTTPStatus.CONFLICT
     assert problem["type"].endswith("/order-total-too-large")
     assert stock_of(api_client, product["id"]) == 200_000
     assert api_client.call("GET", "/orders", token=api_client.user_token(730))[2]["results"] == []

@@ -4,7 +4,7 @@ details. Bad input is Django's ValidationError, raised by the services and conve
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as TokenAuthenticationFailed
 
 
@@ -14,6 +14,16 @@ class BadCredentials(AuthenticationFailed):
     default_detail = _("No active account found with the given credentials.")
     default_code = "bad_credentials"
     problem_type = "bad-credentials"
+
+
+class WrongOldPassword(PermissionDenied):
+    """A password change whose old password is wrong: the input is well formed, the proof
+    that the caller knows the password is not (403; the access token stays good)."""
+
+    default_detail = _("The old password is not correct.")
+    default_code = "wrong_old_password"
+    problem_type = "wrong-old-password"
+    problem_extra = {"errors": {"old_password": [default_detail]}}
 
 
 class TokenRejected(AuthenticationFailed):

@@ -6,14 +6,20 @@ from typing import Any
 
 from rest_framework import serializers
 
+from common.http.fields import (
+    NewPasswordField,
+    StrictCharField,
+    StrictEmailField,
+)
 from user_service.accounts.models import User
 
 # A password longer than this is refused before any hashing work is spent on it.
 PASSWORD_MAX_LENGTH = 1024
 
 
-def _password_field() -> serializers.CharField:
-    return serializers.CharField(
+def _password_field(*, new: bool = False) -> serializers.CharField:
+    """A password sent: one being set (`new`) documents the validators' rules."""
+    return (NewPasswordField if new else StrictCharField)(
         write_only=True,
         trim_whitespace=False,
         max_length=PASSWORD_MAX_LENGTH,
@@ -45,12 +51,12 @@ class RegisterSerializer(serializers.Serializer):
         "last_login",
     )
 
-    username = serializers.CharField(
+    username = StrictCharField(
         max_length=150, validators=User._meta.get_field("username").validators
     )
-    password = _password_field()
+    password = _password_field(new=True)
     # No default="": OpenAPI would then describe an email whose default is not an email.
-    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    email = StrictEmailField(required=False, allow_blank=True, max_length=254)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         sent = self.initial_data if isinstance(self.initial_data, dict) else {}
@@ -65,19 +71,9 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class ProfileUpdateSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
-    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: DRF's CharField turns numbers into text, which let a username
-    sent as a number be counted apart from the same name sent as a string."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+    email = StrictEmailField(required=False, allow_blank=True, max_length=254)
+    first_name = StrictCharField(required=False, allow_blank=True, max_length=150)
+    last_name = StrictCharField(required=False, allow_blank=True, max_length=150)
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -86,7 +82,7 @@ class CredentialsSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=8192)
+    refresh = StrictCharField(max_length=8192)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -104,14 +100,14 @@ class AccountStatusSerializer(serializers.Serializer):
 
 
 class SignOnSerializer(serializers.Serializer):
-    sign_on = serializers.CharField(help_text="The admins' sign-on credential (admin_sso).")
+    sign_on = StrictCharField(help_text="The admins' sign-on credential (admin_sso).")
 
 
 class SignOutSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    sign_on = serializers.CharField(max_length=255, help_text="The sign-on credential's jti.")
+    username = StrictCharField(max_length=150)
+    sign_on = StrictCharField(max_length=255, help_text="The sign-on credential's jti.")
 
 
 class PasswordChangeSerializer(serializers.Serializer):
     old_password = _password_field()
-    new_password = _password_field()
+    new_password = _password_field(new=True)

@@ -21,7 +21,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from common.identity.revocation import tokens_revoke_before
 from common.limits.login_limits import limits_check
-from user_service.accounts.exceptions import BadCredentials, TokenRejected
+from user_service.accounts.exceptions import BadCredentials, TokenRejected, WrongOldPassword
 from user_service.accounts.models import User
 from user_service.accounts.selectors import (
     user_by_username,
@@ -50,9 +50,13 @@ def user_register(*, username: str, password: str, email: str = "") -> User:
     email = User.objects.normalize_email(email)
     errors: dict[str, list] = {}
     if user_username_taken(username=username):
-        errors["username"] = [_("A user with that username already exists.")]
+        errors["username"] = [
+            ValidationError(_("A user with that username already exists."), code="unique")
+        ]
     if user_email_taken(email=email):
-        errors["email"] = [_("A user with that email already exists.")]
+        errors["email"] = [
+            ValidationError(_("A user with that email already exists."), code="unique")
+        ]
     try:
         validate_password(password, user=User(username=username, email=email))
     except ValidationError as error:
@@ -64,7 +68,9 @@ def user_register(*, username: str, password: str, email: str = "") -> User:
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as error:
         # Lost a race with a concurrent registration of the same name or email.
-        raise ValidationError(_("A user with that username or email already exists.")) from error
+        raise ValidationError(
+            _("A user with that username or email already exists."), code="unique"
+        ) from error
 
 
 def token_pair_issue(*, user: User) -> TokenPair:
@@ -163,7 +169,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 @transaction.atomic
 def _password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
-        raise ValidationError({"old_password": _("The old password is not correct.")})
+        raise WrongOldPassword()
     try:
         validate_password(new_password, user=user)
     except ValidationError as error:
@@ -192,7 +198,13 @@ def user_profile_update(
     if email is not None:
         email = User.objects.normalize_email(email)
         if user_email_taken(email=email, exclude_pk=user.pk):
-            raise ValidationError({"email": _("A user with that email already exists.")})
+            raise ValidationError(
+                {
+                    "email": ValidationError(
+                        _("A user with that email already exists."), code="unique"
+                    )
+                }
+            )
         user.email = email
         changed.append("email")
     if first_name is not None:
@@ -206,7 +218,13 @@ def user_profile_update(
             with transaction.atomic():
                 user.save(update_fields=changed)
         except IntegrityError as error:
-            raise ValidationError({"email": _("A user with that email already exists.")}) from error
+            raise ValidationError(
+                {
+                    "email": ValidationError(
+                        _("A user with that email already exists."), code="unique"
+                    )
+                }
+            ) from error
     return user
 
 

@@ -173,7 +173,7 @@ def test_old_password_guesses_are_counted_per_user(api_client, tokens, settings)
     guesses = [change(f"guess {n}").status_code for n in range(3)]
     right = change(PASSWORD)
 
-    assert guesses == [HTTPStatus.BAD_REQUEST] * 3
+    assert guesses == [HTTPStatus.FORBIDDEN] * 3
     assert right.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert right.json()["type"] == "https://errors.example/login-throttled"
 

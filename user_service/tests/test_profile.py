@@ -54,7 +54,7 @@ def test_patch_changes_email_and_names_only(api_client, tokens, alice):
     assert not alice.is_superuser
 
 
-def test_patch_to_a_taken_email_is_400(api_client, tokens):
+def test_patch_to_a_taken_email_is_a_409_conflict(api_client, tokens):
     UserFactory(username="bob", email="bob@example.com")
 
     response = api_client.patch(
@@ -64,7 +64,7 @@ def test_patch_to_a_taken_email_is_400(api_client, tokens):
         headers=authorization(tokens["access"]),
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.CONFLICT
     assert response.json()["errors"] == {"email": ["A user with that email already exists."]}
 
 

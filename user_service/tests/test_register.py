@@ -20,6 +20,16 @@ def validation_problem(detail: str, errors: dict) -> dict:
     }
 
 
+def conflict_problem(detail: str, errors: dict) -> dict:
+    """A name or address that is taken: the input is valid, the state conflicts."""
+    return {
+        **validation_problem(detail, errors),
+        "type": "https://errors.example/conflict",
+        "title": "Conflict",
+        "status": 409,
+    }
+
+
 def test_register_answers_the_user_without_the_password(api_client):
     response = api_client.post(
         "/users/register",
@@ -70,10 +80,10 @@ def test_duplicate_username_is_a_field_error(api_client, alice, username):
         "/users/register", {"username": username, "password": PASSWORD}, format="json"
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.CONFLICT
     assert response["Content-Type"] == PROBLEM
     message = "A user with that username already exists."
-    assert response.json() == validation_problem(f"username: {message}", {"username": [message]})
+    assert response.json() == conflict_problem(f"username: {message}", {"username": [message]})
 
 
 def test_duplicate_email_is_a_field_error_whatever_its_case(api_client, alice):
@@ -83,9 +93,9 @@ def test_duplicate_email_is_a_field_error_whatever_its_case(api_client, alice):
         format="json",
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.CONFLICT
     message = "A user with that email already exists."
-    assert response.json() == validation_problem(f"email: {message}", {"email": [message]})
+    assert response.json() == conflict_problem(f"email: {message}", {"email": [message]})
 
 
 def test_every_field_error_is_named_at_once_in_field_order(api_client, alice):
@@ -118,9 +128,9 @@ def test_a_registration_that_loses_the_race_is_a_non_field_error(api_client, ali
         "/users/register", {"username": "ALICE", "password": PASSWORD}, format="json"
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.CONFLICT
     message = "A user with that username or email already exists."
-    assert response.json() == validation_problem(message, {"non_field_errors": [message]})
+    assert response.json() == conflict_problem(message, {"non_field_errors": [message]})
     assert User.objects.count() == 1
 
 

@@ -155,7 +155,8 @@ def test_password_change_needs_the_old_password(api_client, tokens):
         headers=authorization(tokens["access"]),
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["type"] == "https://errors.example/wrong-old-password"
     assert response.json()["errors"] == {"old_password": ["The old password is not correct."]}
     assert refresh(api_client, tokens["refresh"]).status_code == HTTPStatus.OK
 
