@@ -5,9 +5,11 @@
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var COLOURS = ["#2f6fde", "#c2410c", "#2e9e5b", "#7a4fd0", "#c78a00", "#0e7490"];
-  var CLASS_COLOURS = {
-    "2xx": "#2e9e5b", "3xx": "#64748b", "4xx": "#c78a00", "429": "#7a4fd0", "5xx": "#d9534f",
-  };
+  // In drawing order (an object would put "429" first: integer-like keys come first).
+  var CLASSES = [
+    ["2xx", "#2e9e5b"], ["3xx", "#64748b"], ["4xx", "#c78a00"], ["429", "#7a4fd0"], ["5xx", "#d9534f"],
+  ];
+  var FIVE_XX = "#d9534f";
   var PAD = { left: 46, right: 8, top: 8, bottom: 30 };
   var body = document.body;
   var source = body.getAttribute("data-source");
@@ -41,7 +43,9 @@
 
   function format(value, unit) {
     if (value === null || value === undefined) { return "—"; }
-    var rounded = Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
+    var size = Math.abs(value);
+    var rounded = size >= 100 ? Math.round(value)
+      : size >= 1 ? Math.round(value * 100) / 100 : Number(value.toPrecision(3));
     return String(rounded) + (unit === "%" ? " %" : " " + unit);
   }
 
@@ -159,6 +163,8 @@
       }
     });
     svg.setAttribute("data-sum", String(Math.round(sum * 1000) / 1000));
+    svg.setAttribute("data-buckets", String(count));
+    svg.setAttribute("data-bucket-seconds", String(bucketSeconds));
 
     var legend = document.querySelector('ul[data-legend="' + svg.getAttribute("data-chart") + '"]');
     if (legend) {
@@ -234,7 +240,7 @@
           var total = values.reduce(function (a, b) { return a + b; }, 0);
           return {
             label: "scope " + scope, note: "(" + total + ")", colour: COLOURS[index % COLOURS.length],
-            values: perSecond(values, seconds), marks: true,
+            values: perSecond(values, seconds), marks: false,
           };
         }),
       };
@@ -254,7 +260,7 @@
     if (what === "error_rate") {
       var errors = entry.class_totals["5xx"];
       return { lines: [{
-        label: "5xx share", colour: CLASS_COLOURS["5xx"], marks: false,
+        label: "5xx share", colour: FIVE_XX, marks: false,
         note: "(" + errors + " of " + entry.total + ")",
         values: entry.error_rate.map(function (v) { return Math.round(v * 10000) / 100; }),
       }] };
@@ -262,10 +268,11 @@
     if (parts[0] === "route") {
       return { lines: [{ label: "requests/s", colour: COLOURS[0], values: entry.rate }] };
     }
-    var bars = Object.keys(CLASS_COLOURS).filter(function (name) {
-      return name !== "3xx" || entry.class_totals["3xx"] > 0;
-    }).map(function (name) {
-      return { label: name, colour: CLASS_COLOURS[name], note: "(" + entry.class_totals[name] + ")",
+    var bars = CLASSES.filter(function (pair) {
+      return pair[0] !== "3xx" || entry.class_totals["3xx"] > 0;
+    }).map(function (pair) {
+      var name = pair[0];
+      return { label: name, colour: pair[1], note: "(" + entry.class_totals[name] + ")",
         values: perSecond(entry.classes[name], seconds) };
     });
     return { bars: bars, lines: [{ label: "all", colour: "#1d2430", values: entry.rate,
@@ -298,7 +305,7 @@
         row.appendChild(cell(instance.source));
         var state = cell(instance.shown, "state " + instance.shown);
         var why = instance.ready_detail ? instance.ready_detail + "; " : "";
-        state.title = why + (instance.ready_age_seconds === null ? "not polled yet"
+        state.firstChild.title = why + (instance.ready_age_seconds === null ? "not polled yet"
           : "/ready polled " + instance.ready_age_seconds + " s ago");
         row.appendChild(state);
         row.appendChild(cell(instance.breaker, "breaker " + instance.breaker));
