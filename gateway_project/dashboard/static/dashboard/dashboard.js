@@ -186,12 +186,20 @@
     }
     svg._chart = { times: times, bucketSeconds: bucketSeconds, bars: bars, lines: lines,
       unit: unit, pad: pad, slot: slot, plotH: plotH, height: height };
+    pointAt(svg);
   }
 
   function showTooltip(event) {
     var svg = event.currentTarget;
+    svg._hover = { clientX: event.clientX, clientY: event.clientY };
+    pointAt(svg);
+  }
+
+  // The tooltip and guide line for the bucket under the pointer (again after a redraw).
+  function pointAt(svg) {
     var chart = svg._chart;
-    if (!chart || !chart.times.length) { return; }
+    var event = svg._hover;
+    if (!chart || !event || !chart.times.length) { return; }
     var box = svg.getBoundingClientRect();
     var index = Math.floor((event.clientX - box.left - chart.pad.left) / chart.slot);
     index = Math.max(0, Math.min(chart.times.length - 1, index));
@@ -221,6 +229,7 @@
   }
 
   function hideTooltip(event) {
+    event.currentTarget._hover = null;
     tooltip.hidden = true;
     var guide = event.currentTarget.querySelector("line.guide");
     if (guide) { guide.parentNode.removeChild(guide); }
