@@ -221,3 +221,19 @@ def test_a_state_older_than_half_a_refresh_is_polled_afresh(staff_client, upstre
     assert still["shown"] == "up"  # the poll a moment ago is recent enough
     assert now["shown"] == "down"
     assert [r.path for r in upstreams["products"].received] == ["/ready"]
+
+
+@pytest.mark.skipif(not traffic.uses_redis(), reason="needs REDIS_URL (the PostgreSQL+Redis pass)")
+def test_with_redis_the_minute_buckets_are_kept_an_hour(staff_client, upstreams):
+    before = int(time.time()) // 60
+    staff_client.get("/products")
+    traffic.flush()
+    store = traffic.traffic_store(traffic.COARSE)
+    minutes = {before, int(time.time()) // 60}  # the request may straddle a minute
+    keys = [store.cache.make_key(traffic.COARSE.key.format(minute)) for minute in minutes]
+
+    counts = [store.client.hget(key, "route|/products|c2") for key in keys]
+    assert sorted(counts, key=bool)[-1] == b"1"
+    assert max(store.client.ttl(key) for key in keys) > traffic.COARSE_WINDOW_SECONDS
+    figures = staff_client.get("/dashboard/data?range=3600").json()
+    assert figures["routes"]["/products"]["class_totals"]["2xx"] == 1
