@@ -1,10 +1,16 @@
-"""What the dashboard draws: per route and per service series over the window."""
+"""What the dashboard draws: per route and per service series over a time range."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from gateway_project.observability.traffic import BUCKET_SECONDS, LATENCY_BOUNDS_MS, buckets
+from gateway_project.observability.traffic import COARSE, FINE, LATENCY_BOUNDS_MS, Tier, buckets
+
+# The ranges the dashboard offers: seconds -> the tier that draws it.
+RANGES: dict[int, Tier] = {5 * 60: FINE, 15 * 60: FINE, 60 * 60: COARSE}
+DEFAULT_RANGE = 5 * 60
+# The status classes shown, and the bucket field that counts each.
+CLASSES = {"2xx": "c2", "3xx": "c3", "4xx": "c4", "429": "c429", "5xx": "c5"}
 
 
 def percentile(histogram: list[int], q: float) -> float | None:
@@ -23,38 +29,65 @@ def percentile(histogram: list[int], q: float) -> float | None:
     return float(LATENCY_BOUNDS_MS[-1])
 
 
-def _series(window: list[Counter], prefix: str) -> dict:
+def _series(window: list[Counter], prefix: str, seconds: int) -> dict:
     slots = len(LATENCY_BOUNDS_MS) + 1
     rate, errors, p50, p99 = [], [], [], []
+    classes: dict[str, list[int]] = {name: [] for name in CLASSES}
     for tally in window:
         count = tally.get(prefix + "n", 0)
         histogram = [tally.get(f"{prefix}h{slot}", 0) for slot in range(slots)]
-        rate.append(round(count / BUCKET_SECONDS, 3))
+        rate.append(round(count / seconds, 3))
         errors.append(round(tally.get(prefix + "e", 0) / count, 4) if count else 0.0)
         p50.append(percentile(histogram, 0.5))
         p99.append(percentile(histogram, 0.99))
-    total = sum(tally.get(prefix + "n", 0) for tally in window)
-    return {"total": total, "rate": rate, "error_rate": errors, "p50_ms": p50, "p99_ms": p99}
+        for name, field in CLASSES.items():
+            classes[name].append(tally.get(prefix + field, 0))
+    totals = {name: sum(values) for name, values in classes.items()}
+    whole = Counter()
+    for tally in window:
+        for slot in range(slots):
+            whole[slot] += tally.get(f"{prefix}h{slot}", 0)
+    overall = [whole[slot] for slot in range(slots)]
+    return {
+        "total": sum(tally.get(prefix + "n", 0) for tally in window),
+        "rate": rate,
+        "error_rate": errors,  # the share of 5xx answers
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "classes": classes,  # answers per bucket by status class
+        "class_totals": totals,
+        "p50_ms_total": percentile(overall, 0.5),
+        "p99_ms_total": percentile(overall, 0.99),
+    }
 
 
 def _names(window: list[Counter], kind: str) -> set[str]:
     return {field.split("|")[1] for tally in window for field in tally if field.startswith(kind)}
 
 
-def traffic_figures(routes: list[str], services: list[str], now: float | None = None) -> dict:
+def traffic_figures(
+    routes: list[str],
+    services: list[str],
+    now: float | None = None,
+    range_seconds: int = DEFAULT_RANGE,
+) -> dict:
     """Series (one value per bucket, oldest first) for every route, service and scope."""
-    by_bucket = buckets(now)
-    window = list(by_bucket.values())
+    tier = RANGES[range_seconds]
+    by_bucket = buckets(now, tier)
+    window = list(by_bucket.values())[-(range_seconds // tier.seconds) :]
+    numbers = list(by_bucket)[-len(window) :]
     scopes = sorted(_names(window, "throttled|"))
+    seconds = tier.seconds
     return {
-        "bucket_seconds": BUCKET_SECONDS,
-        "buckets": [bucket * BUCKET_SECONDS for bucket in by_bucket],
+        "range_seconds": range_seconds,
+        "bucket_seconds": seconds,
+        "buckets": [bucket * seconds for bucket in numbers],
         "routes": {
-            name: _series(window, f"route|{name}|")
+            name: _series(window, f"route|{name}|", seconds)
             for name in sorted(set(routes) | _names(window, "route|"))
         },
         "services": {
-            name: _series(window, f"service|{name}|")
+            name: _series(window, f"service|{name}|", seconds)
             for name in sorted(set(services) | _names(window, "service|"))
         },
         "throttled": {

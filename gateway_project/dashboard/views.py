@@ -14,17 +14,31 @@ from django.views.decorators.http import require_safe
 from common.http.problems import problem
 from common.settings.namespaces import common_settings
 from common.topology import UPSTREAMS
-from gateway_project.dashboard.figures import traffic_figures
+from gateway_project.dashboard.figures import DEFAULT_RANGE, RANGES, traffic_figures
 from gateway_project.routing.table import routes
 
 REFRESH_SECONDS = 5
+# The instance states shown are at most this old: staler ones are polled afresh.
+STATE_MAX_AGE = REFRESH_SECONDS / 2
+# Routes to pages rather than the API, hidden from the routes table unless asked for.
+PAGE_PREFIXES = {"admin": "/admin/", "static": "/static/", "docs": ("/docs", "/api/docs")}
+RANGE_LABELS = {300: "5 min", 900: "15 min", 3600: "1 h"}
 logger = logging.getLogger(__name__)
+
+
+def route_kind(name: str) -> str:
+    """'api', or the kind of page a route serves ('admin', 'static', 'docs')."""
+    for kind, prefixes in PAGE_PREFIXES.items():
+        if name.startswith(prefixes):
+            return kind
+    return "api"
 
 
 def route_rows() -> list[dict[str, Any]]:
     return [
         {
             "path": route.name,
+            "kind": route_kind(route.name),
             "service": route.service,
             "methods": route.methods,
             "throttle": route.throttle,
@@ -32,6 +46,16 @@ def route_rows() -> list[dict[str, Any]]:
         }
         for route in routes()
     ]
+
+
+def shown_state(instance: dict[str, Any]) -> str:
+    """One word for the instance: down (its last /ready failed, as /health says), ejected
+    (out of the rotation after failures), up, or unknown (not polled yet)."""
+    if instance.get("ready") == "down":
+        return "down"
+    if instance.get("state") == "ejected":
+        return "ejected"
+    return {"up": "up", "unknown": "unknown"}.get(instance.get("ready", ""), instance["state"])
 
 
 def services_rows() -> list[dict[str, Any]]:
@@ -43,7 +67,11 @@ def services_rows() -> list[dict[str, Any]]:
         services_snapshot = None
     if services_snapshot is not None:
         try:
-            return list(services_snapshot())
+            services = list(services_snapshot(fresh_within=STATE_MAX_AGE))
+            for service in services:
+                for instance in service["instances"]:
+                    instance["shown"] = shown_state(instance)
+            return services
         except Exception:  # the dashboard must load when that module fails
             logger.exception("services_snapshot failed; showing the configured URLs")
     urls = common_settings.SERVICE_URLS
@@ -52,7 +80,14 @@ def services_rows() -> list[dict[str, Any]]:
             "name": name,
             "balancer": "—",
             "instances": [
-                {"id": url, "url": url, "source": "static", "state": "—", "breaker": "—"}
+                {
+                    "id": url,
+                    "url": url,
+                    "source": "static",
+                    "state": "—",
+                    "shown": "—",
+                    "breaker": "—",
+                }
                 for url in str(urls[name]).split(",")
             ],
         }
@@ -68,6 +103,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "routes": route_rows(),
         "services": services_rows(),
         "refresh_seconds": REFRESH_SECONDS,
+        "ranges": [(seconds, RANGE_LABELS[seconds]) for seconds in RANGES],
+        "default_range": DEFAULT_RANGE,
     }
     return render(request, "dashboard/dashboard.html", context)
 
@@ -79,10 +116,18 @@ def dashboard_data(request: HttpRequest) -> JsonResponse:
     user = request.user
     if not (user.is_active and user.is_staff):
         return problem(403, "Sign in to the gateway's admin as staff to see the dashboard.")
+    try:
+        range_seconds = int(request.GET.get("range", DEFAULT_RANGE))
+    except ValueError:
+        range_seconds = 0
+    if range_seconds not in RANGES:
+        choices = ", ".join(str(seconds) for seconds in RANGES)
+        return problem(400, f"range must be one of {choices} (seconds).")
     names = [route.name for route in routes()]
     return JsonResponse(
         {
-            **traffic_figures(names, list(UPSTREAMS)),
+            **traffic_figures(names, list(UPSTREAMS), range_seconds=range_seconds),
+            "refresh_seconds": REFRESH_SECONDS,
             "services_status": services_rows(),
         }
     )

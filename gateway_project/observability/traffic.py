@@ -1,11 +1,21 @@
-"""Per-route traffic in 10-second buckets, for the dashboard: counts, errors, latencies.
+"""Per-route traffic for the dashboard: counts by status class, and latencies.
 
-The request path only adds to a dict under a lock (`record`). With Redis (REDIS_URL), a
-thread per process flushes what piled up once a second, one pipelined round trip of
-HINCRBYs into one hash per bucket that every worker and replica adds to, so the figures
-cover them all; without Redis (one gateway process) they move into this process's
-buckets when the dashboard reads them. Either store is a TrafficStore (common.limits.state's
-seam). Latency is a fixed histogram per bucket, so p50/p99 merge across processes.
+Two tiers of buckets: 10 s ones kept 15 minutes (FINE) and 1 min ones kept an hour
+(COARSE). The request path only adds to a dict of 10 s buckets under a lock (`record`);
+`flush` adds what piled up to both tiers. With Redis (REDIS_URL), a thread per process
+flushes once a second, one pipelined round trip of HINCRBYs into one hash per bucket
+that every worker and replica adds to, so the figures cover them all; without Redis (one
+gateway process) they move into this process's buckets when the dashboard reads them.
+Either store is a TrafficStore (common.limits.state's seam). Latency is a fixed histogram
+per bucket, so p50/p99 merge across processes.
+
+Fields of a bucket, for each route (`route|<name>|`) and service (`service|<name>|`):
+`n` (requests), `c2` `c3` `c4` `c429` `c5` (by status class; `c4` is 4xx but 429, `c1`
+the rare 1xx), `e` (5xx, as `c5`: older readers), `h0`..`h13` (the latency histogram);
+and `throttled|<scope>|n` (429s by the throttle scope that refused, `upstream` when the
+service answered 429). At most 22 fields per route and per service in a bucket, and
+90 + 60 buckets: 3,300 counters per route at most (in Redis about 150 KB), bounded
+whatever the traffic.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
@@ -27,12 +38,40 @@ logger = logging.getLogger(__name__)
 
 BUCKET_SECONDS = 10
 WINDOW_SECONDS = 15 * 60
+COARSE_BUCKET_SECONDS = 60
+COARSE_WINDOW_SECONDS = 60 * 60
 FLUSH_SECONDS = 1.0
 FAILURE_LOG_INTERVAL = 60.0
 # Upper bounds (ms) of the latency histogram's buckets; one more counts the rest.
 LATENCY_BOUNDS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 KEY = "gateway:traffic:{}"
 KEEP_SECONDS = WINDOW_SECONDS + 2 * BUCKET_SECONDS  # a bucket outlives the window
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Buckets of `seconds` each, the last `window` seconds of them kept."""
+
+    seconds: int
+    window: int
+    key: str  # the Redis key of one bucket, formatted with its number
+
+    @property
+    def keep(self) -> int:
+        return self.window + 2 * self.seconds
+
+    @property
+    def count(self) -> int:
+        return self.window // self.seconds
+
+    def wanted(self, now: float) -> list[int]:
+        last = int(now) // self.seconds
+        return list(range(last - self.count + 1, last + 1))
+
+
+FINE = Tier(BUCKET_SECONDS, WINDOW_SECONDS, KEY)
+COARSE = Tier(COARSE_BUCKET_SECONDS, COARSE_WINDOW_SECONDS, "gateway:traffic:1m:{}")
+TIERS = (FINE, COARSE)
 
 _lock = threading.Lock()
 _pending: dict[int, Counter] = {}  # bucket -> field -> count, not yet in the store
@@ -80,15 +119,17 @@ class RedisTraffic:
     """One hash per bucket, kept KEEP_SECONDS after its last addition; one pipelined
     round trip to add a batch or read the window."""
 
-    def __init__(self, cache: Any) -> None:
+    def __init__(self, cache: Any, key: str = KEY, keep: int = KEEP_SECONDS) -> None:
         self.cache = cache
+        self.key = key
+        self.keep = keep
 
     @property
     def client(self) -> Any:
         return self.cache.client.get_client(write=True)
 
     def _key(self, bucket: int) -> str:
-        return self.cache.make_key(KEY.format(bucket))
+        return self.cache.make_key(self.key.format(bucket))
 
     def add(self, batch: Mapping[int, Counter]) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -96,7 +137,7 @@ class RedisTraffic:
             key = self._key(bucket)
             for field, count in tally.items():
                 pipe.hincrby(key, field, count)
-            pipe.expire(key, KEEP_SECONDS)
+            pipe.expire(key, self.keep)
         pipe.execute()
 
     def read(self, buckets: Sequence[int]) -> dict[int, Counter]:
@@ -112,13 +153,14 @@ class RedisTraffic:
         self.client.delete(*(self._key(bucket) for bucket in buckets))
 
 
-_memory = MemoryTraffic()
+_memories = {tier: MemoryTraffic() for tier in TIERS}
+_memory = _memories[FINE]
 
 
 @cache
-def traffic_store() -> MemoryTraffic | RedisTraffic:
+def traffic_store(tier: Tier = FINE) -> MemoryTraffic | RedisTraffic:
     """Redis when the default cache is django-redis, else this process's buckets."""
-    return pick_store(lambda: _memory, RedisTraffic)
+    return pick_store(lambda: _memories[tier], lambda c: RedisTraffic(c, tier.key, tier.keep))
 
 
 on_settings_change("CACHES")(traffic_store.cache_clear)
@@ -139,6 +181,7 @@ def record(request: HttpRequest, route: Any, status: int, seconds: float) -> Non
     """Count one proxied request (the hot path: a few dict updates under a lock)."""
     bucket = int(time.time()) // BUCKET_SECONDS
     slot = _latency_slot(seconds * 1000)
+    kind = "c429" if status == 429 else f"c{min(status // 100, 5)}"
     fields = [f"route|{route.name}|", f"service|{route.service}|"]
     state = getattr(request, "rate_limit", None)
     with _lock:
@@ -146,7 +189,8 @@ def record(request: HttpRequest, route: Any, status: int, seconds: float) -> Non
         for prefix in fields:
             tally[prefix + "n"] += 1
             tally[f"{prefix}h{slot}"] += 1
-            if status >= 500:
+            tally[prefix + kind] += 1
+            if kind == "c5":
                 tally[prefix + "e"] += 1
         if status == 429:
             tally[f"throttled|{getattr(state, 'scope', 'upstream')}|n"] += 1
@@ -179,7 +223,8 @@ def flush() -> None:
     if not batch:
         return
     try:
-        traffic_store().add(batch)
+        traffic_store(FINE).add(batch)
+        traffic_store(COARSE).add(_coarse(batch))
     except Exception as error:
         now = time.monotonic()
         if now - _last_failure_log > FAILURE_LOG_INTERVAL:
@@ -187,12 +232,20 @@ def flush() -> None:
             logger.warning("dashboard traffic not stored (Redis): %s", error)
 
 
-def buckets(now: float | None = None) -> dict[int, Counter]:
-    """The window's buckets, oldest first, from every process (Redis) or this one."""
-    last = int(now if now is not None else time.time()) // BUCKET_SECONDS
-    wanted = list(range(last - WINDOW_SECONDS // BUCKET_SECONDS + 1, last + 1))
-    store = traffic_store()
-    if store is _memory:
+def _coarse(batch: Mapping[int, Counter]) -> dict[int, Counter]:
+    """10 s buckets added up into the coarse tier's."""
+    ratio = COARSE.seconds // FINE.seconds
+    result: dict[int, Counter] = {}
+    for bucket, tally in batch.items():
+        result.setdefault(bucket // ratio, Counter()).update(tally)
+    return result
+
+
+def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter]:
+    """The tier's window of buckets, oldest first, from every process (Redis) or this one."""
+    wanted = tier.wanted(now if now is not None else time.time())
+    store = traffic_store(tier)
+    if store is _memories[tier]:
         flush()
     try:
         result = store.read(wanted)
@@ -200,16 +253,18 @@ def buckets(now: float | None = None) -> dict[int, Counter]:
         logger.warning("dashboard traffic not read (Redis): %s", error)
         result = {bucket: Counter() for bucket in wanted}
     with _lock:  # what this process has not flushed yet
-        for bucket in wanted:
-            result[bucket].update(_pending.get(bucket, Counter()))
+        pending = {bucket: Counter(tally) for bucket, tally in _pending.items()}
+    for bucket, tally in (pending if tier is FINE else _coarse(pending)).items():
+        if bucket in result:
+            result[bucket].update(tally)
     return result
 
 
 def forget() -> None:
-    """Empty the figures: this process's, and the window's in the store (tests)."""
+    """Empty the figures: this process's, and the windows' in the store (tests)."""
     with _lock:
         _pending.clear()
-    last = int(time.time()) // BUCKET_SECONDS
-    first = last - WINDOW_SECONDS // BUCKET_SECONDS
-    _memory.forget([])
-    traffic_store().forget(list(range(first, last + 2)))
+    for tier in TIERS:
+        _memories[tier].forget([])
+        last = int(time.time()) // tier.seconds
+        traffic_store(tier).forget(list(range(last - tier.count, last + 2)))

@@ -10,7 +10,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from common.testing import bearer
-from gateway_project.dashboard.figures import percentile
+from gateway_project.dashboard import views
+from gateway_project.dashboard.figures import percentile, traffic_figures
+from gateway_project.dashboard.views import route_kind
 from gateway_project.observability import traffic
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import Reply
@@ -52,10 +54,10 @@ def test_signed_in_users_who_are_not_staff_see_nothing(api_client):
 def test_the_page_shows_the_route_table_and_the_configured_services(staff_client):
     page = staff_client.get("/dashboard").content.decode()
 
-    assert '<tr data-route="/products/{id}">' in page
+    assert '<tr data-route="/products/{id}" data-kind="api" data-service="products">' in page
     assert '<span class="policy staff">DELETE staff</span>' in page
     assert 'data-chart="service:orders:latency"' in page
-    assert settings.COMMON["SERVICE_URLS"]["products"] in page
+    assert f'data-instance="{settings.COMMON["SERVICE_URLS"]["products"]}"' in page
     assert "/static/gateway/dashboard/dashboard.js" in page
 
 
@@ -73,7 +75,8 @@ def test_traffic_through_the_proxy_shows_per_route_and_per_service(staff_client,
     assert listing["p50_ms"][-1] is not None
     assert figures["services"]["products"]["total"] == 4
     assert figures["services"]["orders"]["total"] == 0
-    assert len(figures["buckets"]) == traffic.WINDOW_SECONDS // traffic.BUCKET_SECONDS
+    assert figures["range_seconds"] == 300
+    assert len(figures["buckets"]) == 300 // traffic.BUCKET_SECONDS
     assert [s["name"] for s in figures["services_status"]] == ["users", "products", "orders"]
 
 
@@ -120,3 +123,117 @@ def test_with_redis_every_process_adds_to_one_store(staff_client, upstreams):
     assert figures["routes"]["/products"]["total"] == 6
     assert other.ttl(key) > traffic.WINDOW_SECONDS
     other.delete(key)
+
+
+def test_answers_are_counted_by_status_class_per_route_and_service(staff_client, upstreams):
+    codes = iter([200, 201, 404, 500, 503])
+    upstreams["products"].responder = lambda received: Reply(next(codes))
+    for _ in range(5):
+        staff_client.get("/products")
+    with gateway_settings(RATES={**settings.GATEWAY["RATES"], "auth": "1/min"}):
+        staff_client.post("/users/login", {}, content_type="application/json")
+        staff_client.post("/users/login", {}, content_type="application/json")
+
+    figures = staff_client.get("/dashboard/data").json()
+
+    listing = figures["routes"]["/products"]
+    assert listing["class_totals"] == {"2xx": 2, "3xx": 0, "4xx": 1, "429": 0, "5xx": 2}
+    assert listing["classes"]["5xx"][-1] == 2
+    assert listing["error_rate"][-1] == 0.4  # 5xx only: the 404 is not a server error
+    assert figures["services"]["products"]["class_totals"]["4xx"] == 1
+    login = figures["routes"]["/users/login"]["class_totals"]
+    assert login["429"] == 1  # a 429 is not counted as 4xx too
+    assert login["4xx"] + login["2xx"] == 1
+    assert figures["services"]["users"]["class_totals"]["429"] == 1
+    assert listing["p50_ms_total"] is not None
+
+
+def test_the_one_hour_range_reads_minute_buckets(staff_client, upstreams):
+    for _ in range(4):
+        staff_client.get("/products")
+
+    hour = staff_client.get("/dashboard/data?range=3600").json()
+    five = staff_client.get("/dashboard/data?range=300").json()
+
+    assert (hour["range_seconds"], hour["bucket_seconds"], len(hour["buckets"])) == (3600, 60, 60)
+    assert hour["buckets"][-1] == int(time.time()) // 60 * 60
+    assert hour["routes"]["/products"]["total"] == 4 == five["routes"]["/products"]["total"]
+    assert hour["routes"]["/products"]["rate"][-1] == pytest.approx(4 / 60, abs=0.001)
+    assert staff_client.get("/dashboard/data?range=7").status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_the_hour_tier_keeps_what_the_ten_second_buckets_no_longer_hold(staff_client, upstreams):
+    staff_client.get("/products")
+    later = time.time() + 20 * 60  # past the 15 minutes of 10 s buckets
+
+    coarse = traffic_figures(["/products"], ["products"], now=later, range_seconds=3600)
+    fine = traffic_figures(["/products"], ["products"], now=later, range_seconds=900)
+
+    assert coarse["routes"]["/products"]["total"] == 1
+    assert fine["routes"]["/products"]["total"] == 0
+
+
+def test_page_routes_are_hidden_until_asked_for(staff_client):
+    page = staff_client.get("/dashboard").content.decode()
+
+    assert 'data-route="/admin/products/{rest}" data-kind="admin"' in page
+    assert 'data-route="/static/users/{rest}" data-kind="static"' in page
+    hidden = [line for line in page.splitlines() if 'data-kind="admin"' in line]
+    assert len(hidden) == 3
+    assert all(line.rstrip().endswith("hidden>") for line in hidden)
+    assert 'id="route-filter"' in page
+    assert 'id="show-pages"' in page
+    assert [route_kind(name) for name in ("/products", "/docs", "/api/docs/x")] == [
+        "api",
+        "docs",
+        "docs",
+    ]
+
+
+def _products_instance(figures: dict) -> dict:
+    products = next(s for s in figures["services_status"] if s["name"] == "products")
+    (instance,) = products["instances"]
+    return instance
+
+
+def test_an_instance_whose_ready_fails_shows_down_as_health_says(staff_client, upstreams):
+    assert _products_instance(staff_client.get("/dashboard/data").json())["shown"] == "up"
+    upstreams["products"].responder = lambda received: Reply(503)
+
+    health = staff_client.get("/health").json()  # polls /ready now (active health off)
+    instance = _products_instance(staff_client.get("/dashboard/data").json())
+
+    assert health["services"]["products"]["status"] == "down"
+    assert (instance["shown"], instance["ready"]) == ("down", "down")
+    assert instance["ready_detail"] == "/ready answered 503"
+    assert instance["ready_age_seconds"] < 5
+
+
+def test_a_state_older_than_half_a_refresh_is_polled_afresh(staff_client, upstreams, monkeypatch):
+    assert _products_instance(staff_client.get("/dashboard/data").json())["shown"] == "up"
+    upstreams["products"].responder = lambda received: Reply(503)
+    upstreams["products"].received.clear()
+
+    still = _products_instance(staff_client.get("/dashboard/data").json())
+    monkeypatch.setattr(views, "STATE_MAX_AGE", 0.0)
+    now = _products_instance(staff_client.get("/dashboard/data").json())
+
+    assert still["shown"] == "up"  # the poll a moment ago is recent enough
+    assert now["shown"] == "down"
+    assert [r.path for r in upstreams["products"].received] == ["/ready"]
+
+
+@pytest.mark.skipif(not traffic.uses_redis(), reason="needs REDIS_URL (the PostgreSQL+Redis pass)")
+def test_with_redis_the_minute_buckets_are_kept_an_hour(staff_client, upstreams):
+    before = int(time.time()) // 60
+    staff_client.get("/products")
+    traffic.flush()
+    store = traffic.traffic_store(traffic.COARSE)
+    minutes = {before, int(time.time()) // 60}  # the request may straddle a minute
+    keys = [store.cache.make_key(traffic.COARSE.key.format(minute)) for minute in minutes]
+
+    counts = [store.client.hget(key, "route|/products|c2") for key in keys]
+    assert sorted(counts, key=bool)[-1] == b"1"
+    assert max(store.client.ttl(key) for key in keys) > traffic.COARSE_WINDOW_SECONDS
+    figures = staff_client.get("/dashboard/data?range=3600").json()
+    assert figures["routes"]["/products"]["class_totals"]["2xx"] == 1
