@@ -112,6 +112,19 @@ def clear_own_cache() -> None:
         cache.clear()
 
 
+def reset_state() -> None:
+    """Forget what this process keeps between requests, as a fresh process would start:
+    every forgetting registered with `common.settings.namespaces.on_test_reset` (login and
+    throttle counters, remembered tokens and revocation lookups, breakers and
+    registrations, the response cache, dashboard traffic, kept health answers and API
+    documents, warn-once flags). The autouse fixture of devtools/pytest_plugin.py runs it
+    before every test of a Django suite; a test calls it itself only to start over."""
+    from common.settings.namespaces import registered_resets
+
+    for forget in registered_resets():
+        forget()
+
+
 # `?p=` values that name no page of a changelist with one page: each must be 404.
 NO_SUCH_PAGES = {
     "past the end": "2",

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from common.identity.jwt import AccessToken
 from common.identity.service_callers import callers_for
-from common.settings.namespaces import common_settings, on_settings_change
+from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 from common.topology import SERVICES
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
@@ -72,8 +72,9 @@ class CachedStatelessJWTAuthentication(StatelessJWTAuthentication):
         return token
 
 
-def forget_verified_tokens() -> None:
-    """Tests: verify every token afresh."""
+@on_test_reset
+def _forget_verified_tokens() -> None:
+    """Verify every token afresh."""
     _verified.clear()
 
 
@@ -113,7 +114,7 @@ def service_callers(sent: str) -> set[str]:
 
 on_settings_change("COMMON")(caller_tokens.cache_clear)
 # The keys, issuer or audience a remembered token was checked with changed.
-on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(forget_verified_tokens)
+on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(_forget_verified_tokens)
 
 
 class ServiceCallers(frozenset):

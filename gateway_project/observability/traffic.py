@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from django.http import HttpRequest
 
 from common.limits.state import pick_store, redis_cache
-from common.settings.namespaces import on_settings_change
+from common.settings.namespaces import on_settings_change, on_test_reset
 
 logger = logging.getLogger(__name__)
 
@@ -205,8 +205,9 @@ def buckets(now: float | None = None) -> dict[int, Counter]:
     return result
 
 
-def forget() -> None:
-    """Empty the figures: this process's, and the window's in the store (tests)."""
+@on_test_reset
+def _forget() -> None:
+    """Empty the figures: this process's, and the window's in the store."""
     with _lock:
         _pending.clear()
     last = int(time.time()) // BUCKET_SECONDS

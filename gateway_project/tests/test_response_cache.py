@@ -20,13 +20,6 @@ from gateway_project.tests.fake_upstream import Received, Reply
 PUBLIC = [("Content-Type", "application/json"), ("Cache-Control", "public, max-age=30")]
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    response_store().reset()
-    yield
-    response_store().reset()
-
-
 def serve(upstream, *headers: tuple[str, str], status: int = 200, keys: str = "") -> None:
     """The fake service answers (headers: PUBLIC unless given) with a body naming how many
     calls it has had."""

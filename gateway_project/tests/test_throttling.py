@@ -14,7 +14,6 @@ from django.test import Client
 
 from common.settings.namespaces import parse_rate
 from common.testing import bearer
-from gateway_project.proxy import throttling
 from gateway_project.proxy.throttling import LocalWindowCounter
 from gateway_project.tests.conftest import gateway_settings
 
@@ -171,7 +170,6 @@ UNREACHABLE_REDIS = {
 
 def test_redis_unreachable_fails_open_and_is_counted(api_client, upstreams, settings, caplog):
     settings.CACHES = UNREACHABLE_REDIS
-    throttling._last_failure_log.clear()
     before = _metric("gateway_throttle_backend_failures_total", scope="anon", outcome="fail_open")
 
     with caplog.at_level("ERROR", logger="gateway_project.proxy.throttling"):

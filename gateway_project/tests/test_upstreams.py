@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from common.testing import bearer
+from common.testing import bearer, reset_state
 from devtools.harness import free_port
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
@@ -44,9 +44,9 @@ def two_products(replicas, upstreams):
 
 
 def upstreams_reset():
-    group = upstreams()
-    group.reset_state()
-    return group
+    """The group the settings now in force build, with no breaker or registration left."""
+    reset_state()
+    return upstreams()
 
 
 def served_by(response) -> str:
