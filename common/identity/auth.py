@@ -41,7 +41,8 @@ _verified: dict[bytes, tuple[float, Token]] = {}
 
 class CachedStatelessJWTAuthentication(StatelessJWTAuthentication):
     """Verifies each distinct access token once per few seconds per process, not on every
-    request (an RS256 verification is ~8 % of a product read, docs/performance.md).
+    request (what an RS256 verification costs: docs/performance.md, "What was done in the
+    first round").
 
     The key is the whole token (header, claims, signature): a token differing in any byte
     is verified afresh. An entry lives COMMON["TOKEN_CACHE_SECONDS"] (30; 0: no cache) at
