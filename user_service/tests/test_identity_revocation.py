@@ -19,7 +19,7 @@ from django.test import Client
 
 from common.identity import revocation
 from common.identity.revocation import token_is_revoked
-from common.testing import authorization
+from common.testing import authorization, wait_until
 from user_service.accounts.models import User
 from user_service.accounts.tokens import access_token_for
 from user_service.tests.factories import PASSWORD, UserFactory
@@ -52,7 +52,9 @@ def admin_client(db) -> Client:
 
 def old_token(user: User) -> dict:
     token = access_token_for(user)
-    time.sleep(0.005)  # the change comes a few ms after the token was issued
+    issued = token.payload[revocation.ISSUED_MS_CLAIM]
+    # The change comes after the token was issued: once the ms clock has moved on.
+    wait_until(lambda: int(time.time() * 1000) > issued, every=0.001)
     return token.payload
 
 
