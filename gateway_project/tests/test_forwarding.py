@@ -191,9 +191,12 @@ def test_upstream_refusing_connections_is_503_with_retry_after(api_client, upstr
     settings.COMMON = {**settings.COMMON, "SERVICE_URLS": urls}
     started = time.monotonic()
 
-    response = api_client.get("/products")
+    with gateway_settings(CONNECT_TIMEOUT=10.0):
+        response = api_client.get("/products")
 
-    assert time.monotonic() - started < 1.0
+    # The behaviour is the bound: a refusal is answered at once, not after the connect
+    # timeout (10 s); 3 s leaves a busy machine room.
+    assert time.monotonic() - started < 3.0
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response["Retry-After"] == "5"
     assert json.loads(response.content) == {
