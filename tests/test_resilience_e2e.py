@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from common.testing import wait_until
 from devtools.harness import (
     ServiceProcess,
     Stack,
@@ -194,7 +195,8 @@ def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
 
 def test_every_instance_down_is_503_within_the_connect_timeout_then_fast(tmp_path):
     dead = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
-    stack = start_stack(tmp_path, ["gateway"], env={"PRODUCTS_SERVICE_URL": ",".join(dead)})
+    env = {"PRODUCTS_SERVICE_URL": ",".join(dead), "HTTP_CONNECT_TIMEOUT": "10"}
+    stack = start_stack(tmp_path, ["gateway"], env=env)
     try:
         gateway = stack["gateway"]
         timings = []
@@ -205,7 +207,9 @@ def test_every_instance_down_is_503_within_the_connect_timeout_then_fast(tmp_pat
             assert status == HTTPStatus.SERVICE_UNAVAILABLE, body
             assert headers["Content-Type"] == "application/problem+json"
             assert int(headers["Retry-After"]) >= 1
-        assert max(timings) < 1.0  # the connect timeout
+        # The behaviour is the bound: refused connections answer at once, not after the
+        # connect timeout (10 s); 3 s leaves a busy machine room.
+        assert max(timings) < 3.0
         assert b"circuit-open" in body  # the last one: the open breakers answered
     finally:
         stack.stop()
@@ -250,7 +254,6 @@ def test_an_instance_registers_itself_and_drops_out_when_its_heartbeats_stop(tmp
         # killed without a goodbye: gone after the TTL
         kill(extra)
         extra.process.wait(timeout=10)
-        time.sleep(3.5)
-        assert extra.url not in services_status(gateway, stack)
+        wait_until(lambda: extra.url not in services_status(gateway, stack), every=0.5)
     finally:
         stack.stop()
