@@ -1,7 +1,8 @@
 """Helpers for tests of every project: mint access tokens as the user service would.
 
 Not imported by running code. Signs with the development key under var/ (tests run with
-APP_ENV=development), whose public half every project trusts in development.
+APP_ENV=development), whose public half every project trusts in development. Importing
+it imports no Django (each helper imports what it needs), so end-to-end tests use it too.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from http import HTTPStatus
 
 import pytest
 
+from common.testing import wait_until
 from devtools.harness import (
     Stack,
     admin_login,
@@ -72,10 +73,7 @@ def test_the_second_identical_get_is_a_hit_that_never_reaches_the_service(stack,
     assert second[1]["X-Request-ID"] == second_id
     assert "Surrogate-Key" not in first[1]
     assert "Surrogate-Key" not in second[1]
-    deadline = time.monotonic() + 5
-    while not product_log_has(stack, first_id) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert product_log_has(stack, first_id)  # the MISS reached the service
+    wait_until(lambda: product_log_has(stack, first_id), what="the MISS reached the service")
     assert not product_log_has(stack, second_id)  # the HIT did not
 
 
