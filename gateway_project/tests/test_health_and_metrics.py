@@ -71,6 +71,19 @@ def test_health_asks_every_service_at_once(api_client, upstreams, settings):
     assert response.status_code == HTTPStatus.OK, response.content
 
 
+def test_a_ready_slower_than_the_health_timeout_is_down(api_client, upstreams, settings):
+    # Its answer would come after 3 s: reported down means the timeout ended the wait.
+    upstreams["orders"].responder = lambda received: Reply(200, b"{}", delay=3.0)
+    settings.GATEWAY = {**settings.GATEWAY, "HEALTH_TIMEOUT": 0.2}
+
+    response = api_client.get("/health")
+
+    body = response.json()
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert body["down"] == ["orders"]
+    assert body["services"]["orders"]["detail"] == "unreachable: timed out"
+
+
 def test_metrics_count_upstream_requests_and_throttling(api_client, upstreams, settings):
     settings.GATEWAY = {**settings.GATEWAY, "RATES": {**settings.GATEWAY["RATES"], "anon": "1/min"}}
     api_client.get("/products")
