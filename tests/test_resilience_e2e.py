@@ -118,11 +118,12 @@ def test_two_instances_share_the_load_survive_a_kill_and_take_traffic_again(two_
     # when: it comes back on the same port, it takes traffic again within a reset timeout
     second.start()
     before = served(second)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and served(second) == before:
+
+    def second_served() -> bool:
         assert http("GET", f"{gateway.url}{LIST}")[0] == HTTPStatus.OK
-        time.sleep(0.1)
-    assert served(second) > before, "the restarted instance got no traffic"
+        return served(second) > before
+
+    wait_until(second_served, timeout=15, every=0.1, what="traffic to the restarted instance")
 
 
 def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
@@ -176,11 +177,7 @@ def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
 
         # when: it thaws, the next trial closes the breaker for both gateways
         kill(product, signal.SIGCONT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if http("GET", f"{one.url}{LIST}")[0] == HTTPStatus.OK:
-                break
-            time.sleep(0.2)
+        wait_until(lambda: http("GET", f"{one.url}{LIST}")[0] == HTTPStatus.OK, every=0.2)
         assert http("GET", f"{one.url}{LIST}")[0] == HTTPStatus.OK
         assert http("GET", f"{two.url}{LIST}")[0] == HTTPStatus.OK
 
@@ -233,12 +230,13 @@ def test_an_instance_registers_itself_and_drops_out_when_its_heartbeats_stop(tmp
         gateway = start_gateway(
             stack, port=gateway_port, PRODUCTS_SERVICE_URL=product.url, GATEWAY_REGISTRY_TTL="2"
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def both_registered() -> dict | None:
             status = services_status(gateway, stack)
-            if extra.url in status and "registry" in status[product.url]["source"]:
-                break
-            time.sleep(0.3)
+            registered = extra.url in status and "registry" in status[product.url]["source"]
+            return status if registered else None
+
+        status = wait_until(both_registered, timeout=20, every=0.3)
         assert status[extra.url]["source"] == "registry"
         assert status[product.url]["source"] == "registry+static"
         assert status[extra.url]["last_heartbeat"] is not None
