@@ -1,17 +1,19 @@
 """Helpers for tests of every project: mint access tokens as the user service would.
 
 Not imported by running code. Signs with the development key under var/ (tests run with
-APP_ENV=development), whose public half every project trusts in development.
+APP_ENV=development), whose public half every project trusts in development. Importing
+it imports no Django (each helper imports what it needs), so end-to-end tests use it too.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from common.settings.env import jwt_private_key
+T = TypeVar("T")
 
 
 def access_token(
@@ -25,6 +27,7 @@ def access_token(
 ) -> str:
     """A signed RS256 access token with the contract's claims (overridable)."""
     from common.identity.jwt import AccessToken, KeyRing, KidTokenBackend
+    from common.settings.env import jwt_private_key
 
     backend = KidTokenBackend(KeyRing(), jwt_private_key())
     token = AccessToken()
@@ -52,6 +55,7 @@ def sign_on_token(
     """A signed admins' sign-on credential (the admin_sso cookie) as the user service
     would issue it (common.identity.jwt.AdminSignOnToken)."""
     from common.identity.jwt import AdminSignOnToken, KeyRing, KidTokenBackend
+    from common.settings.env import jwt_private_key
 
     backend = KidTokenBackend(KeyRing(), jwt_private_key())
     token = AdminSignOnToken()
@@ -110,6 +114,36 @@ def clear_own_cache() -> None:
         cache.delete_pattern("*")
     else:
         cache.clear()
+
+
+def wait_until(
+    condition: Callable[[], T], *, timeout: float = 10.0, every: float = 0.02, what: str = ""
+) -> T:
+    """Poll `condition()` until it answers something true, and return that; AssertionError
+    after `timeout` seconds (the last answer and `what` in its message). For a test that
+    waits for something to happen (a TTL run out, a thread's work, a process's log line):
+    it goes on as soon as it has, and a busy machine only makes it wait longer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout} s: {what or condition} (last: {found!r})")
+        time.sleep(every)
+
+
+def reset_state() -> None:
+    """Forget what this process keeps between requests, as a fresh process would start:
+    every forgetting registered with `common.settings.namespaces.on_test_reset` (login and
+    throttle counters, remembered tokens and revocation lookups, breakers and
+    registrations, the response cache, dashboard traffic, kept health answers and API
+    documents, warn-once flags). The autouse fixture of devtools/pytest_plugin.py runs it
+    before every test of a Django suite; a test calls it itself only to start over."""
+    from common.settings.namespaces import registered_resets
+
+    for forget in registered_resets():
+        forget()
 
 
 # `?p=` values that name no page of a changelist with one page: each must be 404.
@@ -228,7 +262,6 @@ class TwinRedis:
 
     def __init__(self) -> None:
         import secrets
-        import time
 
         from django.conf import settings
         from django_redis.cache import RedisCache
@@ -256,8 +289,6 @@ class TwinRedis:
         pipe.execute()
 
     def slack_ms(self) -> int:
-        import time
-
         return int((time.monotonic() - self._started) * 1000) + 2
 
     def close(self) -> None:

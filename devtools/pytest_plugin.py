@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         pytest.skip("needs PostgreSQL: set this project's *_DATABASE_URL to a postgres:// URL")
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> None:
+    """Each test starts with nothing an earlier one left in the process or in its Redis
+    keys (common.testing.reset_state). Only modules already imported can keep anything,
+    and they register with common.settings.namespaces; without Django settings (the
+    end-to-end suite) nothing here serves requests."""
+    if "common.settings.namespaces" in sys.modules and _django_configured():
+        from common.testing import reset_state
+
+        reset_state()
+
+
+def _django_configured() -> bool:
+    from django.conf import settings
+
+    return settings.configured
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from common.testing import wait_until
 from common.topology import SERVICES
 from devtools.harness import REPO_ROOT, admin_login, free_port, http
 
@@ -257,12 +258,17 @@ def test_up_scale_runs_two_product_instances_that_register_and_share_the_load(tm
         }
         for n in range(8):  # each query its own: no answer comes from the response cache
             assert http("GET", f"{gateway}/products?page_size=1&n={n}")[0] == HTTPStatus.OK
-        time.sleep(1.0)  # the last access-log lines reach `up`
-        requests = [line for line in list(lines) if "GET /products" in line]
-        per_instance = {
-            prefix: sum(1 for line in requests if line.startswith(prefix))
-            for prefix in ("products | ", "products#2 | ")
-        }
+
+        def served_per_instance() -> dict[str, int]:
+            requests = [line for line in list(lines) if "GET /products" in line]
+            return {
+                prefix: sum(1 for line in requests if line.startswith(prefix))
+                for prefix in ("products | ", "products#2 | ")
+            }
+
+        # The last access-log lines reach `up`.
+        wait_until(lambda: sum(served_per_instance().values()) >= 8, timeout=15)
+        per_instance = served_per_instance()
         assert all(count >= 2 for count in per_instance.values()), per_instance
     finally:
         process.send_signal(signal.SIGINT)

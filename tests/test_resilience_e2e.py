@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from common.testing import wait_until
 from devtools.harness import (
     ServiceProcess,
     Stack,
@@ -117,11 +118,12 @@ def test_two_instances_share_the_load_survive_a_kill_and_take_traffic_again(two_
     # when: it comes back on the same port, it takes traffic again within a reset timeout
     second.start()
     before = served(second)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and served(second) == before:
+
+    def second_served() -> bool:
         assert http("GET", f"{gateway.url}{LIST}")[0] == HTTPStatus.OK
-        time.sleep(0.1)
-    assert served(second) > before, "the restarted instance got no traffic"
+        return served(second) > before
+
+    wait_until(second_served, timeout=15, every=0.1, what="traffic to the restarted instance")
 
 
 def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
@@ -175,11 +177,7 @@ def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
 
         # when: it thaws, the next trial closes the breaker for both gateways
         kill(product, signal.SIGCONT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if http("GET", f"{one.url}{LIST}")[0] == HTTPStatus.OK:
-                break
-            time.sleep(0.2)
+        wait_until(lambda: http("GET", f"{one.url}{LIST}")[0] == HTTPStatus.OK, every=0.2)
         assert http("GET", f"{one.url}{LIST}")[0] == HTTPStatus.OK
         assert http("GET", f"{two.url}{LIST}")[0] == HTTPStatus.OK
 
@@ -194,7 +192,8 @@ def test_a_frozen_instance_trips_breakers_shared_by_two_gateways_with_one_trial(
 
 def test_every_instance_down_is_503_within_the_connect_timeout_then_fast(tmp_path):
     dead = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
-    stack = start_stack(tmp_path, ["gateway"], env={"PRODUCTS_SERVICE_URL": ",".join(dead)})
+    env = {"PRODUCTS_SERVICE_URL": ",".join(dead), "HTTP_CONNECT_TIMEOUT": "10"}
+    stack = start_stack(tmp_path, ["gateway"], env=env)
     try:
         gateway = stack["gateway"]
         timings = []
@@ -205,7 +204,9 @@ def test_every_instance_down_is_503_within_the_connect_timeout_then_fast(tmp_pat
             assert status == HTTPStatus.SERVICE_UNAVAILABLE, body
             assert headers["Content-Type"] == "application/problem+json"
             assert int(headers["Retry-After"]) >= 1
-        assert max(timings) < 1.0  # the connect timeout
+        # The behaviour is the bound: refused connections answer at once, not after the
+        # connect timeout (10 s); 3 s leaves a busy machine room.
+        assert max(timings) < 3.0
         assert b"circuit-open" in body  # the last one: the open breakers answered
     finally:
         stack.stop()
@@ -229,12 +230,13 @@ def test_an_instance_registers_itself_and_drops_out_when_its_heartbeats_stop(tmp
         gateway = start_gateway(
             stack, port=gateway_port, PRODUCTS_SERVICE_URL=product.url, GATEWAY_REGISTRY_TTL="2"
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def both_registered() -> dict | None:
             status = services_status(gateway, stack)
-            if extra.url in status and "registry" in status[product.url]["source"]:
-                break
-            time.sleep(0.3)
+            registered = extra.url in status and "registry" in status[product.url]["source"]
+            return status if registered else None
+
+        status = wait_until(both_registered, timeout=20, every=0.3)
         assert status[extra.url]["source"] == "registry"
         assert status[product.url]["source"] == "registry+static"
         assert status[extra.url]["last_heartbeat"] is not None
@@ -250,7 +252,6 @@ def test_an_instance_registers_itself_and_drops_out_when_its_heartbeats_stop(tmp
         # killed without a goodbye: gone after the TTL
         kill(extra)
         extra.process.wait(timeout=10)
-        time.sleep(3.5)
-        assert extra.url not in services_status(gateway, stack)
+        wait_until(lambda: extra.url not in services_status(gateway, stack), every=0.5)
     finally:
         stack.stop()

@@ -13,6 +13,7 @@ from http import HTTPStatus
 
 import pytest
 
+from common.testing import wait_until
 from devtools.harness import (
     Stack,
     another_instance,
@@ -103,7 +104,7 @@ def test_killing_one_gateway_loses_nothing_the_other_receives(scaled):
 
     with ThreadPoolExecutor(4) as pool:
         running = [pool.submit(steady_traffic) for _ in range(4)]
-        time.sleep(1)
+        wait_until(lambda: len(results) >= 8, what="traffic flowing before the kill")
         os.killpg(one.process.pid, signal.SIGKILL)
         for future in running:
             future.result()

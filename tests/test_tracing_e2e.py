@@ -4,11 +4,11 @@ exported over OTLP/HTTP to a collector (a fake one on loopback)."""
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from common.testing import wait_until
 from devtools.harness import json_call, mint_access_token, start_stack
 
 pytestmark = pytest.mark.e2e
@@ -107,13 +107,14 @@ def test_one_order_is_one_trace_across_the_gateway_orders_and_products(traced):
     )
 
     assert status == 201, order
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def spans_of_every_server() -> list[dict]:
         spans = [s for s in collector.spans if s["trace_id"] == trace_id]
-        # Each process exports in its own batches: wait for every server span (kind 2).
-        if {"gateway", "orders", "products"} <= {s["service"] for s in spans if s["kind"] == 2}:
-            break
-        time.sleep(0.2)
+        servers = {s["service"] for s in spans if s["kind"] == 2}
+        return spans if {"gateway", "orders", "products"} <= servers else []
+
+    # Each process exports in its own batches: wait for every server span (kind 2).
+    spans = wait_until(spans_of_every_server, timeout=20, every=0.2)
     assert {s["service"] for s in spans} == {"gateway", "orders", "products"}
     assert {s["path"] for s in spans} == {"/v1/traces"}
     by_id = {s["span_id"]: s for s in spans}

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from common.identity.jwt import AccessToken
 from common.identity.service_callers import callers_for
-from common.settings.namespaces import common_settings, on_settings_change
+from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 from common.topology import SERVICES
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
@@ -41,7 +41,8 @@ _verified: dict[bytes, tuple[float, Token]] = {}
 
 class CachedStatelessJWTAuthentication(StatelessJWTAuthentication):
     """Verifies each distinct access token once per few seconds per process, not on every
-    request (an RS256 verification is ~8 % of a product read, docs/performance.md).
+    request (what an RS256 verification costs: docs/performance.md, "What was done in the
+    first round").
 
     The key is the whole token (header, claims, signature): a token differing in any byte
     is verified afresh. An entry lives COMMON["TOKEN_CACHE_SECONDS"] (30; 0: no cache) at
@@ -72,8 +73,9 @@ class CachedStatelessJWTAuthentication(StatelessJWTAuthentication):
         return token
 
 
-def forget_verified_tokens() -> None:
-    """Tests: verify every token afresh."""
+@on_test_reset
+def _forget_verified_tokens() -> None:
+    """Verify every token afresh."""
     _verified.clear()
 
 
@@ -113,7 +115,7 @@ def service_callers(sent: str) -> set[str]:
 
 on_settings_change("COMMON")(caller_tokens.cache_clear)
 # The keys, issuer or audience a remembered token was checked with changed.
-on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(forget_verified_tokens)
+on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(_forget_verified_tokens)
 
 
 class ServiceCallers(frozenset):

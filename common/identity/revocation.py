@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from common.limits.state import pick_store
-from common.settings.namespaces import common_settings, on_settings_change
+from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 
 logger = logging.getLogger(__name__)
 
@@ -189,13 +189,9 @@ def token_is_revoked(payload: dict[str, Any]) -> bool:
     return issued < _revoked_before(_key(user_id))
 
 
-def forget_lookups() -> None:
-    """Tests: drop remembered answers, as LOOKUP_CACHE_SECONDS later."""
+@on_test_reset
+def _forget() -> None:
+    """Remembered answers, the back-off and this process's records."""
     _looked_up.clear()
     _down_until[0] = 0.0
-
-
-def revocations_reset() -> None:
-    """Tests: forget this process's local records too."""
-    forget_lookups()
     _memory.reset()

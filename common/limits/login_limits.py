@@ -26,7 +26,7 @@ from common.limits.counters import (
     parse_rate,
     window_counter,
 )
-from common.settings.namespaces import common_settings
+from common.settings.namespaces import common_settings, on_test_reset
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +102,10 @@ def limits_check(limits: Iterable[Limit]) -> None:
         raise LoginThrottled(wait=wait)
 
 
-def limits_reset() -> None:
-    """Tests: forget the login counters in Redis and memory (a test's database rows go
-    with its transaction)."""
+@on_test_reset
+def _forget_counts() -> None:
+    """The login counters in Redis and memory (a test's database rows go with its
+    transaction)."""
     for counter in _counters():
         if not isinstance(counter, DatabaseWindowCounter):
             counter.reset(KEY_PREFIX)

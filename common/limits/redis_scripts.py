@@ -1,9 +1,9 @@
 """Lua scripts as one EVALSHA on this thread's own Redis connection.
 
 redis-py's `Script.__call__` goes through the client's command machinery (options,
-retries, the pool's lock and pid checks, a poll of the socket before each command) and
-costs about 58 µs of CPU and 220 µs of wall time per call on the machine of
-docs/performance.md; the same EVALSHA sent on a kept connection is 18 µs and 80 µs.
+retries, the pool's lock and pid checks, a poll of the socket before each command),
+several times what the same EVALSHA sent on a kept connection costs (measured in
+docs/performance.md, "The final code").
 Every request the gateway forwards runs two (its throttle count and the response
 cache's lookup), and common.limits.shared_redis runs every script this way. The connection is
 redis-py's own, made with the cache pool's settings (address, database, password,

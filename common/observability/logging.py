@@ -90,10 +90,11 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
     """`logger.log(level, message, extra=fields)`, written as JsonFormatter writes it.
 
     One line per request (the access log) went through a LogRecord, its filter, its
-    formatter and the handler's plumbing: a tenth of the gateway's CPU per request
-    (docs/performance.md). When every handler the line reaches is the JSON console
-    handler, the same object (the same keys in the same order) is written straight to
-    its stream; any other handler (a test's caplog, a file, Sentry...) gets the record.
+    formatter and the handler's plumbing, a large share of the gateway's CPU per request
+    (docs/performance.md, "The final code"). When every handler the line reaches is the
+    JSON console handler, the same object (the same keys in the same order) is written
+    straight to its stream; any other handler (a test's caplog, a file, Sentry...) gets
+    the record.
     """
     handlers: list[logging.Handler] = []
     found: list[RequestIdFilter] = []

@@ -6,8 +6,9 @@ Settings are loaded first, so a missing production secret stops it with one line
 the variable, not a worker traceback. The HTTP server is `WEB_SERVER`: gunicorn (gthread)
 for every project by default, since only under it are slow clients bounded (headers, body
 and answer: common.runtime.slow_clients); granian (a Rust HTTP/1.1 server calling the WSGI app,
-~0.7 ms less per request at the gateway, docs/performance.md) bounds the headers only, so it
-belongs behind a proxy that buffers request bodies. Both run common.runtime.wsgi.
+less CPU per request at the gateway: docs/performance.md, "What each change bought")
+bounds the headers only, so it belongs behind a proxy that buffers request bodies. Both
+run common.runtime.wsgi.
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ class JsonLogger(glogging.Logger):
     """gunicorn's own lines (start, workers, timeouts) in the app's JSON; no access log.
 
     The app writes one JSON access line per request itself. (A `logconfig_dict` would
-    make gunicorn format access-log atoms on every request for nobody: ~5 % of the
-    gateway's CPU.)
+    make gunicorn format access-log atoms on every request for nobody: docs/performance.md,
+    "What was done in the first round".)
     """
 
     def setup(self, cfg):

@@ -12,7 +12,10 @@ A bad value stops the start with ImproperlyConfigured naming the variable (the s
 module builds its namespace with `from_mapping`, so the check runs before any request).
 One `setting_changed` receiver resets every namespace object and then calls the reset
 callbacks registered with `on_settings_change`, for modules that cache what they derive
-from settings. No Django settings are read at import: settings modules import this.
+from settings. A module that keeps anything else between requests (counters, remembered
+answers, a warned-once flag) registers how to forget it with `on_test_reset`; only
+`common.testing.reset_state()` runs those. No Django settings are read at import:
+settings modules import this.
 """
 
 from __future__ import annotations
@@ -220,6 +223,21 @@ def on_settings_change(*names: str) -> Callable[[Callable[[], None]], Callable[[
         return callback
 
     return register
+
+
+_test_resets: list[Callable[[], None]] = []
+
+
+def on_test_reset(callback: Callable[[], None]) -> Callable[[], None]:
+    """Register `callback()`, which forgets what its module keeps between requests, for
+    `common.testing.reset_state()` (before every test). Running code never calls it."""
+    _test_resets.append(callback)
+    return callback
+
+
+def registered_resets() -> tuple[Callable[[], None], ...]:
+    """What `on_test_reset` registered, in order (common.testing.reset_state runs them)."""
+    return tuple(_test_resets)
 
 
 def _settings_changed(*, setting: str, **kwargs: object) -> None:

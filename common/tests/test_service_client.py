@@ -83,11 +83,15 @@ def test_refused_connection_is_service_unavailable_quickly():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = ServiceClient("products", f"http://127.0.0.1:{port}", service_token="t")
+    client = ServiceClient(
+        "products", f"http://127.0.0.1:{port}", service_token="t", connect_timeout=10.0
+    )
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as error:
         client.post("/x", json={})
-    assert time.monotonic() - started < 1.0
+    # The behaviour is the bound: a refusal is answered at once, not after the connect
+    # timeout (10 s) nor a retry's back-off; 3 s leaves a busy machine room.
+    assert time.monotonic() - started < 3.0
     assert error.value.status_code == 503
     assert error.value.wait == 5
     assert error.value.service == "products"
@@ -95,10 +99,9 @@ def test_refused_connection_is_service_unavailable_quickly():
 
 def test_slow_answer_is_a_timeout(server):
     client = ServiceClient("products", server, service_token="t", read_timeout=0.2)
-    started = time.monotonic()
+    # /slow answers after 1 s: a ServiceTimeout is the read timeout ending the wait.
     with pytest.raises(ServiceTimeout) as error:
         client.post("/slow", json={})
-    assert time.monotonic() - started < 0.9
     assert error.value.status_code == 504
 
 

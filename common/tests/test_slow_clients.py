@@ -6,6 +6,7 @@ import socket
 import time
 
 from common.runtime.slow_clients import WATCHDOG, bounded_app
+from common.testing import wait_until
 
 
 def test_an_alarm_fires_once_at_its_deadline_and_not_when_cancelled():
@@ -15,9 +16,11 @@ def test_an_alarm_fires_once_at_its_deadline_and_not_when_cancelled():
     cancelled = WATCHDOG.arm(0.1, lambda: fired.append(-1.0))
 
     assert cancelled.cancel() is True
-    time.sleep(0.5)
+    wait_until(lambda: fired, timeout=5)
+    # Alarms fire in deadline order: the cancelled one (0.1 s) would be in by now.
     assert len(fired) == 1
-    assert 0.15 < fired[0] < 0.45
+    # At its deadline: never before it; the upper bound is generous for a busy machine.
+    assert 0.15 < fired[0] < 2.0
 
 
 def test_an_answer_nobody_takes_is_cut_off_at_the_deadline(monkeypatch):
@@ -40,4 +43,6 @@ def test_an_answer_nobody_takes_is_cut_off_at_the_deadline(monkeypatch):
         pass
     finally:
         answer.close()
+    # The behaviour is the bound: cut off at CLIENT_BODY_TIMEOUT (0.3 s), not blocked on a
+    # client that never reads (that would hang here); 2 s leaves a busy machine room.
     assert time.monotonic() - started < 2

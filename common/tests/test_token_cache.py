@@ -12,15 +12,15 @@ from django.conf import settings
 from django.test import override_settings
 
 from common.identity import auth
-from common.testing import access_token
+from common.testing import access_token, reset_state
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def verifications(monkeypatch):
-    """How many times a token's signature and claims were checked."""
-    auth.forget_verified_tokens()
+    """How many times a token's signature and claims were checked (none remembered yet:
+    common.testing.reset_state)."""
     count = [0]
     verify = auth.StatelessJWTAuthentication.get_validated_token
 
@@ -29,8 +29,7 @@ def verifications(monkeypatch):
         return verify(self, raw_token)
 
     monkeypatch.setattr(auth.StatelessJWTAuthentication, "get_validated_token", counted)
-    yield count
-    auth.forget_verified_tokens()
+    return count
 
 
 def _whoami(client, token: str):
@@ -42,6 +41,14 @@ def test_a_token_is_verified_once_then_remembered(client, verifications):
     for _ in range(3):
         assert _whoami(client, token).json()["id"] == 5
     assert verifications[0] == 1
+
+
+def test_reset_state_verifies_every_token_afresh(client, verifications):
+    token = access_token(user_id=5)
+    _whoami(client, token)
+    reset_state()  # what runs before every test
+    _whoami(client, token)
+    assert verifications[0] == 2
 
 
 def test_a_token_differing_in_one_byte_is_verified_afresh(client, verifications):

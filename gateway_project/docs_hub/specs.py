@@ -18,6 +18,7 @@ from typing import Any
 from rest_framework.exceptions import APIException
 
 from common.identity.service_client import client_for
+from common.settings.namespaces import on_test_reset
 from gateway_project.routing.policies import PUBLIC, STAFF
 from gateway_project.routing.table import Route
 
@@ -149,8 +150,8 @@ def service_spec(service: str) -> tuple[dict | None, str]:
     return spec, reason
 
 
-def forget_specs() -> None:
-    """Empty the cache (tests; a deploy that changed a service's API is seen within 30 s)."""
+@on_test_reset
+def _forget_specs() -> None:
     with _lock:
         _cache.clear()
 

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from django.http import HttpRequest
 
 from common.limits.state import pick_store, redis_cache
-from common.settings.namespaces import on_settings_change
+from common.settings.namespaces import on_settings_change, on_test_reset
 
 logger = logging.getLogger(__name__)
 
@@ -260,8 +260,9 @@ def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter]:
     return result
 
 
-def forget() -> None:
-    """Empty the figures: this process's, and the windows' in the store (tests)."""
+@on_test_reset
+def _forget() -> None:
+    """Empty the figures: this process's, and the windows' in the store."""
     with _lock:
         _pending.clear()
     for tier in TIERS:

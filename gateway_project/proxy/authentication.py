@@ -11,7 +11,6 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
 from common.identity.auth import CachedStatelessJWTAuthentication
-from common.identity.auth import forget_verified_tokens as forget_verified_tokens  # tests
 from common.identity.revocation import token_is_revoked
 from gateway_project.conf import gateway_settings
 from gateway_project.routing.policies import PUBLIC, STAFF, USER

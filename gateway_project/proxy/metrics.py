@@ -45,8 +45,9 @@ THROTTLE_BACKEND_FAILURES = Counter(
 )
 
 
-# `.labels(...)` validates and looks its child up under a lock on every call (~3 µs,
-# twice per series per request): each label combination's children are kept here.
+# `.labels(...)` validates and looks its child up under a lock on every call (twice per
+# series per request; its cost: docs/performance.md, "The final code"): each label
+# combination's children are kept here.
 @lru_cache(maxsize=4096)
 def _request_series(route: str, method: str, status: int) -> tuple[Counter, Histogram]:
     return REQUESTS.labels(route, method, str(status)), REQUEST_LATENCY.labels(route)

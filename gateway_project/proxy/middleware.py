@@ -2,7 +2,8 @@
 
 Sessions, CSRF, Django's auth, messages, static files and django-prometheus's request
 metrics serve the gateway's own pages (admin, docs); a forwarded request needs none of
-them, and they cost about a fifth of the gateway's CPU per request (docs/performance.md).
+them, and they cost a good part of the gateway's CPU per request (docs/performance.md,
+"What was done in the first round", the proxy fast path).
 This middleware sits after CORS, request id, access log and trailing-slash handling: a
 path that resolves to a proxy route is answered by the proxy view right here; any other
 path continues down the full chain.

@@ -18,7 +18,7 @@ from rest_framework.throttling import BaseThrottle
 
 from common.limits.counters import CounterUnavailable, LocalWindowCounter, RedisWindowCounter
 from common.limits.state import pick_store
-from common.settings.namespaces import on_settings_change
+from common.settings.namespaces import on_settings_change, on_test_reset
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket
@@ -43,6 +43,12 @@ def window_counter() -> LocalWindowCounter | RedisWindowCounter:
 
 
 on_settings_change("CACHES", "GATEWAY")(window_counter.cache_clear)
+
+
+@on_test_reset
+def _forget_windows() -> None:
+    window_counter().reset()
+    _last_failure_log.clear()
 
 
 @dataclass(frozen=True)

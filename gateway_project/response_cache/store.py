@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
 from common.limits.state import pick_store
-from common.settings.namespaces import on_settings_change
+from common.settings.namespaces import on_settings_change, on_test_reset
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
 from gateway_project.response_cache.store_base import Found, Offer, Store, StoreUnavailable
@@ -123,3 +123,8 @@ def response_store() -> Store:
 
 
 on_settings_change("CACHES", "GATEWAY_RESPONSE_CACHE")(response_store.cache_clear)
+
+
+@on_test_reset
+def _forget_entries() -> None:
+    response_store().reset()

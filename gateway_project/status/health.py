@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from common.observability.context import request_id_var
+from common.settings.namespaces import on_test_reset
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy.throttling import GatewayRateThrottle
@@ -68,8 +69,8 @@ def cached_aggregate(request_id: str) -> tuple[int, dict]:
         return _cached["answer"]
 
 
-def forget_health() -> None:
-    """Drop the kept answer (tests that change what the services answer)."""
+@on_test_reset
+def _forget_health() -> None:
     _cached["until"] = float("-inf")
 
 

@@ -5,11 +5,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from common.topology import UPSTREAMS
-from gateway_project.proxy.authentication import forget_verified_tokens
-from gateway_project.proxy.throttling import window_counter
-from gateway_project.status.health import forget_health
 from gateway_project.tests.fake_upstream import FakeUpstream
-from gateway_project.upstreams.discovery import upstreams as upstream_group
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +28,11 @@ def upstreams(fake_services: dict[str, FakeUpstream]) -> dict[str, FakeUpstream]
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters(settings) -> None:
-    """Each test starts with empty rate-limit windows, no cached tokens or health, closed
-    breakers and an empty registry; no background /ready polls unless a test asks."""
+def no_health_polls(settings) -> None:
+    """No background /ready polls unless a test asks. (Each test starts with empty
+    rate-limit windows, no cached tokens or health, closed breakers and an empty registry:
+    common.testing.reset_state.)"""
     settings.GATEWAY = {**settings.GATEWAY, "HEALTH_INTERVAL": 0}
-    window_counter().reset()
-    forget_verified_tokens()
-    forget_health()
-    upstream_group().reset_state()
 
 
 def gateway_settings(**changes: object) -> override_settings:

@@ -13,18 +13,16 @@ import responses
 from django.test import Client
 
 from common.identity.sso import AUTHENTICATE_PATH, STATUS_PATH
-from common.limits.login_limits import limits_reset
 from common.testing import clear_own_cache, sign_on_status, sign_on_token
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_limits():
-    limits_reset()
+def _fresh_cache():
+    """The login counters start empty (common.testing.reset_state), the cache too."""
     clear_own_cache()
     yield
-    limits_reset()
     clear_own_cache()
 
 

@@ -20,13 +20,6 @@ from gateway_project.tests.fake_upstream import Reply
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def no_figures():
-    traffic.forget()
-    yield
-    traffic.forget()
-
-
 @pytest.fixture
 def staff_client(api_client):
     user = get_user_model().objects.create_user("ops", is_staff=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
-from gateway_project.tests.fake_upstream import Reply
+from gateway_project.tests.fake_upstream import Received, Reply
 
 
 def _without_latency(body: dict) -> dict:
@@ -51,18 +51,37 @@ def test_health_is_degraded_naming_the_services_down(api_client, upstreams, sett
     }
 
 
-def test_health_asks_in_parallel_with_a_short_timeout(api_client, upstreams, settings):
-    import time
+def test_health_asks_every_service_at_once(api_client, upstreams, settings):
+    import threading
+
+    # Each service answers /ready only once all of them have been asked: asked one after
+    # another, the first would wait past HEALTH_TIMEOUT and be reported down.
+    everyone_asked = threading.Barrier(len(upstreams), timeout=10)
+
+    def ready_when_all_are_asked(received: Received) -> Reply:
+        everyone_asked.wait()
+        return Reply(200, b"{}")
 
     for server in upstreams.values():
-        server.responder = lambda received: Reply(200, b"{}", delay=0.3)
-    settings.GATEWAY = {**settings.GATEWAY, "HEALTH_TIMEOUT": 0.5}
+        server.responder = ready_when_all_are_asked
+    settings.GATEWAY = {**settings.GATEWAY, "HEALTH_TIMEOUT": 5.0}
 
-    started = time.monotonic()
     response = api_client.get("/health")
 
-    assert response.status_code == HTTPStatus.OK
-    assert time.monotonic() - started < 0.8
+    assert response.status_code == HTTPStatus.OK, response.content
+
+
+def test_a_ready_slower_than_the_health_timeout_is_down(api_client, upstreams, settings):
+    # Its answer would come after 3 s: reported down means the timeout ended the wait.
+    upstreams["orders"].responder = lambda received: Reply(200, b"{}", delay=3.0)
+    settings.GATEWAY = {**settings.GATEWAY, "HEALTH_TIMEOUT": 0.2}
+
+    response = api_client.get("/health")
+
+    body = response.json()
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert body["down"] == ["orders"]
+    assert body["services"]["orders"]["detail"] == "unreachable: timed out"
 
 
 def test_metrics_count_upstream_requests_and_throttling(api_client, upstreams, settings):

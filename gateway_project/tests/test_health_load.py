@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
+from types import SimpleNamespace
 
 from django.conf import settings
 
+from common.testing import ManualClock
+from gateway_project.status import health
 from gateway_project.tests.conftest import gateway_settings
 
 
@@ -15,12 +17,14 @@ def _ready_calls(upstreams) -> int:
     return sum(1 for server in upstreams.values() for r in server.received if r.path == "/ready")
 
 
-def test_health_answers_from_a_short_cache(api_client, upstreams):
+def test_health_answers_from_a_short_cache(api_client, upstreams, monkeypatch):
+    clock = ManualClock()
+    monkeypatch.setattr(health, "time", SimpleNamespace(monotonic=clock.seconds))
     with gateway_settings(HEALTH_CACHE_SECONDS=0.5):
         first = api_client.get("/health")
         again = api_client.get("/health")
         assert _ready_calls(upstreams) == 3  # one /ready per service for both answers
-        time.sleep(0.6)
+        clock.advance(600)  # past HEALTH_CACHE_SECONDS
         later = api_client.get("/health")
 
     assert first.status_code == again.status_code == later.status_code == HTTPStatus.OK

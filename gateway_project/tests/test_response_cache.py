@@ -12,19 +12,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from prometheus_client import REGISTRY
 
-from common.testing import bearer
+from common.testing import bearer, wait_until
 from gateway_project import response_cache
 from gateway_project.response_cache.store import response_store
 from gateway_project.tests.fake_upstream import Received, Reply
 
 PUBLIC = [("Content-Type", "application/json"), ("Cache-Control", "public, max-age=30")]
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    response_store().reset()
-    yield
-    response_store().reset()
 
 
 def serve(upstream, *headers: tuple[str, str], status: int = 200, keys: str = "") -> None:
@@ -116,9 +109,8 @@ def test_the_services_max_age_bounds_the_entry(api_client, upstreams):
     api_client.get("/products/1")
     assert api_client.get("/products/1")["X-Cache"] == "HIT"
 
-    time.sleep(1.3)
+    wait_until(lambda: api_client.get("/products/1")["X-Cache"] == "MISS", every=0.2)
 
-    assert api_client.get("/products/1")["X-Cache"] == "MISS"
     assert calls(upstreams["products"]) == 2
 
 

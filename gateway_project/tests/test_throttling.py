@@ -14,7 +14,6 @@ from django.test import Client
 
 from common.settings.namespaces import parse_rate
 from common.testing import bearer
-from gateway_project.proxy import throttling
 from gateway_project.proxy.throttling import LocalWindowCounter
 from gateway_project.tests.conftest import gateway_settings
 
@@ -171,7 +170,6 @@ UNREACHABLE_REDIS = {
 
 def test_redis_unreachable_fails_open_and_is_counted(api_client, upstreams, settings, caplog):
     settings.CACHES = UNREACHABLE_REDIS
-    throttling._last_failure_log.clear()
     before = _metric("gateway_throttle_backend_failures_total", scope="anon", outcome="fail_open")
 
     with caplog.at_level("ERROR", logger="gateway_project.proxy.throttling"):
@@ -212,9 +210,13 @@ def _metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_silent_redis_costs_one_connect_timeout_then_nothing(api_client, upstreams, settings):
+def test_silent_redis_costs_one_connect_timeout_then_nothing(
+    api_client, upstreams, settings, monkeypatch
+):
     import socket
     import time
+
+    from common.limits.shared_redis import SharedRedis
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -233,15 +235,32 @@ def test_silent_redis_costs_one_connect_timeout_then_nothing(api_client, upstrea
             "LOCATION": f"redis://127.0.0.1:{port}/0",
         }
     }
+    # Backing off longer than the test can take, however busy the machine.
+    settings.GATEWAY = {**settings.GATEWAY, "THROTTLE_BACKEND_RETRY_SECONDS": 600}
+    settings.GATEWAY_RESPONSE_CACHE = {"BACKEND_RETRY_SECONDS": 600}
+    failures: list[tuple[int, str, Exception]] = []  # (request, the store, its error)
+    failed = SharedRedis.failed
 
-    timings = []
-    for _ in range(5):
-        started = time.monotonic()
-        response = api_client.get("/products")
-        timings.append(time.monotonic() - started)
-        assert response.status_code == HTTPStatus.OK
+    def counted(self, error):
+        failures.append((len(statuses), type(self).__name__, error))
+        failed(self, error)
+
+    monkeypatch.setattr(SharedRedis, "failed", counted)
+
+    statuses: list[int] = []
+    started = time.monotonic()
+    statuses.append(api_client.get("/products").status_code)
+    first = time.monotonic() - started
+    for _ in range(4):
+        statuses.append(api_client.get("/products").status_code)
     for sock in [*fillers, server]:
         sock.close()
 
-    assert 0.15 < timings[0] < 1.0  # the socket connect timeout (0.2 s), once
-    assert max(timings[1:]) < 0.1
+    assert statuses == [HTTPStatus.OK] * 5
+    stores = [store for _, store, _ in failures]
+    assert "RedisWindowCounter" in stores  # the throttle tried Redis on the first request
+    assert [request for request, store, _ in failures if store == "RedisWindowCounter"] == [0]
+    assert len(stores) == len(set(stores)), "a store tried Redis again while backing off"
+    assert all("timeout" in f"{type(e).__name__} {e}".lower() for _, _, e in failures), failures
+    # It waited for the connect timeout (0.2 s) rather than failing at once.
+    assert first >= 0.15

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from common.testing import bearer
+from common.testing import bearer, reset_state, wait_until
 from devtools.harness import free_port
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
@@ -44,9 +44,9 @@ def two_products(replicas, upstreams):
 
 
 def upstreams_reset():
-    group = upstreams()
-    group.reset_state()
-    return group
+    """The group the settings now in force build, with no breaker or registration left."""
+    reset_state()
+    return upstreams()
 
 
 def served_by(response) -> str:
@@ -162,13 +162,10 @@ def test_the_breaker_opens_after_the_threshold_and_then_fails_fast(api_client, u
     with gateway_settings(BREAKER_FAILURES=3, BREAKER_RESET_SECONDS=30, EJECT_CONSECUTIVE=99):
         for _ in range(3):
             assert api_client.get("/products/1").status_code == HTTPStatus.SERVICE_UNAVAILABLE
-        started = time.perf_counter()
         response = api_client.get("/products/1")
-        elapsed = time.perf_counter() - started
 
-    assert len(upstreams["products"].received) == 3
+    assert len(upstreams["products"].received) == 3  # refused without asking the upstream
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    assert elapsed < 0.1
     assert int(response["Retry-After"]) >= 29
     assert json.loads(response.content)["type"].endswith("/circuit-open")
     assert response["X-Cache"] == "BYPASS"  # a cacheable route says so on every answer
@@ -182,7 +179,7 @@ def test_after_the_reset_timeout_one_trial_closes_the_breaker(api_client, upstre
         api_client.get("/products/1")
         assert api_client.get("/products/1")["Content-Type"] == "application/problem+json"
         fake.responder = fake.echo
-        time.sleep(0.35)
+        wait_until(lambda: upstreams_state("products") == [HALF_OPEN])  # the reset timeout
         answers = [api_client.get("/products/1").status_code for _ in range(3)]
         pool = upstreams_state("products")
 
@@ -203,8 +200,7 @@ def test_half_open_lets_exactly_one_trial_through_concurrent_callers(api_client,
         assert upstreams_state("products") == [OPEN]
         fake.received.clear()
         fake.responder = lambda received: Reply(200, b"{}", delay=0.5)
-        time.sleep(0.25)
-        assert upstreams_state("products") == [HALF_OPEN]
+        wait_until(lambda: upstreams_state("products") == [HALF_OPEN])  # the reset timeout
         statuses: list[int] = []
 
         def call() -> None:

@@ -7,7 +7,7 @@ connection to each service open between requests. Neither requests nor urllib3: 
 proxy needs none of their conveniences (cookies, redirects, proxies from the
 environment, body encoding), and their request preparation and http.client's header
 parsing were the largest cost left on the hot path; libcurl does the same exchange in C
-for about a quarter of the CPU (docs/performance.md).
+for a fraction of the CPU (docs/performance.md, "What each change bought").
 
 What libcurl would add on its own is switched off: proxies from the environment,
 `Expect: 100-continue`, a default `Accept`, `User-Agent` or form `Content-Type`, content decoding

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from http import HTTPStatus
 
-from common.settings.namespaces import common_settings, on_settings_change
+from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.transport.client import UpstreamError, exchange
@@ -218,12 +218,6 @@ class Upstreams:
         self._stop.set()
         self._checks.shutdown(wait=False)
 
-    def reset_state(self) -> None:
-        """Forget breakers and registrations everywhere (tests)."""
-        self.breakers.reset()
-        self.registry.reset()
-        self.refresh()
-
 
 def _summary(polls: list[Readiness]) -> Readiness:
     """A service's readiness from its instances': ready when one is; else the last reason."""
@@ -241,7 +235,16 @@ def upstreams() -> Upstreams:
 
 
 @on_settings_change("GATEWAY", "COMMON", "CACHES")
-def _reset() -> None:
+def _rebuild() -> None:
     if upstreams.cache_info().currsize:
         upstreams().stop()
         upstreams.cache_clear()
+
+
+@on_test_reset
+def _forget_breakers_and_registrations() -> None:
+    """Everywhere: this process's and Redis' (an earlier `upstreams()` may have left some)."""
+    group = upstreams()
+    group.breakers.reset()
+    group.registry.reset()
+    group.refresh()

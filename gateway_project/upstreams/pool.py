@@ -46,7 +46,6 @@ class Instance:
     service: str
     url: str
     sources: set[str] = field(default_factory=set)
-    registration_id: str = ""
     last_heartbeat: float | None = None
     in_flight: int = 0
     consecutive_failures: int = 0
@@ -100,7 +99,6 @@ class Instance:
 class Pick:
     instance: Instance
     trial: bool  # this request is the breaker's one half-open trial
-    panic: bool = False
 
 
 class ServicePool:
@@ -130,14 +128,13 @@ class ServicePool:
     # -- membership ---------------------------------------------------------------------
 
     def update(self, found: dict[str, dict]) -> None:
-        """Replace the membership: url -> {sources, registration_id, last_heartbeat}."""
+        """Replace the membership: url -> {sources, last_heartbeat}."""
         with self._lock:
             current = self.instances
             merged = {}
             for url, info in found.items():
                 instance = current.get(url) or Instance(self.service, url)
                 instance.sources = set(info["sources"])
-                instance.registration_id = info.get("registration_id", "")
                 instance.last_heartbeat = info.get("last_heartbeat")
                 merged[url] = instance
             self.instances = merged
@@ -174,7 +171,7 @@ class ServicePool:
                 return Pick(self._balance(healthy), trial=False)
             chosen = min(closed, key=lambda i: i.last_failure)
             self._panic(chosen)
-            return Pick(chosen, trial=False, panic=True)
+            return Pick(chosen, trial=False)
         return None
 
     def _balance(self, healthy: list[Instance]) -> Instance:
@@ -273,7 +270,7 @@ class ServicePool:
 def membership(
     targets: list[Target], resolved: dict[str, list[str]], registrations: list
 ) -> dict[str, dict]:
-    """url -> {sources, registration_id, last_heartbeat} from the three sources."""
+    """url -> {sources, last_heartbeat} from the three sources."""
     found: dict[str, dict] = {}
 
     def add(url: str, source: str, **info: object) -> None:
@@ -288,10 +285,5 @@ def membership(
             for address in resolved.get(target.host, []):
                 add(base_url(target.scheme, address, target.port), "dns")
     for registration in registrations:
-        add(
-            registration.url,
-            "registry",
-            registration_id=registration.instance_id,
-            last_heartbeat=registration.last_heartbeat,
-        )
+        add(registration.url, "registry", last_heartbeat=registration.last_heartbeat)
     return found

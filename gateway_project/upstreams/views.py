@@ -29,6 +29,7 @@ from common.identity.auth import (
     accepted_callers,
 )
 from common.identity.service_callers import may_register
+from common.settings.namespaces import on_test_reset
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.upstreams.discovery import upstreams
@@ -58,6 +59,9 @@ def _warn_unscoped_once() -> None:
             "an instance registered with the shared SERVICE_TOKEN, which every caller "
             "holds: registration is scoped to the caller only with SERVICE_TOKENS"
         )
+
+
+on_test_reset(_warn_unscoped_once.cache_clear)
 
 
 class RegistrationSerializer(serializers.Serializer):

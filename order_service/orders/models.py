@@ -83,7 +83,3 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
-
-    @property
-    def line_total(self):
-        return self.unit_price * self.quantity

@@ -80,10 +80,6 @@ class Reservation(models.Model):
     def __str__(self) -> str:
         return self.order_ref
 
-    @property
-    def is_released(self) -> bool:
-        return self.released_at is not None
-
 
 class ReservationItem(models.Model):
     """One product line of a reservation, with its name and unit price when reserved."""

@@ -7,7 +7,8 @@ from django.db.models.functions import Coalesce
 
 from product_service.catalog.models import Product, ReservationItem
 
-# Built once: cloning a queryset costs a fraction of building its filter (~6 % of a read).
+# Built once: cloning a queryset costs a fraction of building its filter (docs/performance.md,
+# "Why the misses remain": the product list's querysets).
 _ALL_PRODUCTS = Product.objects.filter(deleted_at__isnull=True)
 _ACTIVE_PRODUCTS = Product.objects.filter(is_active=True)  # a deleted product is inactive
 

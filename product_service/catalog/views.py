@@ -61,8 +61,8 @@ class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
 
     def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
         # The filters describe the list. A product by id is that product whatever the
-        # query string says, and building the filter form on every read costs ~8 % of a
-        # GET /products/{id} (docs/performance.md).
+        # query string says, and building the filter form on every read is a measurable
+        # part of a GET /products/{id} (docs/performance.md, "What each change bought").
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)

@@ -11,6 +11,7 @@ import pytest
 import responses as responses_lib
 from django.conf import settings
 
+from common.testing import wait_until
 from product_service.catalog import cache, services
 from product_service.catalog.exceptions import InsufficientStock
 from product_service.tests.factories import ProductFactory
@@ -191,22 +192,13 @@ def _slow_gateway(mock, seconds: float) -> None:
     mock.add_callback(responses_lib.POST, PURGE, callback=answer)
 
 
-def _wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
-
-
 def test_a_busy_gateway_holds_the_writer_for_the_purge_wait_only_and_still_gets_the_purge(
     gateway,
 ):
     """A gateway whose threads are all forwarding writes that wait on this service answers
     a purge late: the writer goes on after PURGE_WAIT, the purge lands when it can, and
     the purges that queued meanwhile go out as one."""
-    _slow_gateway(gateway, 0.6)
+    _slow_gateway(gateway, 1.5)
 
     started = time.monotonic()
     cache.purge(["products", "product-1"])
@@ -214,6 +206,8 @@ def test_a_busy_gateway_holds_the_writer_for_the_purge_wait_only_and_still_gets_
     cache.purge(["products", "product-2"])
     cache.purge(["product-3"])
 
-    assert cache.PURGE_WAIT <= waited < cache.PURGE_WAIT + 0.3
-    assert _wait_for(lambda: len(gateway.calls) == 2)
+    # The writer waited PURGE_WAIT, not for the gateway's answer (1.5 s): the bound is the
+    # behaviour, with room for a busy machine.
+    assert cache.PURGE_WAIT <= waited < cache.PURGE_WAIT + 1.0
+    wait_until(lambda: len(gateway.calls) == 2)
     assert purged(gateway) == [["products", "product-1"], ["products", "product-2", "product-3"]]

@@ -2,23 +2,18 @@ from __future__ import annotations
 
 import pytest
 
-from common.identity.revocation import revocations_reset
-from common.limits.login_limits import limits_reset
 from common.testing import clear_own_cache
 from user_service.tests.factories import PASSWORD, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _fast_hasher_and_clean_cache(settings):
-    """Argon2 is what runs (see test_password_is_hashed_with_argon2); tests need speed."""
+    """Argon2 is what runs (see test_password_is_hashed_with_argon2); tests need speed.
+    Login limits and revocations start empty (common.testing.reset_state)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     clear_own_cache()
-    limits_reset()
-    revocations_reset()
     yield
     clear_own_cache()
-    limits_reset()
-    revocations_reset()
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ person has, bumps the credential version and revokes the user's access tokens at
 
 The gateway refuses a token when common.identity.revocation.token_is_revoked says so (it reads the
 record this service writes: Redis under the shared prefix, or this process's memory
-without Redis); these tests ask it after forgetting remembered lookups, as the gateway
-does within LOOKUP_CACHE_SECONDS.
+without Redis); these tests ask it with no lookup remembered (LOOKUP_CACHE_SECONDS = 0),
+as the gateway sees the record once LOOKUP_CACHE_SECONDS have passed.
 """
 
 from __future__ import annotations
@@ -17,13 +17,20 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from common.identity.revocation import forget_lookups, token_is_revoked
-from common.testing import authorization
+from common.identity import revocation
+from common.identity.revocation import token_is_revoked
+from common.testing import authorization, wait_until
 from user_service.accounts.models import User
 from user_service.accounts.tokens import access_token_for
 from user_service.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_lookups(monkeypatch):
+    monkeypatch.setattr(revocation, "LOOKUP_CACHE_SECONDS", 0.0)
+
 
 NEW_PASSWORD = "a much better passphrase 42"
 ADMIN = "/admin/users/accounts/user/"
@@ -45,12 +52,13 @@ def admin_client(db) -> Client:
 
 def old_token(user: User) -> dict:
     token = access_token_for(user)
-    time.sleep(0.005)  # the change comes a few ms after the token was issued
+    issued = token.payload[revocation.ISSUED_MS_CLAIM]
+    # The change comes after the token was issued: once the ms clock has moved on.
+    wait_until(lambda: int(time.time() * 1000) > issued, every=0.001)
     return token.payload
 
 
 def refused_at_the_edge(payload: dict) -> bool:
-    forget_lookups()
     return token_is_revoked(payload)
 
 

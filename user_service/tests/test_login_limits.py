@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from http import HTTPStatus
 
 import pytest
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from common.limits.counters import DatabaseWindowCounter
-from common.testing import authorization
+from common.testing import ManualClock, authorization
 from user_service.accounts.throttles import LoginRateThrottle
 from user_service.tests.factories import PASSWORD, UserFactory
 
@@ -205,10 +204,11 @@ def test_with_redis_down_logout_and_password_change_answer(api_client, tokens, s
 
 
 def test_the_database_counter_counts_and_opens_a_new_window():
-    counter = DatabaseWindowCounter()
+    clock = ManualClock()
+    counter = DatabaseWindowCounter(clock=clock.ms)
 
     counts = [counter.hit("login:t", 80)[0] for _ in range(3)]
-    time.sleep(0.1)
+    clock.advance(100)  # past the 80 ms window
     after = counter.hit("login:t", 80)
 
     assert counts == [1, 2, 3]
