@@ -19,6 +19,7 @@ INTERNAL = {
     "NO_COLOR",
     "E2E_WEB_CONCURRENCY",
     "FLOOR_UPSTREAM",  # scripts/bench.py tells its forwarding floor where to forward
+    "PEER_UPSTREAM",  # and its django-revproxy peer (scripts/peers/django_revproxy.py)
 }
 READ = re.compile(
     r"""(?:env\.(?:str|int|bool|float|list)|os\.environ\.(?:get|setdefault)|environ\.get)"""

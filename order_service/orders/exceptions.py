@@ -36,6 +36,20 @@ class OrderTotalTooLarge(exceptions.ValidationError):
     problem_type = "order-total-too-large"
 
 
+class OrderQuantityTooLarge(exceptions.APIException):
+    """Lines naming one product add up beyond what one order may take of it: each line is
+    within the schema, their sum is not (a schema cannot say so): 409, like the total.
+    Not a ValidationError, which the serializer would fold into a plain 400."""
+
+    status_code = 409
+    default_code = "order_quantity_too_large"
+    problem_type = "order-quantity-too-large"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.problem_extra = {"errors": {"items": [detail]}}
+
+
 class ProductsUnavailable(exceptions.APIException):
     """Products down, timing out or answering nonsense: nothing stays reserved."""
 

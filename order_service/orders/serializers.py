@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from common.http.fields import StrictIntegerField
+from order_service.orders.exceptions import OrderQuantityTooLarge
 from order_service.orders.models import Order, OrderItem
 from order_service.orders.services import order_lines_merge
 
@@ -39,7 +40,5 @@ class OrderCreateSerializer(serializers.Serializer):
 
     def validate_items(self, items: list[dict]) -> list[dict]:
         if any(quantity > MAX_QUANTITY for quantity in order_lines_merge(items).values()):
-            raise serializers.ValidationError(
-                f"At most {MAX_QUANTITY} units of one product per order."
-            )
+            raise OrderQuantityTooLarge(f"At most {MAX_QUANTITY} units of one product per order.")
         return items

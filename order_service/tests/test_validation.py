@@ -85,3 +85,15 @@ def test_bad_idempotency_key_is_400(api_client):
     assert response.json()["errors"] == {
         "Idempotency-Key": ["Use 1 to 255 printable ASCII characters, no spaces."]
     }
+
+
+def test_lines_of_one_product_beyond_the_quantity_an_order_takes_are_a_409(api_client):
+    lines = [{"product_id": 7, "quantity": 999_999}, {"product_id": 7, "quantity": 2}]
+
+    response = api_client.post("/orders", {"items": lines}, format="json", headers=bearer())
+
+    assert response.status_code == HTTPStatus.CONFLICT, response.content
+    assert response.json()["type"] == "https://errors.example/order-quantity-too-large"
+    assert response.json()["errors"] == {
+        "items": ["At most 1000000 units of one product per order."]
+    }
