@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from requests.structures import CaseInsensitiveDict
@@ -130,6 +131,25 @@ def wait_until_ok(
                 return None
         time.sleep(0.2)
     return f"not ready after {timeout}s"
+
+
+def record_page_errors(page: Any, *, failed_answers: bool = False) -> list[str]:
+    """What goes wrong in a Playwright page, as text, kept in `page.errors` (the browser
+    tests assert it empty): uncaught errors and console errors, and with `failed_answers`
+    every answer of 400 or more the page loads."""
+    errors: list[str] = []
+    page.errors = errors
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None,
+    )
+    if failed_answers:
+        page.on(
+            "response",
+            lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+    return errors
 
 
 @dataclass

@@ -24,6 +24,7 @@ from devtools.harness import (
     json_call,
     mint_access_token,
     new_product,
+    record_page_errors,
     start_gateway,
     start_stack,
     superuser_create,
@@ -124,16 +125,7 @@ def page(dash):
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
         page.set_default_timeout(20_000)
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on(
-            "console",
-            lambda m: page.errors.append(f"{m.text} {m.location}") if m.type == "error" else None,
-        )
-        page.on(
-            "response",
-            lambda r: page.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-        )
+        record_page_errors(page, failed_answers=True)
         page.goto(f"{gateway.url}/admin/login/?next=/dashboard")
         page.fill("#id_username", STAFF)
         page.fill("#id_password", PASSWORD)

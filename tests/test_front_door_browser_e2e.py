@@ -9,7 +9,14 @@ import time
 
 import pytest
 
-from devtools.harness import REPO_ROOT, json_call, mint_access_token, start_stack, superuser_create
+from devtools.harness import (
+    REPO_ROOT,
+    json_call,
+    mint_access_token,
+    record_page_errors,
+    start_stack,
+    superuser_create,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -57,12 +64,7 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: page.errors.append(message.text) if message.type == "error" else None,
-    )
+    record_page_errors(page)
     yield page
     context.close()
 

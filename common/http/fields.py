@@ -21,6 +21,13 @@ from rest_framework import serializers
 # Text DRF's CharField takes at all: no NUL (its own validator; lone surrogates, which it
 # refuses too, cannot be sent as UTF-8 and a schema's regex cannot name them portably).
 TEXT_CHAR = r"[^\u0000]"
+ANY_TEXT = rf"^{TEXT_CHAR}*$"
+
+
+def text_with_one_outside(excluded: str) -> str:
+    r"""Such text with at least one character outside the regex class `excluded` (`\s`:
+    not whitespace alone; `\d`: not digits alone)."""
+    return rf"^{TEXT_CHAR}*[^{excluded}\u0000]{TEXT_CHAR}*$"
 
 
 class _JSONType:
@@ -64,7 +71,7 @@ class NewPasswordField(StrictCharField):
             for v in get_default_password_validators()
             if isinstance(v, MinimumLengthValidator)
         ]
-        extra: dict[str, Any] = {"pattern": rf"^{TEXT_CHAR}*[^\d\u0000]{TEXT_CHAR}*$"}
+        extra: dict[str, Any] = {"pattern": text_with_one_outside(r"\d")}
         if lengths:
             extra["minLength"] = max(lengths)
         return extra

@@ -17,6 +17,8 @@ from django import forms
 from django_filters import rest_framework as filters
 from drf_spectacular.drainage import set_override
 
+GIVE_ONCE = "Give this parameter once."
+
 
 class StrictFilterSet(filters.FilterSet):
     """A FilterSet whose parameters appear at most once each."""
@@ -25,7 +27,7 @@ class StrictFilterSet(filters.FilterSet):
         valid = super().is_valid()
         for name in self.filters:
             if len(self.data.getlist(name)) > 1:
-                self.form.add_error(name, "Give this parameter once.")
+                self.form.add_error(name, GIVE_ONCE)
                 valid = False
         return valid
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
+from common.http.filters import GIVE_ONCE
 from common.settings.namespaces import common_settings
 
 
@@ -32,7 +33,7 @@ class CheckedCursorPagination(CursorPagination):
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         if len(request.query_params.getlist(self.cursor_query_param)) > 1:
-            raise ValidationError({self.cursor_query_param: ["Give this parameter once."]})
+            raise ValidationError({self.cursor_query_param: [GIVE_ONCE]})
         try:
             page = super().paginate_queryset(queryset, request, view)
         except (ValueError, TypeError, OverflowError, DjangoValidationError) as error:

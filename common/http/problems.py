@@ -144,11 +144,12 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
         # Input that is valid but names what exists already (a taken SKU or username)
         # conflicts with the current state: 409, as the schema documents for writes.
         conflict = _codes(exc.get_codes()) == {"unique"}
+        status = 409 if conflict else response.status_code
         result = problem(
-            409 if conflict else response.status_code,
+            status,
             "; ".join(_flatten(errors)),
             slug="conflict" if conflict else slug,
-            title="Conflict" if conflict or response.status_code == 409 else "Invalid input",
+            title="Conflict" if status == 409 else "Invalid input",
             errors=errors,
             **extra,
         )

@@ -16,14 +16,13 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_list_serializer
 from rest_framework import serializers
 
-from common.http.fields import TEXT_CHAR
+from common.http.fields import ANY_TEXT, text_with_one_outside
 from common.http.problems import PROBLEM_CONTENT_TYPE
 
 # What every CharField refuses whatever else it allows (DRF's validators): NUL; and, when
 # it trims and may not be blank, text of whitespace alone (Python's `\s` is
 # `str.isspace()`, what DRF's trim strips).
-ANY_TEXT = rf"^{TEXT_CHAR}*$"
-NOT_BLANK_TEXT = rf"^{TEXT_CHAR}*[^\s\u0000]{TEXT_CHAR}*$"
+NOT_BLANK_TEXT = text_with_one_outside(r"\s")
 
 
 class StatelessJWTScheme(SimpleJWTScheme):
