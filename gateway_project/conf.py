@@ -30,20 +30,53 @@ from common.topology import UPSTREAMS
 BALANCERS = ("round_robin", "least_request")
 
 
+def per_service(spec: str, service: str) -> str | None:
+    """The value `spec` gives `service`: its own (`products=...`), else the default entry
+    (one without `=`), else None. `spec` is a checked setting (`per_service_setting`)."""
+    default = None
+    for entry in (part.strip() for part in spec.split(",")):
+        name, sep, value = entry.rpartition("=")
+        if sep and name.strip() == service:
+            return value.strip()
+        if not sep and entry:
+            default = entry
+    return default
+
+
+def per_service_setting(check: Any) -> Any:
+    """A parser for 'default,service=value,...' whose values `check` accepts (raising
+    ValueError) and whose services are the registry's."""
+
+    def parse(value: Any) -> str:
+        entries = [entry.strip() for entry in text(value).split(",") if entry.strip()]
+        for entry in entries:
+            service, sep, given = (part.strip() for part in entry.rpartition("="))
+            if sep and service not in UPSTREAMS:
+                raise ValueError(f"unknown service {service!r} in {entry!r}")
+            check(given)
+        return ",".join(entries)
+
+    return parse
+
+
+def slots(value: str) -> None:
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"expected a number of requests (1 or more), not {value!r}")
+
+
+def balancer_name(value: str) -> None:
+    if value not in BALANCERS:
+        raise ValueError(f"unknown balancer {value!r} (one of {', '.join(BALANCERS)})")
+
+
 def balancer_choice(value: Any) -> str:
     """GATEWAY_BALANCER: a strategy, optionally with per-service ones
     ('round_robin,products=least_request'); a name it does not know is an error, not
     round robin by surprise."""
-    entries = [entry.strip() for entry in text(value).split(",") if entry.strip()]
-    for entry in entries:
-        service, sep, name = (part.strip() for part in entry.rpartition("="))
-        if name not in BALANCERS:
-            raise ValueError(f"unknown balancer {name!r} (one of {', '.join(BALANCERS)})")
-        if sep and service not in UPSTREAMS:
-            raise ValueError(f"unknown service {service!r} in {entry!r}")
-    if not entries:
+    checked = per_service_setting(balancer_name)(value)
+    if not checked:
         raise ValueError(f"expected a balancer (one of {', '.join(BALANCERS)})")
-    return ",".join(entries)
+    return checked
 
 
 def origins(value: Any) -> tuple[str, ...]:
@@ -103,6 +136,12 @@ class GatewaySettings(Namespace):
     READ_TIMEOUT: float = setting(5.0, positive_seconds)
     # Discovery, balancing, health, breakers and retries (gateway_project/upstreams).
     BALANCER: str = setting("round_robin", balancer_choice, env="GATEWAY_BALANCER")
+    # Requests of one worker that may wait on one service at once ('3', 'orders=2' or
+    # '3,orders=2'); a service not named gets all of a worker's threads but one
+    # (gateway_project.upstreams.bulkhead). Over it, a request waits BULKHEAD_WAIT for a
+    # slot; when none came free for that long, it gets 503 at once.
+    BULKHEAD: str = setting("", per_service_setting(slots), env="GATEWAY_BULKHEAD")
+    BULKHEAD_WAIT: float = setting(0.25, seconds, env="GATEWAY_BULKHEAD_WAIT")
     BREAKER_FAILURES: int = setting(5, number(int, minimum=1), env="GATEWAY_BREAKER_FAILURES")
     BREAKER_RESET_SECONDS: float = setting(
         10.0, positive_seconds, env="GATEWAY_BREAKER_RESET_SECONDS"

@@ -39,7 +39,7 @@ from gateway_project.transport.client import (
 )
 from gateway_project.transport.forwarding import response_from, upstream_request_headers
 from gateway_project.upstreams import metrics as upstream_metrics
-from gateway_project.upstreams.discovery import upstreams
+from gateway_project.upstreams.discovery import Upstreams, upstreams
 from gateway_project.upstreams.pool import ServicePool
 from gateway_project.upstreams.retry import RetryBudget
 
@@ -59,6 +59,20 @@ class CircuitOpen(ServiceUnavailable):
     )
     default_code = "circuit_open"
     problem_type = "circuit-open"
+
+
+class BulkheadFull(ServiceUnavailable):
+    default_code = "bulkhead_full"
+    problem_type = "bulkhead-full"
+    wait = 1
+
+    def __init__(self, service: str, limit: int) -> None:
+        super().__init__(
+            f"The gateway already has {limit} requests waiting on the {service} service "
+            "(its limit per worker); try again shortly.",
+            service=service,
+        )
+        self.problem_extra = {"service": service, "limit": limit}
 
 
 # What counts against an instance (breaker and outlier detection) besides a failed
@@ -87,13 +101,27 @@ def record(request: HttpRequest, route: Route, status: int, seconds: float) -> N
 
 
 def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
-    """Stages 4 and 5: pick an instance of the route's service and send it the request.
+    """Stages 4 and 5: pick an instance of the route's service and send it the request,
+    holding a slot of the service's bulkhead meanwhile (none free: 503 at once).
 
     One retry on another instance at most: after a failed connect (nothing was sent, so
     any method), or for an idempotent method on a route that allows it, after a timeout,
     a broken answer or 502/503. POST and PATCH are never sent twice. Retries spend the
     service's retry budget. The client's answer for a failure is raised (APIException).
     """
+    group = upstreams()
+    bulkhead = group.bulkheads[route.service]
+    if not bulkhead.enter():
+        request.access_log["upstream_status"] = "bulkhead_full"
+        metrics.observe_upstream(route.service, request.method, "bulkhead_full", 0.0)
+        raise BulkheadFull(route.service, bulkhead.limit)
+    try:
+        return _forward(request, route, body, group)
+    finally:
+        bulkhead.leave()
+
+
+def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upstreams) -> Answer:
     service = route.service
     target = escape_uri_path(request.path)
     if query := request.META.get("QUERY_STRING"):
@@ -101,7 +129,6 @@ def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
     connect, read = route.timeouts()
     method = request.method
     headers = upstream_request_headers(request)
-    group = upstreams()
     pool = group.pool(service)
     budget = group.budgets[service]
     budget.request()

@@ -17,10 +17,11 @@ from http import HTTPStatus
 
 from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 from common.topology import UPSTREAMS
-from gateway_project.conf import gateway_settings
+from gateway_project.conf import gateway_settings, per_service
 from gateway_project.transport.client import UpstreamError, exchange
 from gateway_project.upstreams import metrics
 from gateway_project.upstreams.breaker import Breakers, BreakerSettings
+from gateway_project.upstreams.bulkhead import Bulkhead, default_limit
 from gateway_project.upstreams.pool import Instance, Readiness, ServicePool, membership
 from gateway_project.upstreams.redis_store import redis_store
 from gateway_project.upstreams.registry import Registry
@@ -33,14 +34,13 @@ logger = logging.getLogger(__name__)
 def balancer_for(service: str, spec: str) -> str:
     """GATEWAY_BALANCER: 'round_robin', or a default plus per-service overrides
     ('round_robin,products=least_request')."""
-    default = "round_robin"
-    for entry in (part.strip() for part in spec.split(",")):
-        name, sep, value = entry.partition("=")
-        if sep and name.strip() == service:
-            return value.strip()
-        if not sep and entry:
-            default = entry
-    return default
+    return per_service(spec, service) or "round_robin"
+
+
+def bulkhead_for(service: str, spec: str) -> int:
+    """GATEWAY_BULKHEAD: the service's slots per worker ('3', 'orders=2', '3,orders=2')."""
+    given = per_service(spec, service)
+    return int(given) if given else default_limit()
 
 
 class Upstreams:
@@ -72,6 +72,12 @@ class Upstreams:
         }
         self.budgets = {
             service: RetryBudget(gateway.RETRY_BUDGET, minimum=gateway.RETRY_BUDGET_MIN)
+            for service in UPSTREAMS
+        }
+        self.bulkheads = {
+            service: Bulkhead(
+                service, bulkhead_for(service, gateway.BULKHEAD), gateway.BULKHEAD_WAIT
+            )
             for service in UPSTREAMS
         }
         self._resolver: DnsResolver | None = None
@@ -213,6 +219,9 @@ class Upstreams:
         for service, pool in self.pools.items():
             for state, count in pool.count_states().items():
                 metrics.INSTANCES.labels(service, state).set(count)
+            bulkhead = self.bulkheads[service]
+            metrics.BULKHEAD_IN_FLIGHT.labels(service).set(bulkhead.in_flight)
+            metrics.BULKHEAD_LIMIT.labels(service).set(bulkhead.limit)
 
     def stop(self) -> None:
         self._stop.set()

@@ -37,3 +37,22 @@ RETRY_BUDGET_EXHAUSTED = Counter(
     "Retries refused because the service's retry budget was spent.",
     ["service"],
 )
+BULKHEAD_REJECTIONS = Counter(
+    "gateway_bulkhead_rejections_total",
+    "Requests answered 503 at once because every slot of the service's bulkhead in the "
+    "worker was taken.",
+    ["service"],
+)
+BULKHEAD_IN_FLIGHT = Gauge(
+    "gateway_bulkhead_in_flight",
+    "Requests holding a slot of the service's bulkhead, summed over the live workers "
+    "(each worker's limit: gateway_bulkhead_limit).",
+    ["service"],
+    multiprocess_mode="livesum",
+)
+BULKHEAD_LIMIT = Gauge(
+    "gateway_bulkhead_limit",
+    "Slots of the service's bulkhead in each gateway worker.",
+    ["service"],
+    multiprocess_mode="max",
+)

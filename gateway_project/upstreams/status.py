@@ -68,5 +68,13 @@ def services_snapshot(fresh_within: float | None = None) -> list[dict]:
                     "p50_ms": p50,
                 }
             )
-        result.append({"name": service, "balancer": pool.balancer, "instances": instances})
+        result.append(
+            {
+                "name": service,
+                "balancer": pool.balancer,
+                # This worker's: each worker has its own slots (the metrics sum them).
+                "bulkhead": group.bulkheads[service].status(),
+                "instances": instances,
+            }
+        )
     return result

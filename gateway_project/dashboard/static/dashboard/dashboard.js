@@ -305,6 +305,11 @@
     services.forEach(function (service) {
       var card = document.querySelector('article[data-service="' + service.name + '"]');
       if (!card) { return; }
+      if (service.bulkhead) {
+        card.querySelector(".bulkhead-in-flight").textContent = String(service.bulkhead.in_flight);
+        card.querySelector(".bulkhead-limit").textContent = String(service.bulkhead.limit);
+        card.querySelector(".bulkhead-rejected").textContent = String(service.bulkhead.rejected);
+      }
       var tbody = card.querySelector("table.instances tbody");
       tbody.textContent = "";
       service.instances.forEach(function (instance) {
