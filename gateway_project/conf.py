@@ -26,7 +26,7 @@ from common.settings.namespaces import (
 )
 from common.topology import UPSTREAMS
 
-# GATEWAY_BALANCER's strategies (gateway_project.upstreams.balancers has one class each).
+# GATEWAY_BALANCER's strategies (common.upstreams.balancers has one class each).
 BALANCERS = ("round_robin", "least_request")
 
 

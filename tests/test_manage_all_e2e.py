@@ -270,6 +270,25 @@ def test_up_scale_runs_two_product_instances_that_register_and_share_the_load(tm
         wait_until(lambda: sum(served_per_instance().values()) >= 8, timeout=15)
         per_instance = served_per_instance()
         assert all(count >= 2 for count in per_instance.values()), per_instance
+
+        # The order service reserves stock at both instances too (`up` names every one
+        # in its PRODUCTS_SERVICE_URL), not at the first only.
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        listed = json.loads(http("GET", f"{gateway}/products?page_size=100")[2])["results"]
+        cable = next(p for p in listed if p["sku"] == "CB-USB-C")
+        order = json.dumps({"items": [{"product_id": cable["id"], "quantity": 1}]}).encode()
+        for _ in range(4):
+            assert http("POST", f"{gateway}/orders", body=order, headers=auth)[0] == 201
+
+        def reservations_per_instance() -> dict[str, int]:
+            made = [line for line in list(lines) if "POST /internal/reservations" in line]
+            return {
+                prefix: sum(1 for line in made if line.startswith(prefix))
+                for prefix in ("products | ", "products#2 | ")
+            }
+
+        wait_until(lambda: sum(reservations_per_instance().values()) >= 4, timeout=15)
+        assert all(count >= 1 for count in reservations_per_instance().values())
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)

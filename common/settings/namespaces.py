@@ -286,6 +286,13 @@ class CommonSettings(Namespace):
         1.0, number(float, above=True), env="HTTP_CONNECT_TIMEOUT"
     )
     HTTP_READ_TIMEOUT: float = setting(5.0, number(float, above=True), env="HTTP_READ_TIMEOUT")
+    # A service calling another (common.identity.service_client): consecutive failures of
+    # an instance that take it out of balancing and open its breaker, and the first time
+    # out (doubling on each ejection, as at the gateway).
+    SERVICE_CALL_FAILURES: int = setting(5, number(int, minimum=1), env="SERVICE_CALL_FAILURES")
+    SERVICE_CALL_EJECT_SECONDS: float = setting(
+        10.0, number(float, above=True), env="SERVICE_CALL_EJECT_SECONDS"
+    )
     # Where clients reach the API (the gateway's public URL): absolute links a service
     # builds (pagination's next/previous) start with it, never with the client's Host, so
     # no Host can make a cached answer link elsewhere. Empty: links are relative (a path).

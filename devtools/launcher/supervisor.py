@@ -80,6 +80,9 @@ class Runner:
     backoff: float = 1.0
     last_lines: list[str] = field(default_factory=list)
     merged: MergedLog | None = None
+    # <NAME>_SERVICE_URL of scaled services: every instance, for the services calling them
+    # (the gateway learns them from the registry).
+    peers: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -101,6 +104,7 @@ class Runner:
                 HOST=self.host,
                 SERVICE_INSTANCE_URL=self.url,
                 SERVICE_REGISTRATION="on" if self.register else "off",
+                **({} if self.service.is_gateway else self.peers),
             ),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -310,6 +314,13 @@ def command_up(args: argparse.Namespace) -> int:
         # Extra instances on free ports; they register with the gateway and share the load.
         for instance in range(2, scale.get(name, 1) + 1):
             runners.append(Runner(service, host, free_port(host), instance, merged=merged))
+    peers = {
+        SERVICES[name].url_var: ",".join(r.url for r in runners if r.service.name == name)
+        for name, count in scale.items()
+        if count > 1
+    }
+    for runner in runners:
+        runner.peers = peers
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -25,12 +25,19 @@ from rest_framework.exceptions import APIException
 
 from common.identity.service_client import ServiceTimeout, ServiceUnavailable
 from common.observability import tracing
+from common.upstreams.pool import ServicePool
+from common.upstreams.retry import (
+    FAILURE_STATUSES,
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    RetryBudget,
+    another_attempt,
+)
 from gateway_project import response_cache
 from gateway_project.observability import traffic
 from gateway_project.proxy import metrics
 from gateway_project.routing.table import Route
 from gateway_project.transport.client import (
-    IDEMPOTENT_METHODS,
     Answer,
     UpstreamError,
     UpstreamTimeout,
@@ -38,10 +45,7 @@ from gateway_project.transport.client import (
     exchange,
 )
 from gateway_project.transport.forwarding import response_from, upstream_request_headers
-from gateway_project.upstreams import metrics as upstream_metrics
 from gateway_project.upstreams.discovery import Upstreams, upstreams
-from gateway_project.upstreams.pool import ServicePool
-from gateway_project.upstreams.retry import RetryBudget
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +77,6 @@ class BulkheadFull(ServiceUnavailable):
             service=service,
         )
         self.problem_extra = {"service": service, "limit": limit}
-
-
-# What counts against an instance (breaker and outlier detection) besides a failed
-# exchange: answers saying the service cannot serve. A 500 is a bug, not an outage.
-FAILURE_STATUSES = frozenset({502, 503, 504})
-# After these answers an idempotent request may be retried on another instance.
-RETRY_STATUSES = frozenset({502, 503})
-MAX_ATTEMPTS = 2  # the first try and one retry
 
 
 def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> HttpResponse:
@@ -204,17 +200,11 @@ def _retry_allowed(
 ) -> bool:
     """Once, on another instance: when nothing was sent (any method), or for an idempotent
     method on a route that allows it; and only while the retry budget lasts."""
-    if len(tried) >= MAX_ATTEMPTS or len(pool.instances) <= len(tried):
-        return False
     if not isinstance(error, UpstreamUnreachable) and not (
         route.retry and method in IDEMPOTENT_METHODS
     ):
         return False
-    if budget.try_spend():
-        upstream_metrics.RETRIES.labels(route.service, reason).inc()
-        return True
-    upstream_metrics.RETRY_BUDGET_EXHAUSTED.labels(route.service).inc()
-    return False
+    return another_attempt(route.service, len(pool.instances), tried, budget, reason)
 
 
 def _failure_for(

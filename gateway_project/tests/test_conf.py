@@ -41,8 +41,8 @@ def test_a_balancer_typo_stops_the_start(monkeypatch, value, message):
 
 
 def test_each_balancer_the_setting_accepts_is_a_strategy_class():
+    from common.upstreams.balancers import STRATEGIES, Balancer
     from gateway_project.conf import BALANCERS
-    from gateway_project.upstreams.balancers import STRATEGIES, Balancer
 
     assert sorted(STRATEGIES) == sorted(BALANCERS)
     assert all(issubclass(strategy, Balancer) for strategy in STRATEGIES.values())

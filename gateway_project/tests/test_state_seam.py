@@ -10,11 +10,11 @@ from django.test import override_settings
 from common.identity.revocation import MemoryRevocations, RedisRevocations, revocation_store
 from common.limits.counters import LocalWindowCounter, RedisWindowCounter
 from common.limits.counters import window_counter as common_counter
+from common.upstreams.redis_store import redis_store
 from gateway_project.observability.traffic import MemoryTraffic, RedisTraffic, traffic_store
 from gateway_project.proxy.throttling import window_counter as throttle_counter
 from gateway_project.response_cache.redis_store import RedisStore
 from gateway_project.response_cache.store import MemoryStore, response_store
-from gateway_project.upstreams.redis_store import redis_store
 
 # Never connected to: constructing a store must not talk to Redis.
 REDIS = {

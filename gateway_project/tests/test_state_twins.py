@@ -21,6 +21,11 @@ import pytest
 from common.limits.shared_redis import SharedRedis
 from common.limits.state import redis_cache
 from common.testing import ManualClock, random_ops, run_twins
+from common.upstreams.breaker import (
+    BreakerSettings,
+    MemoryBreakerStore,
+    RedisBreakerStore,
+)
 from gateway_project.observability.traffic import (
     BUCKET_SECONDS,
     WINDOW_SECONDS,
@@ -29,11 +34,6 @@ from gateway_project.observability.traffic import (
 )
 from gateway_project.response_cache.redis_store import RedisStore
 from gateway_project.response_cache.store import MemoryStore, Offer
-from gateway_project.upstreams.breaker import (
-    BreakerSettings,
-    MemoryBreakerStore,
-    RedisBreakerStore,
-)
 from gateway_project.upstreams.registry import MemoryRegistry, RedisRegistry
 
 MINUTE = 60_000

@@ -13,13 +13,13 @@ from django.conf import settings
 from django.test import override_settings
 
 from common.testing import bearer, reset_state, wait_until
+from common.upstreams.breaker import CLOSED, HALF_OPEN, OPEN
+from common.upstreams.retry import RetryBudget
+from common.upstreams.sources import parse_targets
 from devtools.harness import free_port
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import FakeUpstream, Reply
-from gateway_project.upstreams.breaker import CLOSED, HALF_OPEN, OPEN
 from gateway_project.upstreams.discovery import balancer_for, upstreams
-from gateway_project.upstreams.retry import RetryBudget
-from gateway_project.upstreams.sources import parse_targets
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_service_url_lists_and_dns_names_parse_into_targets():
     assert [(t.kind, t.url) for t in targets] == [
         ("static", "http://10.0.0.5:8001"),
         ("dns", "http://products:8000"),
-        ("static", "https://api.internal:443"),
+        ("static", "https://api.internal"),
     ]
     with pytest.raises(ValueError, match="no path"):
         parse_targets("http://10.0.0.5:8001/api")
@@ -271,10 +271,10 @@ def test_requests_in_flight_are_counted_exactly_across_worker_threads(two_produc
 
     from django.test import RequestFactory
 
+    from common.upstreams import pool as pool_module
     from gateway_project.proxy import pipeline
     from gateway_project.routing.table import routes
     from gateway_project.transport.client import Answer
-    from gateway_project.upstreams import pool as pool_module
 
     monkeypatch.setattr(pipeline, "exchange", lambda *args, **kwargs: Answer(200, "OK", [], b""))
     route = next(route for route in routes() if route.name == "/products")

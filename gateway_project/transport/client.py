@@ -25,12 +25,13 @@ from dataclasses import dataclass
 
 import pycurl
 
+from common.upstreams.retry import IDEMPOTENT_METHODS
+
 # Below the services' own keep-alive (gunicorn's 5 s): a connection idle this long is
 # closed rather than reused, so the service never closes one under a request.
 MAX_IDLE_SECONDS = 4
 # RFC 9110 §9.2.2. Any other method goes on a new connection: libcurl resends a request
 # once when a reused connection gives back nothing, and a service may have acted on it.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Methods whose request carries a body even when the client sent none (Content-Length: 0).
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _UNREACHABLE = frozenset({pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_HOST})

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from common.settings.server_env import worker_threads
-from gateway_project.upstreams import metrics
+from common.upstreams import metrics
 
 
 class Bulkhead:

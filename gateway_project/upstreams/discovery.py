@@ -17,16 +17,16 @@ from http import HTTPStatus
 
 from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 from common.topology import UPSTREAMS
+from common.upstreams import metrics
+from common.upstreams.breaker import Breakers, BreakerSettings
+from common.upstreams.pool import Instance, Readiness, ServicePool, membership
+from common.upstreams.redis_store import redis_store
+from common.upstreams.retry import RetryBudget
+from common.upstreams.sources import DnsResolver, Resolution, addresses_of, parse_targets
 from gateway_project.conf import gateway_settings, per_service
 from gateway_project.transport.client import UpstreamError, exchange
-from gateway_project.upstreams import metrics
-from gateway_project.upstreams.breaker import Breakers, BreakerSettings
 from gateway_project.upstreams.bulkhead import Bulkhead, default_limit
-from gateway_project.upstreams.pool import Instance, Readiness, ServicePool, membership
-from gateway_project.upstreams.redis_store import redis_store
 from gateway_project.upstreams.registry import Registry
-from gateway_project.upstreams.retry import RetryBudget
-from gateway_project.upstreams.sources import DnsResolver, Resolution, parse_targets
 
 logger = logging.getLogger(__name__)
 
@@ -103,17 +103,9 @@ class Upstreams:
 
     def refresh(self) -> None:
         """Resolve the DNS names whose TTL ran out and read the registry; update pools."""
-        now = time.monotonic()
         ttl = self.config.REGISTRY_TTL
         for service, pool in self.pools.items():
-            resolved = {}
-            for target in self.targets[service]:
-                if target.kind != "dns":
-                    continue
-                known = self._dns.get(target.host)
-                if known is None or known.expires <= now:
-                    known = self._dns[target.host] = self.resolver.resolve(target.host)
-                resolved[target.host] = known.addresses
+            resolved = addresses_of(self.targets[service], self._dns, lambda: self.resolver)
             live = self.registry.live(service, ttl)
             if live is not None:
                 self._registrations[service] = live

@@ -20,7 +20,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from common.limits.shared_redis import SharedRedis
-from gateway_project.upstreams.sources import base_url
+from common.upstreams.sources import base_url
 
 
 @dataclass

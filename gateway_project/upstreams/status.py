@@ -6,8 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from common.upstreams.pool import Instance
 from gateway_project.upstreams.discovery import upstreams
-from gateway_project.upstreams.pool import Instance
 
 _polls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="status-ready")
 

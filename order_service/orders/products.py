@@ -86,7 +86,8 @@ def stock_reserve(*, order_ref: str, items: dict[int, int]) -> Reserved | Reject
         "items": [{"product_id": pid, "quantity": qty} for pid, qty in items.items()],
     }
     try:
-        response = client_for(SERVICE).post("/internal/reservations", json=payload)
+        # The order_ref is the call's idempotency key: it may go to another instance.
+        response = client_for(SERVICE).post("/internal/reservations", json=payload, idempotent=True)
     except ServiceTimeout:
         return Unavailable("products timed out", timed_out=True)
     except ServiceUnavailable:
@@ -117,7 +118,7 @@ def stock_release(*, order_ref: str) -> str:
     """Release the reservation `order_ref`; idempotent at the product service."""
     path = f"/internal/reservations/{quote(order_ref, safe='')}/release"
     try:
-        response = client_for(SERVICE).post(path, json={})
+        response = client_for(SERVICE).post(path, json={}, idempotent=True)
     except ServiceUnavailable as error:  # ServiceTimeout included
         logger.warning("release %s not delivered: %s", order_ref, error.detail)
         return ReleaseResult.FAILED

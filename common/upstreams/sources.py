@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,12 +33,19 @@ class Target:
         return base_url(self.scheme, self.host, self.port)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def base_url(scheme: str, host: str, port: int) -> str:
+    """One spelling per instance: an IPv6 address in brackets, the scheme's own port
+    left out (as URLs are written: `http://products`, `http://10.0.0.5:8002`)."""
     try:
         if ipaddress.ip_address(host).version == 6:
             host = f"[{host}]"
     except ValueError:
         pass
+    if DEFAULT_PORTS.get(scheme) == port:
+        return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
 
 
@@ -138,3 +146,21 @@ def _getaddrinfo(host: str) -> list[str]:
     except OSError:
         return []
     return sorted({info[4][0] for info in infos})
+
+
+def addresses_of(
+    targets: list[Target], known: dict[str, Resolution], resolver: Callable[[], DnsResolver]
+) -> dict[str, list[str]]:
+    """Every DNS target's addresses (host -> addresses), resolving again those whose TTL
+    ran out; `known` keeps the answers between calls. `resolver` makes the resolver only
+    when one is needed (static lists need none)."""
+    now = time.monotonic()
+    resolved = {}
+    for target in targets:
+        if target.kind != "dns":
+            continue
+        found = known.get(target.host)
+        if found is None or found.expires <= now:
+            found = known[target.host] = resolver().resolve(target.host)
+        resolved[target.host] = found.addresses
+    return resolved

@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from gateway_project.upstreams import metrics
-from gateway_project.upstreams.balancers import balancer_named
-from gateway_project.upstreams.breaker import CLOSED, HALF_OPEN, OPEN, Breakers
-from gateway_project.upstreams.sources import Target, base_url
+from common.upstreams import metrics
+from common.upstreams.balancers import balancer_named
+from common.upstreams.breaker import CLOSED, HALF_OPEN, OPEN, Breakers
+from common.upstreams.sources import Target, base_url
 
 logger = logging.getLogger(__name__)
 

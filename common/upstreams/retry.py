@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
+from common.upstreams import metrics
+
 WINDOW_SECONDS = 10.0
 
 
@@ -42,3 +44,29 @@ class RetryBudget:
                 return False
             self._current[1] += 1
             return True
+
+
+# Methods that may be sent twice (RFC 9110 §9.2.2); anything else only when nothing was
+# sent, or when the call carries its own idempotency key.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# What counts against an instance (breaker and outlier detection) besides a failed
+# exchange: answers saying the service cannot serve. A 500 is a bug, not an outage.
+FAILURE_STATUSES = frozenset({502, 503, 504})
+# After these answers a request that may be sent twice is retried on another instance.
+RETRY_STATUSES = frozenset({502, 503})
+MAX_ATTEMPTS = 2  # the first try and one retry
+
+
+def another_attempt(
+    service: str, instances: int, tried: set[str], budget: RetryBudget, reason: str
+) -> bool:
+    """Whether a request that may be sent again gets its one retry on another instance:
+    only one, only while an untried instance exists, and only within the budget (counted
+    either way)."""
+    if len(tried) >= MAX_ATTEMPTS or instances <= len(tried):
+        return False
+    if budget.try_spend():
+        metrics.RETRIES.labels(service, reason).inc()
+        return True
+    metrics.RETRY_BUDGET_EXHAUSTED.labels(service).inc()
+    return False

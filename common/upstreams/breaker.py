@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from common.limits.shared_redis import SharedRedis
-from gateway_project.upstreams import metrics
+from common.upstreams import metrics
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,120 @@
+"""A service calling another uses every instance, and a frozen one drops out: real
+processes, real HTTP.
+
+Two product instances share one database; an orders instance names both in its
+PRODUCTS_SERVICE_URL (one worker, so one pool: `SERVICE_CALL_FAILURES=2` is the whole
+threshold). The first product instance is frozen (SIGSTOP). The first reservations that
+fall on it time out and, carrying their order as idempotency key, are sent again to the
+other; after the threshold it is ejected and every order is placed through the other
+instance well within the connect timeout. At the end no order is lost or made twice and
+every unit of stock is accounted for, once the frozen instance has thawed and answered
+the reservations it held (the same order refs: nothing more is reserved)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from http import HTTPStatus
+
+import pytest
+
+from common.testing import wait_until
+from devtools.harness import another_instance, json_call, mint_access_token, start_stack
+
+pytestmark = pytest.mark.e2e
+
+STOCK = 1000
+WARMUP, MEASURED = 6, 20  # orders before and after the threshold
+CONNECT_TIMEOUT = 1.0  # HTTP_CONNECT_TIMEOUT's default
+
+
+def reservations_answered(process) -> int:
+    """Reservations an instance answered, from its JSON access log."""
+    try:
+        text = process.log_path.read_text(errors="replace")
+    except OSError:
+        return 0
+    return text.count('"message": "POST /internal/reservations')
+
+
+def test_orders_keep_being_placed_through_the_other_product_instance(tmp_path):
+    stack = start_stack(tmp_path, ["products", "orders"])
+    try:
+        first = stack["products"]
+        second = another_instance(stack, "products", "products-2")
+        orders = another_instance(
+            stack,
+            "orders",
+            "orders-2",
+            PRODUCTS_SERVICE_URL=f"{first.url},{second.url}",
+            WEB_CONCURRENCY="1",
+            HTTP_READ_TIMEOUT="2",
+            SERVICE_CALL_FAILURES="2",
+            SERVICE_CALL_EJECT_SECONDS="60",
+        )
+        staff = mint_access_token(stack, user_id=1000, is_staff=True)
+        buyer = mint_access_token(stack, user_id=5)
+        sku = f"E2E-{uuid.uuid4().hex[:10]}"
+        status, _, product = json_call(
+            "POST",
+            f"{first.url}/products",
+            {"sku": sku, "name": f"Thing {sku}", "price": "2.50", "stock": STOCK},
+            token=staff,
+        )
+        assert status == HTTPStatus.CREATED, product
+
+        def place() -> tuple[int, dict, float]:
+            started = time.perf_counter()
+            status, _, body = json_call(
+                "POST",
+                f"{orders.url}/orders",
+                {"items": [{"product_id": product["id"], "quantity": 1}]},
+                token=buyer,
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+                timeout=30,
+            )
+            return status, body, time.perf_counter() - started
+
+        # given: the first product instance freezes
+        os.killpg(first.process.pid, signal.SIGSTOP)
+        try:
+            # when: orders are placed, one after another
+            warmup = [place() for _ in range(WARMUP)]
+            measured = [place() for _ in range(MEASURED)]
+        finally:
+            os.killpg(first.process.pid, signal.SIGCONT)
+
+        # then: every one succeeded; after the threshold, none waited on the frozen one
+        placed = warmup + measured
+        assert [status for status, _, _ in placed] == [HTTPStatus.CREATED] * len(placed), placed
+        assert max(seconds for *_, seconds in warmup) >= 2.0  # the read timeout was met
+        timings = sorted(seconds for *_, seconds in measured)
+        assert timings[-1] < CONNECT_TIMEOUT, timings  # the p99 of 20 is their maximum
+
+        # and: nothing lost, nothing twice, every unit accounted for
+        status, _, page = json_call(
+            "GET", f"{orders.url}/orders?page_size=100&user_id=5", token=staff
+        )
+        assert status == HTTPStatus.OK, page
+        ids = sorted(order["id"] for order in page["results"])
+        assert ids == sorted(body["id"] for _, body, _ in placed)
+        assert all(order["status"] == "confirmed" for order in page["results"])
+
+        def stock() -> int:
+            status, _, found = json_call(
+                "GET", f"{second.url}/products/{product['id']}", token=staff
+            )
+            assert status == HTTPStatus.OK, found
+            return found["stock"]
+
+        # The thawed instance answers the reservations it held (it logs each): same refs,
+        # so no more stock is reserved.
+        held = sum(1 for *_, seconds in warmup if seconds >= 2.0)
+        wait_until(lambda: reservations_answered(first) == held)
+        assert stock() == STOCK - len(placed)
+    finally:
+        if stack["products"].process.poll() is None:
+            os.killpg(stack["products"].process.pid, signal.SIGCONT)
+        stack.stop()
