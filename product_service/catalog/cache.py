@@ -83,3 +83,5 @@ def purge(keys: list[str]) -> None:
         purge_in_redis(redis, keys)
     except PurgeNotDelivered as error:
         purge_sender().keep(keys, str(error))
+    except Exception as error:  # the change is committed: its answer must go out
+        purge_sender().keep(keys, f"{type(error).__name__}: {error}")

@@ -318,7 +318,9 @@ def test_the_sender_backs_off_to_a_bound_and_never_drops_a_key():
 
 @pytest.fixture
 def unreachable_redis(settings):
-    """This service's cache in a Redis that is not there (a closed port on loopback)."""
+    """This service's cache in a Redis that is not there (a closed port on loopback);
+    yields the caches it replaced."""
+    replaced = settings.CACHES
     settings.CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -326,7 +328,7 @@ def unreachable_redis(settings):
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
         }
     }
-    yield
+    yield replaced
     purges.purge_sender().forget()
 
 
@@ -343,6 +345,21 @@ def test_with_redis_unreachable_the_purge_is_kept_and_the_change_answers(
     assert answer.status_code == HTTPStatus.OK
     assert purges.purge_sender().pending() == ["products", f"product-{product.pk}"]
     assert "cache purge of" in caplog.text
+
+
+@needs_redis
+def test_a_purge_kept_while_redis_was_unreachable_lands_once_it_answers(
+    settings, unreachable_redis
+):
+    cache.purge(["products", "product-1"])
+    assert purges.purge_sender().pending() == ["products", "product-1"]
+
+    settings.CACHES = unreachable_redis  # Redis answers again
+    wait_until(lambda: not purges.purge_sender().pending(), what="the kept purge delivered")
+
+    client = caches["default"].client.get_client(write=True)
+    names = ResponseCacheKeys(shared_namespace())
+    assert client.get(names.purge_mark("product-1")) == client.get(names.sequence)
 
 
 def _gateway_entry(client, names: ResponseCacheKeys, base: str, tags: list[str]) -> str:
