@@ -66,7 +66,7 @@ def products_changed(product_ids: Iterable[int]) -> None:
     """These products changed (stock, fields, activity): purge what shows them — their
     own pages and every list page — after the current transaction commits."""
     if purge_redis() is None and not common_settings.GATEWAY_INTERNAL_URL:
-        return  # no cache to purge: it lives in Redis or at the gateway
+        return  # neither Redis nor a gateway: no cache to purge
     keys = [LIST_KEY, *sorted({product_key(pid) for pid in product_ids})]
     transaction.on_commit(lambda: purge(keys))
 
