@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Defaults for test runs: development mode, secrets under var/test, own cache keys.
+# Defaults for test runs: development mode, secrets under var/test, own cache keys (the
+# shared namespace too: runs side by side on one Redis never see each other's).
 os.environ.setdefault("APP_ENV", "development")
 os.environ.setdefault("VAR_DIR", str(REPO_ROOT / "var" / "test"))
 os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+os.environ.setdefault("SHARED_CACHE_PREFIX", f"test{os.getpid()}:shared")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -95,7 +95,13 @@ class SharedRedis:
         return getattr(self.client, command)(self.key(key), *args)
 
     def delete_matching(self, pattern: str) -> None:
+        """Delete the keys under the cache's prefix that match `pattern`."""
+        self.delete_names_matching(self.key(pattern))
+
+    def delete_names_matching(self, pattern: str) -> None:
+        """Delete the keys that match `pattern` as given: names outside the cache's prefix
+        (a namespace shared by the projects)."""
         client = self.client
-        keys = list(client.scan_iter(match=self.key(pattern)))
+        keys = list(client.scan_iter(match=pattern))
         if keys:
             client.delete(*keys)

@@ -304,8 +304,8 @@ class CommonSettings(Namespace):
     TRUSTED_PROXIES: tuple[str, ...] = setting(PRIVATE_NETWORKS, networks, env="TRUSTED_PROXIES")
     # Admin (and SSO) logins per client IP, before any password is hashed.
     ADMIN_RATE_LOGIN: Rate = setting(parse_rate("10/min"), parse_rate, env="ADMIN_RATE_LOGIN")
-    # Keys the user service writes and the gateway reads (token revocation): one
-    # namespace for both, whatever each project's cache KEY_PREFIX.
+    # Keys more than one project reads and writes (token revocation; the response cache,
+    # which the product service purges): one namespace, whatever each cache's KEY_PREFIX.
     SHARED_CACHE_PREFIX: str = setting("shared", text, env="SHARED_CACHE_PREFIX")
     # How long a worker remembers a verified access token (common.identity.auth); 0: not at all.
     TOKEN_CACHE_SECONDS: float = setting(30.0, number(float), env="TOKEN_CACHE_SECONDS")

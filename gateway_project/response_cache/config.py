@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+from common.limits.response_cache_keys import PURGE_MARK_SECONDS
 from common.settings.namespaces import Namespace, SettingsObject, number, setting
 
 
@@ -28,8 +29,9 @@ class ResponseCacheSettings(Namespace):
     BACKEND_RETRY_SECONDS: float = setting(1.0, number(float))
     FAILURE_LOG_INTERVAL: float = setting(60.0, number(float))
     # How long a purge is remembered for the race guard: longer than any upstream
-    # exchange can take (the read timeouts are seconds).
-    PURGE_MEMORY_SECONDS: int = setting(300, number(int, minimum=1))  # seconds
+    # exchange can take (the read timeouts are seconds). The product service's own
+    # purges in Redis keep the same default (common.limits.response_cache_keys).
+    PURGE_MEMORY_SECONDS: int = setting(PURGE_MARK_SECONDS, number(int, minimum=1))  # seconds
 
 
 response_cache_settings: ResponseCacheSettings = SettingsObject(ResponseCacheSettings)  # type: ignore[assignment]

@@ -1,8 +1,10 @@
 """The response cache in Redis: every worker and replica shares entries and purges.
 
 Reached through common.limits.shared_redis, as the throttle reaches it (the django-redis client's
-pool, names through `cache.make_key`, a back-off after a failure); each operation is one
-Lua script, so a lookup is one round trip and the race guard's check-and-store is atomic.
+pool, a back-off after a failure); each operation is one Lua script, so a lookup is one
+round trip and the race guard's check-and-store is atomic. The keys are named by
+common.limits.response_cache_keys, under the namespace the projects share, not the cache's
+KEY_PREFIX: the product service purges them there itself, with the same PURGE_SCRIPT.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from common.limits.response_cache_keys import (
+    ResponseCacheKeys,
+    response_cache_purge,
+    shared_namespace,
+)
 from common.limits.shared_redis import SharedRedis
 from gateway_project.response_cache.config import knob
 from gateway_project.response_cache.policy import variant_key
@@ -57,69 +64,48 @@ end
 return 1
 """
 
-# KEYS: purge sequence, n tag sets, n tag purge marks. ARGV: n, seconds to remember.
-# The sequence lives a day past the last purge; should it vanish (expiry, a Redis
-# restart), `put` refuses every answer looked up before, since it is below what they saw.
-PURGE_SCRIPT = """
-local seq = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], 86400)
-local n = tonumber(ARGV[1])
-local removed = 0
-for i = 1, n do
-  for _, key in ipairs(redis.call('SMEMBERS', KEYS[1 + i])) do
-    local tagged = redis.call('GET', key .. '|tags')
-    if not tagged or string.find(tagged, ',' .. KEYS[1 + i] .. ',', 1, true) then
-      removed = removed + redis.call('DEL', key)
-      redis.call('DEL', key .. '|tags')
-    end
-  end
-  redis.call('DEL', KEYS[1 + i])
-  redis.call('SET', KEYS[1 + n + i], seq, 'EX', ARGV[2])
-end
-return removed
-"""
-
 
 class RedisStore(SharedRedis):
-    def __init__(self, cache: Any) -> None:
+    """`namespace`: where the keys live, the projects' shared one unless a test passes its own."""
+
+    def __init__(self, cache: Any, *, namespace: str | None = None) -> None:
         super().__init__(
             cache,
             retry_seconds=knob("BACKEND_RETRY_SECONDS"),
             failure_log="response cache bypassed, Redis failed",
             log_interval=knob("FAILURE_LOG_INTERVAL"),
         )
-
-    def _key(self, name: str) -> str:
-        return self.key(f"rc:{name}")
+        self.names = ResponseCacheKeys(namespace or shared_namespace())
 
     def _run(self, source: str, keys: list[str], args: list[Any]) -> Any:
-        """One script, its keys already under the prefix (an entry's key is also an
-        argument), or StoreUnavailable."""
+        """One script, its keys already named (an entry's key is also an argument), or
+        StoreUnavailable."""
         return self.guarded(lambda: self.registered(source)(keys=keys, args=args), StoreUnavailable)
 
     def lookup(self, base: str, headers: Mapping[str, str]) -> Found:
-        args: list[str] = [self._key(f"e:{base}")]
+        names = self.names
+        args: list[str] = [names.entries(base)]
         for name, value in headers.items():
             args += [name, value]
-        seq, raw = self._run(LOOKUP_SCRIPT, [self._key(f"vary:{base}"), self._key("seq")], args)
+        seq, raw = self._run(LOOKUP_SCRIPT, [names.vary(base), names.sequence], args)
         return Found(raw, int(seq))
 
     def put(self, offer: Offer) -> bool:
-        base, tags = offer.base, offer.tags
-        entry = f"{self._key(f'e:{base}')}:{variant_key(offer.names, offer.headers)}"
-        keys = [self._key(f"vary:{base}"), entry, self._key("seq")]
-        keys += [self._key(f"tag:{tag}") for tag in tags]
-        keys += [self._key(f"purged:{tag}") for tag in tags]
+        names, base, tags = self.names, offer.base, offer.tags
+        entry = f"{names.entries(base)}:{variant_key(offer.names, offer.headers)}"
+        keys = [names.vary(base), entry, names.sequence]
+        keys += [names.tag(tag) for tag in tags]
+        keys += [names.purge_mark(tag) for tag in tags]
         args = [offer.ttl, offer.raw, ",".join(offer.names), offer.seen, len(tags)]
         return bool(self._run(PUT_SCRIPT, keys, args))
 
     def purge(self, tags: Sequence[str]) -> int:
-        keys = [self._key("seq")]
-        keys += [self._key(f"tag:{tag}") for tag in tags]
-        keys += [self._key(f"purged:{tag}") for tag in tags]
-        args = [len(tags), knob("PURGE_MEMORY_SECONDS")]
-        return int(self._run(PURGE_SCRIPT, keys, args))
+        seconds = knob("PURGE_MEMORY_SECONDS")
+        return self.guarded(
+            lambda: response_cache_purge(self, self.names, tags, mark_seconds=seconds),
+            StoreUnavailable,
+        )
 
     def reset(self) -> None:
-        self.delete_matching("rc:*")
+        self.delete_names_matching(self.names.name("*"))
         self.recovered()

@@ -122,3 +122,40 @@ def test_redis_that_lost_its_state_refuses_stores_from_before():
 
     assert not put(store, seen=seen)
     store.reset()
+
+
+@pytest.mark.skipif(
+    not hasattr(caches["default"], "client"), reason="REDIS_URL not set: memory only"
+)
+def test_a_purge_by_another_project_on_the_same_redis_reaches_the_gateways_entries():
+    """The product service purges in Redis itself, with its own cache KEY_PREFIX: the
+    gateway's keys are in the shared namespace, so its purge drops the entries and its
+    marks refuse an answer looked up before it (the race guard)."""
+    from django.conf import settings
+    from django_redis.cache import RedisCache
+
+    from common.limits.response_cache_keys import (
+        ResponseCacheKeys,
+        response_cache_purge,
+        shared_namespace,
+    )
+    from common.limits.shared_redis import SharedRedis
+    from gateway_project.response_cache.redis_store import RedisStore
+
+    gateway = RedisStore(caches["default"])
+    gateway.reset()
+    config = settings.CACHES["default"]
+    products = RedisCache(config["LOCATION"], {**config, "KEY_PREFIX": "another-project"})
+    seen = gateway.lookup("b1", HEADERS).seq
+    put(gateway, "b1", tags=("path:/products/1", "product-1"), seen=seen)
+    in_flight = gateway.lookup("b2", HEADERS).seq
+
+    removed = response_cache_purge(
+        SharedRedis(products), ResponseCacheKeys(shared_namespace()), ["product-1"]
+    )
+
+    assert removed == 1
+    assert gateway.lookup("b1", HEADERS).raw is None
+    assert not put(gateway, "b2", tags=("product-1",), seen=in_flight)
+    assert put(gateway, "b2", tags=("product-2",), seen=in_flight)
+    gateway.reset()

@@ -3,45 +3,42 @@
 Reads say who may keep them (`Cache-Control`: public for everyone but staff, who see
 inactive products) and which data they show (`Surrogate-Key`: `products` on list pages,
 `product-<id>` on a product). Every change names the keys it makes stale and, once its
-transaction has committed, purges them at the gateway (`POST /internal/cache/purge`,
-service token), before the change's own answer goes out: a read after it is fresh.
-Without GATEWAY_INTERNAL_URL nothing is sent.
+transaction has committed, purges them before the change's own answer goes out: a read
+after it is fresh.
 
-The purge is sent by one sender thread per process and the writer waits for it
-PURGE_WAIT at most. A gateway whose threads are all busy forwarding writes that wait on
-this service (orders at 32 connections reserve stock here) would otherwise hold every
-one of those writes for the purge's timeout: the writer answers after PURGE_WAIT, and
-the purge still lands once a gateway thread is free (purges waiting meanwhile are sent
-as one).
+With Redis the cache lives there, and the purge runs there, in the writer's commit hook
+(catalog/purges.py): it holds with every gateway down. Without Redis it is sent to the
+gateway (GATEWAY_INTERNAL_URL; without one nothing is sent) by one sender thread per
+process, and the writer waits for it PURGE_WAIT at most. A gateway whose threads are all
+busy forwarding writes that wait on this service (orders at 32 connections reserve stock
+here) would otherwise hold every one of those writes for the purge's timeout: the writer
+answers after PURGE_WAIT, and the purge still lands once a gateway thread is free (purges
+waiting meanwhile are sent as one). Either way a purge that does not land is kept and
+tried again until it does.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
 from django.db import transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.identity.auth import own_service_token
-from common.identity.service_client import ServiceClient, ServiceUnavailable
-from common.settings.namespaces import common_settings, on_settings_change
-
-logger = logging.getLogger(__name__)
+from common.settings.namespaces import common_settings
+from product_service.catalog.purges import (
+    PurgeNotDelivered,
+    purge_in_redis,
+    purge_redis,
+    purge_sender,
+)
 
 # Public answers may be kept this long (the gateway also caps it by its route setting).
 PUBLIC_MAX_AGE = 30
-# How long a writer waits for its purge before answering (the purge still lands).
+# How long a writer waits for its purge at the gateway before answering (it still lands).
 PURGE_WAIT = 0.1
-# The sender's own bounds; a failure only logs (entries then live out their max-age).
-PURGE_TIMEOUT = (0.5, 5.0)
 LIST_KEY = "products"
-MAX_KEYS_PER_PURGE = 100  # what the gateway accepts in one call
 
 
 def product_key(product_id: int) -> str:
@@ -68,91 +65,23 @@ class CacheHeadersMixin:
 def products_changed(product_ids: Iterable[int]) -> None:
     """These products changed (stock, fields, activity): purge what shows them — their
     own pages and every list page — after the current transaction commits."""
-    if not common_settings.GATEWAY_INTERNAL_URL:
-        return
+    if purge_redis() is None and not common_settings.GATEWAY_INTERNAL_URL:
+        return  # neither Redis nor a gateway: no cache to purge
     keys = [LIST_KEY, *sorted({product_key(pid) for pid in product_ids})]
     transaction.on_commit(lambda: purge(keys))
 
 
 def purge(keys: list[str]) -> None:
-    """Ask the gateway to drop these keys, waiting PURGE_WAIT at most for it to answer;
-    a failure is logged, never raised (the change is committed)."""
-    _sender().send(keys).wait(PURGE_WAIT)
-
-
-class _PurgeSender:
-    """One thread sending the purges of this process; keys queued while it waits on the
-    gateway go out together, and every writer waiting for them is told when they did."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[str, None] = {}
-        self._done: list[threading.Event] = []
-        self._wake = threading.Event()
-        threading.Thread(target=self._run, name="cache-purge", daemon=True).start()
-
-    def send(self, keys: list[str]) -> threading.Event:
-        done = threading.Event()
-        with self._lock:
-            self._pending.update(dict.fromkeys(keys))
-            self._done.append(done)
-        self._wake.set()
-        return done
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            with self._lock:
-                self._wake.clear()
-                keys, self._pending = list(self._pending), {}
-                done, self._done = self._done, []
-            try:
-                send_purge(keys)
-            except Exception:  # the thread must outlive any one purge
-                logger.exception("cache purge of %s failed", keys)
-            finally:
-                for event in done:
-                    event.set()
-
-
-_senders: dict[int, _PurgeSender] = {}
-_senders_lock = threading.Lock()
-
-
-def _sender() -> _PurgeSender:
-    """This process's sender (a forked worker starts its own)."""
-    pid = os.getpid()
-    with _senders_lock:
-        if pid not in _senders:
-            _senders[pid] = _PurgeSender()
-        return _senders[pid]
-
-
-def send_purge(keys: list[str]) -> None:
-    """POST the keys to the gateway, MAX_KEYS_PER_PURGE at a time."""
-    client = _gateway_client()
-    for start in range(0, len(keys), MAX_KEYS_PER_PURGE):
-        chunk = keys[start : start + MAX_KEYS_PER_PURGE]
-        try:
-            answer = client.post("/internal/cache/purge", json={"keys": chunk})
-        except ServiceUnavailable:
-            logger.error("cache purge of %s failed: gateway unreachable", chunk)
-            continue
-        if answer.status_code != 200:
-            logger.error("cache purge of %s failed: gateway answered %s", chunk, answer.status_code)
-
-
-@cache
-def _gateway_client() -> ServiceClient:
-    connect, read = PURGE_TIMEOUT
-    return ServiceClient(
-        "gateway",
-        common_settings.GATEWAY_INTERNAL_URL,
-        service_token=own_service_token(),
-        connect_timeout=connect,
-        read_timeout=read,
-        pool_size=4,
-    )
-
-
-on_settings_change("COMMON")(_gateway_client.cache_clear)
+    """Drop these keys from the gateway's cache: in Redis, now, when it lives there; else
+    at the gateway, waiting PURGE_WAIT at most for it. What does not land now is kept and
+    tried again until it does; nothing is raised (the change is committed)."""
+    redis = purge_redis()
+    if redis is None:
+        purge_sender().send(keys).wait(PURGE_WAIT)
+        return
+    try:
+        purge_in_redis(redis, keys)
+    except PurgeNotDelivered as error:
+        purge_sender().keep(keys, str(error))
+    except Exception as error:  # the change is committed: its answer must go out
+        purge_sender().keep(keys, f"{type(error).__name__}: {error}")

@@ -1,18 +1,27 @@
 """What the gateway's response cache relies on: Cache-Control and Surrogate-Key on reads,
-and a purge at the gateway after every change, wherever it was made."""
+and a purge after every change, wherever it was made: in Redis where the cache lives
+there, else at the gateway; one that does not land is kept and tried until it does."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
+import threading
 import time
 from http import HTTPStatus
 
 import pytest
+import requests
 import responses as responses_lib
 from django.conf import settings
+from django.core.cache import caches
 
+from common.limits.response_cache_keys import ResponseCacheKeys, shared_namespace
+from common.limits.state import redis_cache
 from common.testing import wait_until
-from product_service.catalog import cache, services
+from devtools.harness import free_port
+from product_service.catalog import cache, purges, services
 from product_service.catalog.exceptions import InsufficientStock
 from product_service.tests.factories import ProductFactory
 from product_service.tests.test_admin import CHANGELIST, changelist_post
@@ -21,15 +30,22 @@ pytestmark = pytest.mark.django_db
 
 GATEWAY = "http://gateway.test"
 PURGE = f"{GATEWAY}/internal/cache/purge"
+MEMORY_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+needs_redis = pytest.mark.skipif(
+    redis_cache() is None, reason="REDIS_URL not set: no Redis to purge in"
+)
 
 
 @pytest.fixture
 def gateway(settings):
-    """A gateway (at the HTTP level) that accepts purges; `purged()` lists what it got."""
+    """A gateway without Redis (its cache is its process's memory, so purges go to it over
+    HTTP) that accepts purges; `purged()` lists what it got."""
+    settings.CACHES = MEMORY_CACHE
     settings.COMMON = {**settings.COMMON, "GATEWAY_INTERNAL_URL": GATEWAY}
     with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(PURGE, json={"purged": 0})
         yield mock
+        purges.purge_sender().forget()  # no try after the fake gateway is gone
 
 
 def purged(mock) -> list[list[str]]:
@@ -171,16 +187,26 @@ def test_without_a_gateway_url_nothing_is_sent(
     api_client, staff, django_capture_on_commit_callbacks
 ):
     product = ProductFactory(stock=5)
+
+    answer, calls = _stock_changed_catching_http(
+        api_client, staff, product, capture=django_capture_on_commit_callbacks
+    )
+
+    assert answer.status_code == HTTPStatus.OK
+    assert calls == 0
+
+
+def _stock_changed_catching_http(api_client, staff, product, *, capture) -> tuple:
+    """PATCH the product's stock, running its commit hooks, with every HTTP call caught
+    (`capture`: django_capture_on_commit_callbacks): the answer, and how many calls."""
     with (
         responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock,
-        django_capture_on_commit_callbacks(execute=True),
+        capture(execute=True),
     ):
         answer = api_client.patch(
             f"/products/{product.pk}", {"stock": 4}, format="json", headers=staff
         )
-
-    assert answer.status_code == HTTPStatus.OK
-    assert len(mock.calls) == 0
+    return answer, len(mock.calls)
 
 
 def _slow_gateway(mock, seconds: float) -> None:
@@ -211,3 +237,168 @@ def test_a_busy_gateway_holds_the_writer_for_the_purge_wait_only_and_still_gets_
     assert cache.PURGE_WAIT <= waited < cache.PURGE_WAIT + 1.0
     wait_until(lambda: len(gateway.calls) == 2)
     assert purged(gateway) == [["products", "product-1"], ["products", "product-2", "product-3"]]
+
+
+def _unreachable_gateway(mock) -> None:
+    mock.replace(responses_lib.POST, PURGE, body=requests.ConnectionError("refused"))
+
+
+def _outage_logs(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == purges.__name__]
+
+
+def test_a_purge_the_gateway_cannot_take_is_kept_and_sent_again_until_it_lands(gateway, caplog):
+    """A gateway being replaced, or down: the purge is not lost, and the outage is one
+    log line when it begins and one when it ends, however many tries it took."""
+    _unreachable_gateway(gateway)
+    caplog.set_level(logging.WARNING, logger=purges.__name__)
+
+    cache.purge(["products", "product-1"])
+    wait_until(lambda: len(gateway.calls) >= 3, what="tries against a gateway that is down")
+    cache.purge(["product-2"])  # kept beside the first
+    gateway.replace(responses_lib.POST, PURGE, json={"purged": 1})
+    wait_until(lambda: not purges.purge_sender().pending(), what="the purges delivered")
+
+    delivered = [c for c in gateway.calls if getattr(c.response, "status_code", 0) == 200]
+    assert [json.loads(call.request.body)["keys"] for call in delivered] == [
+        ["products", "product-1", "product-2"]
+    ]
+    logged = _outage_logs(caplog)
+    assert len(logged) == 2
+    assert logged[0].startswith("cache purge of ['products', 'product-1'] failed: gateway")
+    assert logged[1].startswith("cache purges delivered again")
+
+
+def test_a_gateway_answering_errors_gets_the_purge_again(gateway):
+    gateway.replace(responses_lib.POST, PURGE, status=503)
+
+    cache.purge(["products", "product-1"])
+    wait_until(lambda: len(gateway.calls) >= 2, what="a second try after a 503")
+    gateway.replace(responses_lib.POST, PURGE, json={"purged": 0})
+
+    wait_until(lambda: gateway.calls[-1].response.status_code == 200)
+    assert purged(gateway)[-1] == ["products", "product-1"]
+    assert purges.purge_sender().pending() == []
+
+
+def test_while_purges_fail_a_writer_does_not_wait_for_the_next_try(gateway):
+    _unreachable_gateway(gateway)
+    cache.purge(["products"])
+    wait_until(lambda: purges.purge_sender().pending(), what="the first try failed")
+
+    started = time.monotonic()
+    cache.purge(["product-1"])
+
+    assert time.monotonic() - started < cache.PURGE_WAIT
+    assert purges.purge_sender().pending() == ["products", "product-1"]
+
+
+def test_the_sender_backs_off_to_a_bound_and_never_drops_a_key():
+    """Each try comes later than the last, but never more than RETRY_MOST later (doubling
+    without a bound would wait 0.01 * 2**9 s = 5 s before the tenth)."""
+    tries: list[tuple[float, list[str]]] = []
+    landed = threading.Event()
+
+    def deliver(keys: list[str]) -> None:
+        tries.append((time.monotonic(), keys))
+        if len(tries) <= 10:
+            raise purges.PurgeNotDelivered("down")
+        landed.set()
+
+    sender = purges.PurgeSender(deliver, first=0.01, most=0.04)
+    sender.send(["products", "product-1"])
+
+    assert landed.wait(10)
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(tries)]
+    assert all(gap >= want for gap, want in zip(gaps, [0.01, 0.02, 0.04, 0.04], strict=False))
+    assert max(gaps) < 1.0
+    assert {tuple(keys) for _, keys in tries} == {("products", "product-1")}
+    assert sender.pending() == []
+
+
+@pytest.fixture
+def unreachable_redis(settings):
+    """This service's cache in a Redis that is not there (a closed port on loopback);
+    yields the caches it replaced."""
+    replaced = settings.CACHES
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    yield replaced
+    purges.purge_sender().forget()
+
+
+def test_with_redis_unreachable_the_purge_is_kept_and_the_change_answers(
+    api_client, staff, unreachable_redis, django_capture_on_commit_callbacks, caplog
+):
+    product = ProductFactory(stock=5)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api_client.patch(
+            f"/products/{product.pk}", {"stock": 4}, format="json", headers=staff
+        )
+
+    assert answer.status_code == HTTPStatus.OK
+    assert purges.purge_sender().pending() == ["products", f"product-{product.pk}"]
+    assert "cache purge of" in caplog.text
+
+
+@needs_redis
+def test_a_purge_kept_while_redis_was_unreachable_lands_once_it_answers(
+    settings, unreachable_redis
+):
+    cache.purge(["products", "product-1"])
+    assert purges.purge_sender().pending() == ["products", "product-1"]
+
+    settings.CACHES = unreachable_redis  # Redis answers again
+    wait_until(lambda: not purges.purge_sender().pending(), what="the kept purge delivered")
+
+    client = caches["default"].client.get_client(write=True)
+    names = ResponseCacheKeys(shared_namespace())
+    assert client.get(names.purge_mark("product-1")) == client.get(names.sequence)
+
+
+def _gateway_entry(client, names: ResponseCacheKeys, base: str, tags: list[str]) -> str:
+    """An entry as the gateway's store keeps it (PUT_SCRIPT): the answer, its tags beside
+    it, and its key in each tag's set."""
+    entry = f"{names.entries(base)}:variant"
+    client.set(entry, b"the old answer", ex=30)
+    client.set(f"{entry}|tags", "," + ",".join(names.tag(tag) for tag in tags) + ",", ex=30)
+    for tag in tags:
+        client.sadd(names.tag(tag), entry)
+    return entry
+
+
+@needs_redis
+def test_with_redis_a_change_purges_the_gateways_entries_there_with_no_gateway(
+    api_client, staff, django_capture_on_commit_callbacks
+):
+    """Every gateway down (no GATEWAY_INTERNAL_URL even): the product service drops the
+    cached answers in Redis itself, and marks the tags so that an answer read before the
+    change is refused by the gateway's race guard."""
+    product, other = ProductFactory(stock=5), ProductFactory(stock=5)
+    client = caches["default"].client.get_client(write=True)
+    names = ResponseCacheKeys(shared_namespace())
+    tag = f"product-{product.pk}"
+    detail = _gateway_entry(client, names, f"anon|/products/{product.pk}", [f"path:{tag}", tag])
+    listed = _gateway_entry(client, names, "anon|/products", ["path:/products", "products"])
+    kept = _gateway_entry(client, names, f"anon|/products/{other.pk}", [f"product-{other.pk}"])
+    before = int(client.get(names.sequence) or 0)
+
+    answer, calls = _stock_changed_catching_http(
+        api_client, staff, product, capture=django_capture_on_commit_callbacks
+    )
+
+    assert answer.status_code == HTTPStatus.OK
+    assert calls == 0
+    assert client.exists(detail, listed, f"{detail}|tags", names.tag(tag)) == 0
+    assert client.get(kept) == b"the old answer"
+    sequence = int(client.get(names.sequence))
+    assert sequence == before + 1
+    assert int(client.get(names.purge_mark(tag))) == sequence
+    assert int(client.get(names.purge_mark("products"))) == sequence
+    assert purges.purge_sender().pending() == []
