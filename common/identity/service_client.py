@@ -131,8 +131,11 @@ class ServiceClient:
         pool_size: int = 16,
         failures: int = 5,
         eject_seconds: float = 10.0,
+        log_failures: bool = True,
     ) -> None:
         self.name = name
+        # Off for a caller that logs an outage once itself (the cache purges' sender).
+        self.log_failures = log_failures
         self.timeout = (connect_timeout, read_timeout)
         self.instances = ServiceInstances(
             name,
@@ -182,7 +185,13 @@ class ServiceClient:
                     raise failure
                 refused = ServiceUnavailable(service=self.name)
                 refused.wait = pool.retry_after()
-                logger.warning("%s %s %s: every breaker is open", self.name, method, path)
+                logger.log(
+                    logging.WARNING if self.log_failures else logging.DEBUG,
+                    "%s %s %s: every breaker is open",
+                    self.name,
+                    method,
+                    path,
+                )
                 raise refused
             instance = pick.instance
             tried.add(instance.url)
@@ -194,7 +203,7 @@ class ServiceClient:
                 )
             except requests.RequestException as error:
                 pool.record(pick, ok=False, seconds=time.perf_counter() - started)
-                failure = _failure(self.name, method, path, instance.url, error)
+                failure = self._failure(method, path, instance.url, error)
                 resend = may_resend or _nothing_sent(error)
                 reason = "connect" if _nothing_sent(error) else "timeout"
                 if resend and another_attempt(
@@ -246,6 +255,22 @@ class ServiceClient:
                 timeout=timeout or self.timeout,
             )
 
+    def _failure(
+        self, method: str, path: str, url: str, error: requests.RequestException
+    ) -> ServiceUnavailable:
+        timed_out = isinstance(error, requests.Timeout)
+        logger.log(
+            logging.WARNING if self.log_failures else logging.DEBUG,
+            "%s %s %s at %s %s: %s",
+            self.name,
+            method,
+            path,
+            url,
+            "timed out" if timed_out else "failed",
+            error,
+        )
+        return (ServiceTimeout if timed_out else ServiceUnavailable)(service=self.name)
+
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
@@ -259,16 +284,6 @@ def _nothing_sent(error: requests.RequestException) -> bool:
         return True
     reason = getattr(error.args[0], "reason", None) if error.args else None
     return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
-
-
-def _failure(
-    name: str, method: str, path: str, url: str, error: requests.RequestException
-) -> ServiceUnavailable:
-    if isinstance(error, requests.Timeout):
-        logger.warning("%s %s %s at %s timed out: %s", name, method, path, url, error)
-        return ServiceTimeout(service=name)
-    logger.warning("%s %s %s at %s failed: %s", name, method, path, url, error)
-    return ServiceUnavailable(service=name)
 
 
 _clients: dict[str, ServiceClient] = {}

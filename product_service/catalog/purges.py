@@ -22,10 +22,8 @@ import time
 from collections.abc import Callable
 from functools import cache
 
-import requests
-
 from common.identity.auth import own_service_token
-from common.identity.service_client import ServiceClient
+from common.identity.service_client import ServiceClient, ServiceUnavailable
 from common.limits.response_cache_keys import (
     ResponseCacheKeys,
     response_cache_purge,
@@ -71,13 +69,11 @@ def purge_in_redis(redis: SharedRedis, keys: list[str]) -> None:
 def purge_at_gateway(keys: list[str]) -> None:
     """POST the keys to the gateway (at most MAX_KEYS_PER_PURGE: what it accepts).
 
-    On the client's session, not through `ServiceClient.post`, which logs every failed
-    call: a gateway that is down would log once per try, not once per outage."""
-    client = _gateway_client()
-    url = f"{client.base_url}/internal/cache/purge"
+    Over every gateway instance GATEWAY_INTERNAL_URL names, as any service call; the
+    client does not log each failed try (the sender logs once per outage)."""
     try:
-        answer = client.session.post(url, json={"keys": keys}, timeout=client.timeout)
-    except requests.RequestException as error:
+        answer = _gateway_client().post("/internal/cache/purge", json={"keys": keys})
+    except ServiceUnavailable as error:  # ServiceTimeout included
         raise PurgeNotDelivered(f"gateway unreachable ({type(error).__name__})") from error
     if answer.status_code == 400:  # the keys themselves are refused: no try will land
         logger.error("cache purge of %s refused by the gateway: %s", keys, answer.text[:200])
@@ -105,6 +101,7 @@ def _gateway_client() -> ServiceClient:
         connect_timeout=connect,
         read_timeout=read,
         pool_size=4,
+        log_failures=False,
     )
 
 
