@@ -107,10 +107,20 @@ class GatewaySettings(Namespace):
             "anon": parse_rate("100/min"),
             "user": parse_rate("1000/min"),
             "auth": parse_rate("10/min"),
+            # An API key's consumer, unless the consumer has its own rate.
+            "consumer": parse_rate("600/min"),
         },
         parse_rate,
-        env={"anon": "GATEWAY_RATE_ANON", "user": "GATEWAY_RATE_USER", "auth": "GATEWAY_RATE_AUTH"},
+        env={
+            "anon": "GATEWAY_RATE_ANON",
+            "user": "GATEWAY_RATE_USER",
+            "auth": "GATEWAY_RATE_AUTH",
+            "consumer": "GATEWAY_RATE_CONSUMER",
+        },
     )
+    # The HMAC key of stored API keys (gateway_project.consumers.keys); empty: derived
+    # from SECRET_KEY (set it to rotate SECRET_KEY without making every key unusable).
+    API_KEY_SECRET: str = setting("", text, env="GATEWAY_API_KEY_SECRET")
     FAIL_CLOSED_SCOPES: tuple[str, ...] = setting((), items, env="GATEWAY_FAIL_CLOSED_SCOPES")
     # The gateway reads X-Forwarded-* only from these (also its COMMON["TRUSTED_PROXIES"]).
     TRUSTED_PROXIES: tuple[str, ...] = setting((), networks, env="GATEWAY_TRUSTED_PROXIES")

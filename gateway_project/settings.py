@@ -16,6 +16,7 @@ INSTALLED_APPS = [
     "gateway_project.response_cache",
     "gateway_project.docs_hub",
     "gateway_project.dashboard",
+    "gateway_project.consumers",
 ]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).
@@ -38,7 +39,9 @@ MIDDLEWARE = [
 # `throttle` is "auth" (per client IP) or "default" (per user when signed in, else per IP);
 # optional `connect_timeout`/`read_timeout` (seconds) override the defaults;
 # `cache` (seconds) lets the response cache keep the route's GET answers that long at
-# most (gateway_project/response_cache); later per-route settings go in the same dict.
+# most (gateway_project/response_cache); `keys` maps a method to the scope an API key
+# needs for it (gateway_project/consumers: a method not named takes no key); later
+# per-route settings go in the same dict.
 _gateway = gateway_from_environment(COMMON)  # noqa: F405 -- GATEWAY, parsed from the environment
 CACHE_SECONDS = _gateway.CACHE_SECONDS
 GATEWAY_ROUTES = [
@@ -61,12 +64,14 @@ GATEWAY_ROUTES = [
         "service": "products",
         "methods": {"GET": PUBLIC, "POST": STAFF},
         "cache": CACHE_SECONDS,
+        "keys": {"GET": "products:read"},
     },
     {
         "path": "products/<segment:id>",
         "service": "products",
         "methods": {"GET": PUBLIC, "PUT": STAFF, "PATCH": STAFF, "DELETE": STAFF},
         "cache": CACHE_SECONDS,
+        "keys": {"GET": "products:read"},
     },
     # Orders reserve stock at products while the client waits: a longer read timeout.
     {
@@ -74,13 +79,20 @@ GATEWAY_ROUTES = [
         "service": "orders",
         "methods": {"GET": USER, "POST": USER},
         "read_timeout": 10,
+        "keys": {"GET": "orders:read", "POST": "orders:write"},
     },
-    {"path": "orders/<segment:id>", "service": "orders", "methods": {"GET": USER}},
+    {
+        "path": "orders/<segment:id>",
+        "service": "orders",
+        "methods": {"GET": USER},
+        "keys": {"GET": "orders:read"},
+    },
     {
         "path": "orders/<segment:id>/cancel",
         "service": "orders",
         "methods": {"POST": USER},
         "read_timeout": 10,
+        "keys": {"POST": "orders:write"},
     },
     # People's pages: each service's admin and its static files (the admin's links, forms
     # and redirects stay under its prefix: common.identity.admin_mount). The admin checks its own

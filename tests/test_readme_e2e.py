@@ -73,3 +73,13 @@ def test_error_example_is_problem_json(up):
     output = run_block(block, up)
     assert has(output, "status", "404")
     assert has(output, "type", '"https://errors.example/not-found"')
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_api_key_example_works_verbatim(up):
+    output = run_block(readme_block("API keys for programs"), up)
+    print(output)
+    assert has(output, "results", "[")  # the key lists bob's orders
+    assert "lacks the scope 'orders:write'" in output  # and may not place one
+    assert has(output, "name", '"nightly-report"')  # the consumer, with its key's prefix
+    assert has(output, "status", '"active"')

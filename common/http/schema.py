@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.validators import RegexValidator
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_list_serializer
 from rest_framework import serializers
@@ -31,6 +32,25 @@ class StatelessJWTScheme(SimpleJWTScheme):
     target_class = "common.identity.auth.StatelessJWTAuthentication"
     match_subclasses = True
     name = "jwtAuth"
+
+
+class GatewayConsumerScheme(OpenApiAuthenticationExtension):
+    """A consumer's API key: sent to the gateway, which checks it and forwards the
+    consumer to the service (common.identity.auth.GatewayConsumerAuthentication)."""
+
+    target_class = "common.identity.auth.GatewayConsumerAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": (
+                "An API key of a consumer (`gwk_...`, made at `/gateway/consumers/{id}/keys`), "
+                "through the gateway, on the operations its route table gives a scope."
+            ),
+        }
 
 
 class ProblemSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 from functools import cache
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.authentication import BaseAuthentication
@@ -13,6 +14,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
 from common.identity.jwt import AccessToken
@@ -21,6 +24,18 @@ from common.settings.namespaces import common_settings, on_settings_change, on_t
 from common.topology import SERVICES
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
+# Who calls with an API key, as the gateway tells a service (beside its own service
+# token); the gateway drops these from what clients send.
+CONSUMER_ID_HEADER = "X-Consumer-Id"
+CONSUMER_NAME_HEADER = "X-Consumer-Name"
+CONSUMER_OWNER_HEADER = "X-Consumer-Owner"
+CONSUMER_SCOPES_HEADER = "X-Consumer-Scopes"
+CONSUMER_HEADERS = (
+    CONSUMER_ID_HEADER,
+    CONSUMER_NAME_HEADER,
+    CONSUMER_OWNER_HEADER,
+    CONSUMER_SCOPES_HEADER,
+)
 
 
 class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
@@ -165,3 +180,29 @@ class IsStaff(BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class GatewayConsumerAuthentication(BaseAuthentication):
+    """A call the gateway forwards for an API key's consumer: served as the consumer's
+    owner (request.user, never staff), with the consumer and the key's scopes as
+    request.auth. Believed only beside the gateway's service token: the gateway drops
+    these headers from what clients send, and a client cannot have its token."""
+
+    def authenticate(self, request: Request) -> tuple[TokenUser, dict[str, Any]] | None:
+        meta = request._request.META
+        consumer = meta.get("HTTP_X_CONSUMER_ID")
+        if consumer is None:
+            return None
+        sent = meta.get("HTTP_X_SERVICE_TOKEN", "")
+        if "gateway" not in service_callers(sent):
+            raise AuthenticationFailed("Consumer headers are believed from the gateway only.")
+        owner = meta.get("HTTP_X_CONSUMER_OWNER", "")
+        if not (owner.isdigit() and consumer.isdigit()):
+            raise AuthenticationFailed("The gateway's consumer headers are malformed.")
+        grant = {
+            "consumer_id": int(consumer),
+            "consumer_name": meta.get("HTTP_X_CONSUMER_NAME", ""),
+            "scopes": meta.get("HTTP_X_CONSUMER_SCOPES", "").split(),
+        }
+        user = TokenUser({jwt_settings.USER_ID_CLAIM: int(owner), "is_staff": False, **grant})
+        return user, grant

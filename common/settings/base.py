@@ -153,7 +153,10 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_BODY_BYTES", default=1_048_576)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["common.identity.auth.CachedStatelessJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "common.identity.auth.CachedStatelessJWTAuthentication",
+        "common.identity.auth.GatewayConsumerAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["common.http.parsers.JSONParser"],

@@ -1,10 +1,12 @@
-"""Edge authentication: the access token verified offline, and the route's policy applied."""
+"""Edge authentication: the access token verified offline, or an API key checked, and the
+route's policy applied."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -13,6 +15,7 @@ from rest_framework_simplejwt.tokens import Token
 from common.identity.auth import CachedStatelessJWTAuthentication
 from common.identity.revocation import token_is_revoked
 from gateway_project.conf import gateway_settings
+from gateway_project.consumers.keys import KeyHolder, key_cache
 from gateway_project.routing.policies import PUBLIC, STAFF, USER
 
 
@@ -48,6 +51,38 @@ class CachedJWTAuthentication(CachedStatelessJWTAuthentication):
         return token
 
 
+API_KEY_HEADER = "HTTP_X_API_KEY"
+API_KEY_SCHEME = "apikey"
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key a request carries: `Authorization: ApiKey <key>` or `X-API-Key`."""
+    meta = request._request.META
+    scheme, _, value = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == API_KEY_SCHEME:
+        return value.strip()
+    return meta.get(API_KEY_HEADER)
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """A consumer's API key (gateway_project.consumers): its holder becomes request.user.
+    A key that is not usable (unknown, expired, revoked, its consumer off) is 401."""
+
+    def authenticate(self, request: Request) -> tuple[KeyHolder, str] | None:
+        raw = presented_key(request)
+        if raw is None:
+            return None
+        holder = key_cache.find(raw)
+        if holder is None:
+            raise AuthenticationFailed("This API key is not valid: unknown, expired or revoked.")
+        request._request.access_log["consumer"] = holder.consumer_id
+        request._request.access_log["api_key"] = holder.prefix
+        return holder, holder.prefix
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'ApiKey realm="api"'
+
+
 class RouteAuthPolicy(BasePermission):
     """The route table's policy for this method: public, a signed-in user, or staff.
 
@@ -64,6 +99,21 @@ class RouteAuthPolicy(BasePermission):
         user = request.user
         if not (user is not None and user.is_authenticated):
             return False
+        if isinstance(user, KeyHolder):
+            return key_allowed(view.route, request.method, user)  # type: ignore[attr-defined]
         if policy == USER:
             return True
         return policy == STAFF and bool(user.is_staff)
+
+
+def key_allowed(route: Any, method: str, holder: KeyHolder) -> bool:
+    """A key opens a method the route table gives a scope, when the key has that scope;
+    a public method takes any caller. 403 otherwise, saying which scope was missing."""
+    if route.policy_for(method) == PUBLIC:
+        return True
+    scope = route.scope_for(method)
+    if scope is None:
+        raise PermissionDenied(f"{method} {route.name} does not take API keys.")
+    if scope not in holder.scopes:
+        raise PermissionDenied(f"This API key lacks the scope {scope!r} for {method} {route.name}.")
+    return True

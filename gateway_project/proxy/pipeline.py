@@ -23,6 +23,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import APIException
 
+from common.identity.auth import (
+    CONSUMER_ID_HEADER,
+    CONSUMER_NAME_HEADER,
+    CONSUMER_OWNER_HEADER,
+    CONSUMER_SCOPES_HEADER,
+    SERVICE_TOKEN_HEADER,
+    own_service_token,
+)
 from common.identity.service_client import ServiceTimeout, ServiceUnavailable
 from common.observability import tracing
 from common.upstreams.pool import ServicePool
@@ -34,6 +42,7 @@ from common.upstreams.retry import (
     another_attempt,
 )
 from gateway_project import response_cache
+from gateway_project.consumers.keys import KeyHolder
 from gateway_project.observability import traffic
 from gateway_project.proxy import metrics
 from gateway_project.routing.table import Route
@@ -125,6 +134,8 @@ def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upst
     connect, read = route.timeouts()
     method = request.method
     headers = upstream_request_headers(request)
+    if isinstance(holder := getattr(request, "user", None), KeyHolder):
+        headers.update(consumer_headers(holder))
     pool = group.pool(service)
     budget = group.budgets[service]
     budget.request()
@@ -187,6 +198,18 @@ def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upst
             request.access_log["upstream_attempts"] = len(tried)
         request.access_log["upstream_instance"] = instance.id
         return answer
+
+
+def consumer_headers(holder: KeyHolder) -> dict[str, str]:
+    """Who calls, for the service: the consumer, its owner (as whom the service serves
+    it) and the key's scopes, believed by the service with the gateway's service token."""
+    return {
+        CONSUMER_ID_HEADER: str(holder.consumer_id),
+        CONSUMER_NAME_HEADER: holder.consumer_name.encode("ascii", "replace").decode(),
+        CONSUMER_OWNER_HEADER: str(holder.owner_id),
+        CONSUMER_SCOPES_HEADER: " ".join(sorted(holder.scopes)),
+        SERVICE_TOKEN_HEADER: own_service_token(),
+    }
 
 
 def _retry_allowed(

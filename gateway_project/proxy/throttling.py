@@ -10,16 +10,19 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
-from rest_framework.exceptions import APIException
+from django.utils import timezone
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from common.limits.counters import CounterUnavailable, LocalWindowCounter, RedisWindowCounter
 from common.limits.state import pick_store
-from common.settings.namespaces import on_settings_change, on_test_reset
+from common.settings.namespaces import on_settings_change, on_test_reset, parse_rate
 from gateway_project.conf import gateway_settings
+from gateway_project.consumers.keys import KeyHolder
 from gateway_project.proxy import metrics
 from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket
 
@@ -72,9 +75,11 @@ class RateLimitState:
 
 def throttle_key_for(request: Request, route_scope: str) -> tuple[str, str]:
     """(scope, identity): the client's address (IPv6: its network) for `auth` and anonymous
-    callers, else the user id."""
+    callers, the consumer for an API key, else the user id."""
     if route_scope == "default":
         user = request.user
+        if isinstance(user, KeyHolder):
+            return "consumer", str(user.consumer_id)
         if user is not None and user.is_authenticated:
             return "user", str(user.pk)
         return "anon", rate_limit_bucket(client_ip_for(request._request))
@@ -108,9 +113,24 @@ class GatewayRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: object) -> bool:
         scope, identity = throttle_key_for(request, self.route_scope)
-        limit, window = gateway_settings.RATES[scope]
+        limit, window = self.rate_of(request, scope)
+        key = f"throttle:{scope}:{identity}"
+        return self.count(request, scope, key, limit, window, window * 1000)
+
+    def rate_of(self, request: Request, scope: str) -> tuple[int, int]:
+        """(limit, window seconds): the scope's rate, or the consumer's own."""
+        user = request.user
+        if scope == "consumer" and user.rate:
+            return parse_rate(user.rate)
+        return gateway_settings.RATES[scope]
+
+    def count(
+        self, request: Request, scope: str, key: str, limit: int, window: int, window_ms: int
+    ) -> bool:
+        """One more request in the window `key` (atomic across workers and replicas);
+        whether it is within `limit`. The state it leaves names the policy."""
         try:
-            count, ttl_ms = window_counter().hit(f"throttle:{scope}:{identity}", window * 1000)
+            count, ttl_ms = window_counter().hit(key, window_ms)
         except CounterUnavailable as error:
             if scope in gateway_settings.FAIL_CLOSED_SCOPES:
                 metrics.THROTTLE_BACKEND_FAILURES.labels(scope, "fail_closed").inc()
@@ -127,8 +147,66 @@ class GatewayRateThrottle(BaseThrottle):
             remaining=max(0, limit - count),
             reset=max(1, math.ceil(ttl_ms / 1000)),
         )
-        request._request.rate_limit = self.state
+        # The headers name the policy closest to its limit (a consumer has two).
+        shown = getattr(request._request, "rate_limit", None)
+        if shown is None or self.state.remaining < shown.remaining or count > limit:
+            request._request.rate_limit = self.state
+        if count > limit:
+            request._request.throttled_by = scope
         return count <= limit
 
     def wait(self) -> float | None:
         return self.state.reset if self.state else None
+
+
+class QuotaExceeded(Throttled):
+    default_code = "quota_exceeded"
+    problem_type = "quota-exceeded"
+
+    def __init__(self, holder: KeyHolder, state: RateLimitState) -> None:
+        resets = timezone.now() + timedelta(seconds=state.reset)
+        super().__init__(
+            wait=state.reset,
+            detail=(
+                f"The consumer {holder.consumer_name!r} has used its quota of {state.limit} "
+                f"requests per {holder.quota_period}; it resets at {resets:%Y-%m-%dT%H:%M:%SZ}."
+            ),
+        )
+        self.problem_extra = {
+            "limit": "quota",
+            "quota": state.limit,
+            "resets_at": f"{resets:%Y-%m-%dT%H:%M:%SZ}",
+        }
+
+
+def period_left_ms(period: str, now: datetime) -> tuple[str, int]:
+    """(the period's name, milliseconds until it ends): the current UTC day or month."""
+    if period == "month":
+        ends = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
+        start = now.strftime("%Y-%m")
+    else:
+        ends = now + timedelta(days=1)
+        start = now.strftime("%Y-%m-%d")
+    ends = ends.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, max(1, int((ends - now).total_seconds() * 1000))
+
+
+class ConsumerQuotaThrottle(GatewayRateThrottle):
+    """A consumer's requests per UTC day or month, exact across workers and replicas (the
+    same atomic windows, one per period, ending when the period does)."""
+
+    def __init__(self) -> None:
+        super().__init__("quota")
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        holder = request.user
+        if not isinstance(holder, KeyHolder) or holder.quota is None:
+            return True
+        if getattr(request._request, "throttled_by", None):
+            return True  # refused by the rate limit already: not a request of the quota
+        period, left_ms = period_left_ms(holder.quota_period, timezone.now())
+        key = f"throttle:quota:{holder.consumer_id}:{period}"
+        window = math.ceil(left_ms / 1000)
+        if self.count(request, "quota", key, holder.quota, window, left_ms):
+            return True
+        raise QuotaExceeded(holder, self.state)

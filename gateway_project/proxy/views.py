@@ -13,9 +13,13 @@ from rest_framework.views import APIView
 
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
-from gateway_project.proxy.authentication import CachedJWTAuthentication, RouteAuthPolicy
+from gateway_project.proxy.authentication import (
+    ApiKeyAuthentication,
+    CachedJWTAuthentication,
+    RouteAuthPolicy,
+)
 from gateway_project.proxy.pipeline import proxy_request
-from gateway_project.proxy.throttling import GatewayRateThrottle
+from gateway_project.proxy.throttling import ConsumerQuotaThrottle, GatewayRateThrottle
 from gateway_project.routing.table import Route
 from gateway_project.transport.forwarding import client_ip_for
 
@@ -64,7 +68,7 @@ class ProxyView(APIView):
 
     route: Route | None = None
     schema = None  # the services' schemas describe these paths, not the gateway's
-    authentication_classes = [CachedJWTAuthentication]
+    authentication_classes = [CachedJWTAuthentication, ApiKeyAuthentication]
     permission_classes = [RouteAuthPolicy]
     content_negotiation_class = GatewayOwnNegotiation
     parser_classes: list = []
@@ -78,7 +82,8 @@ class ProxyView(APIView):
     def get_throttles(self) -> list[GatewayRateThrottle]:
         if self.route.throttle == "none":
             return []
-        return [GatewayRateThrottle(self.route.throttle)]
+        # A consumer's quota after its rate limit (ConsumerQuotaThrottle passes the others).
+        return [GatewayRateThrottle(self.route.throttle), ConsumerQuotaThrottle()]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """DRF's checks, with throttling before permissions: a caller without a valid

@@ -12,10 +12,11 @@ from django.core.exceptions import ImproperlyConfigured
 from common.topology import UPSTREAMS
 from gateway_project.conf import gateway_settings
 from gateway_project.routing import converters as converters  # registers <segment:>, <subpath:>
-from gateway_project.routing.policies import POLICIES
+from gateway_project.routing.policies import POLICIES, PUBLIC, USER
 
 THROTTLE_SCOPES = ("default", "auth", "none")
 FORWARDABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+SCOPE_PATTERN = re.compile(r"[a-z]+:[a-z]+")
 # Paths no route may ever reach: service-to-service endpoints.
 FORBIDDEN_PREFIXES = ("internal", "/internal")
 
@@ -30,6 +31,9 @@ class Route:
     read_timeout: float | None = None
     retry: bool = True  # an idempotent request may be retried once on another instance
     cache: int = 0  # seconds the response cache may serve a GET answer (0: not cached)
+    # method -> the scope an API key needs for it (gateway_project.consumers); a method not
+    # named here takes no key (a public one takes any caller, a key's holder included).
+    keys: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # room for caching, retries, ...
 
     @cached_property
@@ -41,6 +45,10 @@ class Route:
         if method == "HEAD":
             method = "GET"
         return self.methods.get(method)
+
+    def scope_for(self, method: str) -> str | None:
+        """The scope a key needs for `method` here, or None when keys are not taken."""
+        return self.keys.get("GET" if method == "HEAD" else method)
 
     @property
     def allowed_methods(self) -> list[str]:
@@ -67,6 +75,7 @@ def route_from(entry: dict[str, Any]) -> Route:
         "read_timeout",
         "retry",
         "cache",
+        "keys",
     }
     cache = entry.get("cache", 0)
     route = Route(
@@ -78,6 +87,7 @@ def route_from(entry: dict[str, Any]) -> Route:
         read_timeout=entry.get("read_timeout"),
         retry=bool(entry.get("retry", True)),
         cache=cache if _whole_seconds(cache) else 0,
+        keys={method.upper(): scope for method, scope in entry.get("keys", {}).items()},
         extra={key: value for key, value in entry.items() if key not in known},
     )
     problems = []
@@ -94,6 +104,11 @@ def route_from(entry: dict[str, Any]) -> Route:
     for method, policy in route.methods.items():
         if method not in FORWARDABLE_METHODS or policy not in POLICIES:
             problems.append(f"{method}: {policy!r} (policies: {', '.join(POLICIES)})")
+    for method, scope in route.keys.items():
+        if route.methods.get(method) not in (PUBLIC, USER):
+            problems.append(f"keys: {method} must be a public or user method of the route")
+        if not isinstance(scope, str) or not SCOPE_PATTERN.fullmatch(scope):
+            problems.append(f"keys: {method}: scope {scope!r} is not like 'orders:read'")
     if problems:
         raise ImproperlyConfigured(f"GATEWAY route {entry['path']!r}: {'; '.join(problems)}")
     return route

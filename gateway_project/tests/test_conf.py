@@ -18,12 +18,22 @@ def test_a_bad_rate_of_the_gateway_names_its_own_variable(monkeypatch):
 
 def test_gateway_rates_given_in_part_keep_the_other_defaults():
     parsed = GatewaySettings.from_mapping({"RATES": {"anon": "2/min"}})
-    assert parsed.RATES == {"anon": (2, 60), "user": (1000, 60), "auth": (10, 60)}
+    assert parsed.RATES == {
+        "anon": (2, 60),
+        "user": (1000, 60),
+        "auth": (10, 60),
+        "consumer": (600, 60),
+    }
 
 
 def test_rates_are_parsed_once_not_per_request():
     with overridden(RATES={"anon": "5/min", "user": "7/h", "auth": "1/s"}):
-        assert gateway_settings.RATES == {"anon": (5, 60), "user": (7, 3600), "auth": (1, 1)}
+        assert gateway_settings.RATES == {
+            "anon": (5, 60),
+            "user": (7, 3600),
+            "auth": (1, 1),
+            "consumer": (600, 60),
+        }
 
 
 @pytest.mark.parametrize(

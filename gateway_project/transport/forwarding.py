@@ -13,7 +13,7 @@ import re
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from common.identity.auth import SERVICE_TOKEN_HEADER
+from common.identity.auth import CONSUMER_HEADERS, SERVICE_TOKEN_HEADER
 from common.limits.client_address import address_in, forwarded_client, trusted_networks
 from common.observability.context import request_id_var, traceparent_var
 from gateway_project.conf import gateway_settings
@@ -46,6 +46,8 @@ REPLACED_REQUEST_HEADERS = frozenset(
         "x-real-ip",
         "x-request-id",
         "traceparent",
+        "x-api-key",  # a consumer's key is the gateway's to check, never a service's
+        *(name.lower() for name in CONSUMER_HEADERS),
     }
 )
 # Date and Server are the gateway's own server's to send; twice would be wrong.
@@ -175,6 +177,8 @@ def upstream_request_headers(request: HttpRequest) -> dict[str, str]:
     headers = {
         name: value for name, value in request.headers.items() if name.lower() not in dropped
     }
+    if headers.get("Authorization", "").lower().startswith("apikey "):
+        del headers["Authorization"]
     if "Cookie" in headers:
         headers["Cookie"] = services_cookies(headers["Cookie"])
         if not headers["Cookie"]:

@@ -130,3 +130,37 @@ def test_staff_may_read_any_order(api_client):
     order = confirmed_order(user_id=2)
     response = api_client.get(f"/orders/{order.id}", headers=bearer(user_id=9, is_staff=True))
     assert response.status_code == HTTPStatus.OK
+
+
+def consumer_headers(token: str, owner: int = 1) -> dict[str, str]:
+    """What the gateway sends for an API key's consumer owned by `owner`."""
+    return {
+        "X-Consumer-Id": "7",
+        "X-Consumer-Name": "billing",
+        "X-Consumer-Owner": str(owner),
+        "X-Consumer-Scopes": "orders:read",
+        "X-Service-Token": token,
+    }
+
+
+def test_a_consumer_the_gateway_forwards_reads_its_owners_orders(api_client, settings):
+    mine = confirmed_order(user_id=1)
+    confirmed_order(user_id=2)
+    gateway = settings.COMMON["SERVICE_TOKEN"]  # the shared token: every caller's, the gateway's
+
+    response = api_client.get("/orders", headers=consumer_headers(gateway))
+
+    assert response.status_code == HTTPStatus.OK
+    assert ids(response) == [str(mine.id)]
+
+
+def test_consumer_headers_without_the_gateways_token_are_refused(api_client, settings):
+    confirmed_order(user_id=1)
+    settings.COMMON = {**settings.COMMON, "SERVICE_TOKENS": ["gateway=g-token", "products=p-token"]}
+
+    forged = api_client.get("/orders", headers=consumer_headers("p-token"))
+    none = api_client.get("/orders", headers=consumer_headers(""))
+
+    assert forged.status_code == HTTPStatus.UNAUTHORIZED
+    assert none.status_code == HTTPStatus.UNAUTHORIZED
+    assert api_client.get("/orders", headers=consumer_headers("g-token")).status_code == 200

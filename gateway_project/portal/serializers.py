@@ -1,0 +1,74 @@
+"""What the consumers API reads and answers."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from common.http.fields import StrictCharField, StrictIntegerField
+from gateway_project.consumers.models import QUOTA_PERIODS, ApiKey, Consumer
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiKey
+        fields = ("id", "prefix", "scopes", "status", "created_at", "expires_at", "revoked_at")
+        read_only_fields = fields
+
+    def get_status(self, key: ApiKey) -> str:
+        if key.revoked_at is not None:
+            return "revoked"
+        return "active" if key.is_usable() else "expired"
+
+
+class NewApiKeySerializer(ApiKeySerializer):
+    key = serializers.SerializerMethodField(help_text="The key itself: shown this once only.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = ("key", *ApiKeySerializer.Meta.fields)
+        read_only_fields = fields
+
+    def get_key(self, key: ApiKey) -> str:
+        return self.context["raw_key"]
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    scopes = serializers.ListField(
+        child=StrictCharField(max_length=64), min_length=1, max_length=20
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ConsumerSerializer(serializers.ModelSerializer):
+    keys = ApiKeySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Consumer
+        fields = (
+            "id",
+            "name",
+            "description",
+            "owner_id",
+            "rate",
+            "quota",
+            "quota_period",
+            "is_active",
+            "created_at",
+            "keys",
+        )
+        read_only_fields = ("id", "created_at", "keys")
+
+
+class ConsumerWriteSerializer(serializers.Serializer):
+    """A user names and describes their consumer; staff also set its owner and limits."""
+
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    owner_id = StrictIntegerField(min_value=1, required=False)
+    rate = StrictCharField(max_length=32, required=False, allow_blank=True)
+    quota = StrictIntegerField(min_value=1, required=False, allow_null=True)
+    quota_period = serializers.ChoiceField(choices=QUOTA_PERIODS, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+    STAFF_ONLY = ("owner_id", "rate", "quota", "quota_period", "is_active")

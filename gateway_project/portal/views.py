@@ -1,0 +1,121 @@
+"""`/gateway/consumers…`: a signed-in user's own consumers and keys; staff see all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gateway_project.consumers import services
+from gateway_project.consumers.models import ApiKey, Consumer
+from gateway_project.portal.serializers import (
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    ConsumerSerializer,
+    ConsumerWriteSerializer,
+    NewApiKeySerializer,
+)
+from gateway_project.proxy.authentication import CachedJWTAuthentication
+
+
+class PortalView(APIView):
+    """A person's token (an API key cannot make keys): their own consumers, or all for staff."""
+
+    authentication_classes = [CachedJWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def consumers(self) -> QuerySet[Consumer]:
+        found = Consumer.objects.prefetch_related("keys")
+        user = self.request.user
+        return found if user.is_staff else found.filter(owner_id=user.id)
+
+    def consumer(self, consumer_id: int) -> Consumer:
+        """404 for another user's consumer: its existence is not theirs to learn."""
+        return get_object_or_404(self.consumers(), pk=consumer_id)
+
+    def checked_write(self, partial: bool = False) -> dict[str, Any]:
+        serializer = ConsumerWriteSerializer(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        given = sorted(set(data) & set(ConsumerWriteSerializer.STAFF_ONLY))
+        if given and not self.request.user.is_staff:
+            raise PermissionDenied(f"Only staff set {', '.join(given)}.")
+        return data
+
+
+class ConsumerListView(PortalView):
+    @extend_schema(responses=ConsumerSerializer(many=True), summary="Your consumers")
+    def get(self, request: Request) -> Response:
+        return Response(ConsumerSerializer(self.consumers(), many=True).data)
+
+    @extend_schema(
+        request=ConsumerWriteSerializer,
+        responses={201: ConsumerSerializer},
+        summary="Make a consumer",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.checked_write()
+        data.setdefault("owner_id", request.user.id)
+        data.pop("is_active", None)
+        consumer = services.consumer_create(**data)
+        return Response(ConsumerSerializer(consumer).data, status=status.HTTP_201_CREATED)
+
+
+class ConsumerDetailView(PortalView):
+    @extend_schema(responses=ConsumerSerializer, summary="A consumer with its keys")
+    def get(self, request: Request, consumer_id: int) -> Response:
+        return Response(ConsumerSerializer(self.consumer(consumer_id)).data)
+
+    @extend_schema(
+        request=ConsumerWriteSerializer, responses=ConsumerSerializer, summary="Change a consumer"
+    )
+    def patch(self, request: Request, consumer_id: int) -> Response:
+        consumer = self.consumer(consumer_id)
+        data = self.checked_write(partial=True)
+        if "rate" in data:
+            services.rate_check(data["rate"])
+        for name, value in data.items():
+            setattr(consumer, name, value)
+        consumer.full_clean()
+        consumer.save()
+        return Response(ConsumerSerializer(consumer).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a consumer and its keys")
+    def delete(self, request: Request, consumer_id: int) -> Response:
+        self.consumer(consumer_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KeyListView(PortalView):
+    @extend_schema(responses=ApiKeySerializer(many=True), summary="A consumer's keys")
+    def get(self, request: Request, consumer_id: int) -> Response:
+        keys = self.consumer(consumer_id).keys.all()
+        return Response(ApiKeySerializer(keys, many=True).data)
+
+    @extend_schema(
+        request=ApiKeyCreateSerializer,
+        responses={201: NewApiKeySerializer},
+        summary="Make a key (shown once)",
+    )
+    def post(self, request: Request, consumer_id: int) -> Response:
+        consumer = self.consumer(consumer_id)
+        serializer = ApiKeyCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key, raw = services.key_create(consumer=consumer, **serializer.validated_data)
+        answer = NewApiKeySerializer(key, context={"raw_key": raw}).data
+        return Response(answer, status=status.HTTP_201_CREATED)
+
+
+class KeyRevokeView(PortalView):
+    @extend_schema(request=None, responses=ApiKeySerializer, summary="Revoke a key")
+    def post(self, request: Request, consumer_id: int, key_id: int) -> Response:
+        key = get_object_or_404(ApiKey, pk=key_id, consumer=self.consumer(consumer_id))
+        return Response(ApiKeySerializer(services.key_revoke(key=key)).data)
