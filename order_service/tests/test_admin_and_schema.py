@@ -5,6 +5,7 @@ from http import HTTPStatus
 import pytest
 from django.core.management import call_command
 
+from common.http.openapi_examples import body_example, example_problems, security_problems
 from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses
 from order_service.tests.factories import confirmed_order
 
@@ -55,3 +56,12 @@ def test_an_order_admin_page_number_naming_no_page_is_404(admin_client):
     confirmed_order(user_id=43)
 
     assert admin_page_statuses(admin_client, "/admin/orders/order/") == CHECKED_ADMIN_PAGES
+
+
+def test_every_operation_has_a_summary_an_id_for_deep_links_and_valid_examples(client):
+    document = client.get("/api/schema", {"format": "json"}).json()
+
+    assert example_problems(document) == []
+    assert security_problems(document) == []
+    place = body_example(document["paths"]["/orders"]["post"])
+    assert place == {"items": [{"product_id": 1, "quantity": 1}]}  # a demo product

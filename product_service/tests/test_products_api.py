@@ -8,6 +8,7 @@ from http import HTTPStatus
 import pytest
 from rest_framework.exceptions import ValidationError
 
+from common.http.openapi_examples import example_problems, security_problems
 from product_service.catalog import services
 from product_service.catalog.models import Product
 from product_service.tests.factories import ProductFactory
@@ -389,3 +390,12 @@ def test_create_racing_for_a_sku_is_a_validation_error_not_a_crash(monkeypatch):
         services.product_create(sku="RACE", name="x", price=Decimal("1"), stock=1)
 
     assert raised.value.detail == {"sku": ["This field must be unique."]}
+
+
+def test_every_operation_has_a_summary_an_id_for_deep_links_and_valid_examples(api_client):
+    document = api_client.get("/api/schema", {"format": "json"}).json()
+
+    assert example_problems(document) == []
+    assert security_problems(document) == []
+    # Anyone reads; a token (staff) reads more: `{}` first.
+    assert document["paths"]["/products"]["get"]["security"] == [{}, {"jwtAuth": []}]

@@ -1,8 +1,46 @@
-// Swagger UI over every service: the top bar's selector lists the documents the gateway
-// rewrote (servers = the gateway, only routed paths), so "Try it out" goes through it.
+// Swagger UI over every service: the top bar's selector lists the merged document first,
+// then the documents the gateway rewrote (servers = the gateway, only routed paths), so
+// "Try it out" goes through it.
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("hub-config").textContent);
+
+  // Optional auth is `security: [{}, {jwtAuth: []}]`. Swagger UI counts the `{}` as
+  // always met, so such an operation's padlock is closed before any Authorize, as if it
+  // needed (and had) a token. Here it is closed only once a token will be sent, and the
+  // operation is marked optional (hub.css).
+  function OptionalAuthPlugin() {
+    return {
+      wrapComponents: {
+        OperationSummary: function (Original, system) {
+          return function (props) {
+            var React = system.React;
+            var operation = props.operationProps;
+            var security = operation && operation.get("security");
+            var optional =
+              security && security.size > 1 && security.some(function (r) { return r.isEmpty(); });
+            if (!optional) {
+              return React.createElement(Original, props);
+            }
+            var withToken = security.filter(function (r) { return !r.isEmpty(); });
+            var sent = system.authSelectors.isAuthorized(withToken);
+            return React.createElement(
+              "div",
+              {
+                className: "hub-auth-optional",
+                title: "Open to anyone; a token (Authorize) is sent when given.",
+              },
+              React.createElement(
+                Original,
+                Object.assign({}, props, { operationProps: operation.set("isAuthorized", sent) })
+              )
+            );
+          };
+        },
+      },
+    };
+  }
+
   window.ui = SwaggerUIBundle({
     urls: config.urls,
     "urls.primaryName": config.primaryName,
@@ -10,7 +48,7 @@
     deepLinking: true,
     persistAuthorization: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-    plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+    plugins: [SwaggerUIBundle.plugins.DownloadUrl, OptionalAuthPlugin],
     layout: "StandaloneLayout",
   });
 })();
