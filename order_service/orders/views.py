@@ -74,7 +74,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "status": "confirmed",
         "user_id": 2,
         "page_size": 10,
-        "cursor": "cD0yMTAwLTAxLTAxIDAwOjAwOjAwKzAwOjAw",  # "p=2100-01-01 …": from the newest
+        # p=2100-01-01 00:00:00+00:00, as DRF writes a cursor: from the newest order on.
+        "cursor": "cD0yMTAwLTAxLTAxKzAwJTNBMDAlM0EwMCUyQjAwJTNBMDA=",
         # Fixed, so "Try it out" twice answers the first order again, not a second one.
         IDEMPOTENCY_HEADER: "order-ada-0001",
     }

@@ -5,8 +5,13 @@ from http import HTTPStatus
 import pytest
 from django.core.management import call_command
 
-from common.http.openapi_examples import body_example, example_problems, security_problems
-from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses
+from common.http.openapi_examples import (
+    body_example,
+    default_request,
+    example_problems,
+    security_problems,
+)
+from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses, bearer
 from order_service.tests.factories import confirmed_order
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +70,14 @@ def test_every_operation_has_a_summary_an_id_for_deep_links_and_valid_examples(c
     assert security_problems(document) == []
     place = body_example(document["paths"]["/orders"]["post"])
     assert place == {"items": [{"product_id": 1, "quantity": 1}]}  # a demo product
+
+
+def test_the_list_examples_list_from_the_newest(client):
+    document = client.get("/api/schema", {"format": "json"}).json()
+    request = default_request(document, "/orders", "get")
+    mine = confirmed_order(user_id=2)
+
+    response = client.get(request.path, request.query, headers=bearer(user_id=2))
+
+    assert response.status_code == HTTPStatus.OK
+    assert [order["id"] for order in response.json()["results"]] == [str(mine.id)]

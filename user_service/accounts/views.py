@@ -105,7 +105,7 @@ class LogoutView(PublicView):
     serializer_class = RefreshSerializer
 
     @extend_schema(
-        summary="Log out: revoke a refresh token and the access tokens issued with it",
+        summary="Log out: the refresh token and your access tokens stop working",
         responses={HTTPStatus.NO_CONTENT: None},
         examples=[request_example("A refresh token from login", {"refresh": REFRESH_SHAPE})],
     )

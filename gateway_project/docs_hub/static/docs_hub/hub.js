@@ -7,33 +7,47 @@
 
   // Optional auth is `security: [{}, {jwtAuth: []}]`. Swagger UI counts the `{}` as
   // always met, so such an operation's padlock is closed before any Authorize, as if it
-  // needed (and had) a token. Here it is closed only once a token will be sent, and the
-  // operation is marked optional (hub.css).
+  // needed (and had) a token. Here the padlock is closed only once a token will be sent,
+  // and the operation is marked optional (hub.css).
+  function isOptional(security) {
+    return (
+      !!security && security.size > 1 && security.some(function (r) { return r.isEmpty(); })
+    );
+  }
+
   function OptionalAuthPlugin() {
     return {
+      statePlugins: {
+        auth: {
+          wrapSelectors: {
+            // The original comes bound to the state: it takes the selector's arguments.
+            isAuthorized: function (original) {
+              return function (state, security) {
+                if (!isOptional(security)) {
+                  return original(security);
+                }
+                return original(security.filter(function (r) { return !r.isEmpty(); }));
+              };
+            },
+          },
+        },
+      },
       wrapComponents: {
         OperationSummary: function (Original, system) {
           return function (props) {
             var React = system.React;
             var operation = props.operationProps;
-            var security = operation && operation.get("security");
-            var optional =
-              security && security.size > 1 && security.some(function (r) { return r.isEmpty(); });
-            if (!optional) {
-              return React.createElement(Original, props);
+            var original = React.createElement(Original, props);
+            if (!isOptional(operation && operation.get("security"))) {
+              return original;
             }
-            var withToken = security.filter(function (r) { return !r.isEmpty(); });
-            var sent = system.authSelectors.isAuthorized(withToken);
             return React.createElement(
               "div",
               {
                 className: "hub-auth-optional",
                 title: "Open to anyone; a token (Authorize) is sent when given.",
               },
-              React.createElement(
-                Original,
-                Object.assign({}, props, { operationProps: operation.set("isAuthorized", sent) })
-              )
+              original
             );
           };
         },
