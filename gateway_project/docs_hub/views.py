@@ -66,8 +66,9 @@ def spec(request: HttpRequest, name: str) -> JsonResponse:
 
 @require_safe
 def gateway_document(request: HttpRequest) -> JsonResponse:
-    """The gateway's /api/schema: the hub's "API gateway" document, not a second one."""
-    return JsonResponse(gateway_spec())
+    """The gateway's /api/schema: the hub's "API gateway" document, not a second one (with
+    the media type drf-spectacular's /api/schema has)."""
+    return JsonResponse(gateway_spec(), content_type="application/vnd.oai.openapi+json")
 
 
 @require_safe

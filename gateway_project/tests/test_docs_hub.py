@@ -224,6 +224,7 @@ def test_the_gateways_api_schema_is_the_hubs_gateway_document(api_client, descri
     hub = api_client.get("/docs/specs/gateway.json")
 
     assert own.status_code == hub.status_code == HTTPStatus.OK
+    assert own["Content-Type"] == "application/vnd.oai.openapi+json"
     assert own.json() == hub.json()
     validate(own.json())
     assert own.json()["components"]["securitySchemes"] == {"jwtAuth": JWT_SECURITY_SCHEME}
