@@ -31,15 +31,17 @@ def _probe(view: Any) -> Any:
     return csrf_exempt(require_safe(view))
 
 
-def ops_urlpatterns(*, liveness: str = "health") -> list[URLPattern]:
+def ops_urlpatterns(*, liveness: str = "health", schema: Any = None) -> list[URLPattern]:
     """Health, readiness, metrics, OpenAPI schema, Swagger UI and the admin. The probes
     answer GET and HEAD only: any other method, one Django calls unsafe (QUERY) included,
-    is a 405 problem naming them, not a CSRF refusal (they hold no session state)."""
+    is a 405 problem naming them, not a CSRF refusal (they hold no session state).
+    `schema` serves /api/schema instead of drf-spectacular's view of the project's DRF views
+    (the gateway's document describes plain Django views too)."""
     return [
         path(liveness, _probe(health.health), name="health"),
         path("ready", _probe(health.ready), name="ready"),
         path("metrics", _probe(ExportToDjangoView), name="metrics"),
-        path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+        path("api/schema", schema or SpectacularAPIView.as_view(), name="schema"),
         path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
         path("admin/", admin.site.urls),
     ]

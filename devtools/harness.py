@@ -152,6 +152,34 @@ def record_page_errors(page: Any, *, failed_answers: bool = False) -> list[str]:
     return errors
 
 
+def swagger_execute(page: Any, operation: str) -> tuple[str, str]:
+    """In Swagger UI, expand the operation (its element id: `operations-<tag>-<operationId>`),
+    Try it out, Execute with its defaults: (the status shown, the body shown)."""
+    block = page.locator(f"#{operation}")
+    block.locator(".opblock-summary").first.click()
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    status = block.locator(".live-responses-table .response .response-col_status").first
+    status.wait_for()
+    body = block.locator(".live-responses-table .response-col_description pre").first
+    return status.inner_text().strip(), body.inner_text() if body.count() else ""
+
+
+def swagger_authorize(page: Any, token: str) -> str:
+    """Paste TOKEN into Swagger UI's Authorize dialog (logging out a token given before);
+    the dialog's text, as it read."""
+    page.locator(".auth-wrapper button.authorize").click()
+    dialog = page.locator(".modal-ux")
+    logout = dialog.locator("button", has_text="Logout")
+    if logout.count():
+        logout.click()
+    text = dialog.inner_text()
+    dialog.locator("input").first.fill(token)
+    dialog.locator("button.authorize").click()
+    dialog.locator("button.btn-done").click()
+    return text
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -455,18 +483,23 @@ def superuser_create(
     return username
 
 
-def run_reconcile(stack: Stack) -> subprocess.CompletedProcess:
-    """The order service's `reconcile` command, run as an operator would, on the stack's
-    databases."""
+def manage(stack: Stack, service: str, *command: str) -> subprocess.CompletedProcess:
+    """A management command of one of the stack's projects, run as an operator would, on
+    the stack's databases."""
     return subprocess.run(
-        [sys.executable, "-m", "django", "reconcile"],
-        env={**stack["orders"].env, "DJANGO_SETTINGS_MODULE": "order_service.settings"},
+        [sys.executable, "-m", "django", *command],
+        env={**stack[service].env, "DJANGO_SETTINGS_MODULE": SERVICES[service].settings_module},
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def run_reconcile(stack: Stack) -> subprocess.CompletedProcess:
+    """The order service's `reconcile` command."""
+    return manage(stack, "orders", "reconcile")
 
 
 def new_product(stack: Stack, *, stock: int, price: str = "2.00") -> dict:

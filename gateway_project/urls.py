@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from common.urls import *  # noqa: F403 -- the JSON error handlers
 from common.urls import ops_urlpatterns
+from gateway_project.docs_hub.views import gateway_document
 from gateway_project.operator_endpoints import operator_only_patterns
 from gateway_project.proxy.urls import route_urlpatterns
 from gateway_project.status.health import health_aggregate
@@ -14,7 +15,8 @@ from gateway_project.upstreams.views import InstanceDeregistrationView, Instance
 urlpatterns = [
     *route_urlpatterns(),
     # /ready, /metrics, /api/schema and /api/docs: operators only in production.
-    *operator_only_patterns(ops_urlpatterns(liveness="health/live")),
+    # /api/schema is the hub's "API gateway" document (gateway_project.docs_hub).
+    *operator_only_patterns(ops_urlpatterns(liveness="health/live", schema=gateway_document)),
     path("health", health_aggregate, name="health-aggregate"),
     path("gateway/services", ServicesStatusView.as_view(), name="gateway-services"),
     # Service to gateway only (service token); no route of the table can reach /internal.

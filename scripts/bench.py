@@ -81,7 +81,7 @@ from scripts.benchlib import (
 )
 from scripts.peers.nginx import NGINX_MISSING, nginx_binary, nginx_command
 
-SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "peers", "memory")
+SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "peers", "keys", "memory")
 PROJECTS = ("gateway", "users", "products", "orders")
 UNLIMITED = "100000000/min"
 PASSWORD = "bench-password-9-long"  # noqa: S105 -- a throwaway user of a throwaway stack
@@ -185,11 +185,19 @@ class Bench:
         return {name: (lambda n=name: process_tree(stack[n].process.pid)) for name in names}
 
     def run(
-        self, url: str, connections: int, *, token: str = "", script=None, least=0.0, **kw
+        self,
+        url: str,
+        connections: int,
+        *,
+        token: str = "",
+        script=None,
+        least=0.0,
+        headers: dict[str, str] | None = None,
+        **kw,
     ) -> dict:
         """One wrk run of --duration seconds (at least LEAST), then the requests wrk left
         queued when it stopped are let through before the next run starts."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         try:
             return wrk(
                 url,
@@ -231,6 +239,7 @@ class Bench:
             "GATEWAY_RATE_USER": UNLIMITED,
             "GATEWAY_RATE_ANON": UNLIMITED,
             "GATEWAY_RATE_AUTH": UNLIMITED,
+            "GATEWAY_RATE_CONSUMER": UNLIMITED,
             "USERS_RATE_LOGIN": UNLIMITED,
             "USERS_RATE_LOGIN_USER": UNLIMITED,
             "GATEWAY_CACHE_SECONDS": "0",
@@ -426,6 +435,43 @@ class Bench:
             both.stop()
             second.stop()
 
+    def keys(self) -> dict:
+        """The product read through the gateway (response cache off) anonymous, with a
+        JWT and with an API key of a consumer: the gateway's CPU per request for each, in
+        alternating rounds (what a key check adds: bench_report's target)."""
+        gateway = self.stack["gateway"]
+        status, _, consumer = json_call(
+            "POST", f"{gateway.url}/gateway/consumers", {"name": "bench"}, token=self.token
+        )
+        if status != 201:
+            raise RuntimeError(f"could not make the bench consumer: {status} {consumer}")
+        status, _, key = json_call(
+            "POST",
+            f"{gateway.url}/gateway/consumers/{consumer['id']}/keys",
+            {"scopes": ["products:read"]},
+            token=self.token,
+        )
+        if status != 201:
+            raise RuntimeError(f"could not make the bench key: {status} {key}")
+        callers = {
+            "anonymous": {},
+            "jwt": {"Authorization": f"Bearer {self.token}"},
+            "api_key": {"X-API-Key": key["key"]},
+        }
+        group = {"gateway": lambda: process_tree(gateway.process.pid)}
+        targets = {
+            f"{caller}@{connections}": partial(
+                self.run,
+                gateway.url + self.product_path,
+                connections,
+                headers=headers,
+                groups=group,
+            )
+            for connections in (32, 1)
+            for caller, headers in callers.items()
+        }
+        return self.alternate(targets)
+
     def peers(self) -> dict:
         """The product read direct and behind each peer; every group's CPU per request."""
         stack = self.stack
@@ -601,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.start()
         idle = bench.memory()
-        for section in ("endpoints", "floors", "lists", "orders", "instances", "peers"):
+        for section in ("endpoints", "floors", "lists", "orders", "instances", "peers", "keys"):
             if section in args.sections:
                 print(f"- {section} ...", flush=True)
                 bench.results[section] = getattr(bench, section)()

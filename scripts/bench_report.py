@@ -69,6 +69,20 @@ def targets(results: dict) -> dict:
             statistics.median(rounds) >= 0.6 and min(rounds) >= 0.5,
             rounds=[round(r, 3) for r in rounds],
         )
+    if keys := results.get("keys"):
+        for connections in (32, 1):
+            cpu = {
+                caller: keys[f"{caller}@{connections}"]["median"]["cpu_ms_per_request"]["gateway"]
+                for caller in ("anonymous", "api_key")
+            }
+            added = cpu["api_key"] - cpu["anonymous"]
+            found[f"api_key_cpu_over_anonymous@{connections}"] = _target(
+                round(added, 3),
+                "<= 0.1 ms",
+                added <= 0.1,
+                anonymous_ms=cpu["anonymous"],
+                api_key_ms=cpu["api_key"],
+            )
     if peers := results.get("peers"):
         figures = peer_ratios(peers)
         cpu = figures["gateway"]["cpu_vs_revproxy@32"]
@@ -217,6 +231,8 @@ def table(report: dict) -> str:
         lines.append(_row(f"peers: {target}", figures))
     if peers := results.get("peers"):
         lines.extend(_peer_lines(peers))
+    for target, figures in results.get("keys", {}).items():
+        lines.append(_row(f"keys: GET /products/{{id}} {target}", figures))
     for what, why in report.get("skipped", {}).items():
         lines.append(f"skipped {what}: {why}")
     memory = results.get("memory", {})

@@ -16,7 +16,7 @@ from scripts.peers.nginx import nginx_binary
 
 pytestmark = pytest.mark.e2e
 
-SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "peers", "memory")
+SECTIONS = ("endpoints", "floors", "lists", "orders", "instances", "peers", "keys", "memory")
 
 
 def _measurements(node):
@@ -82,8 +82,12 @@ def test_quick_bench_measures_every_section_without_a_refused_request(tmp_path):
         < 0.5 * peers["gateway@32"]["median"]["cpu_ms_per_request"]["products"]
     ), peers
     assert report["targets"]["gateway_cpu_vs_revproxy@32"]["value"] > 0
+    # The key path: the same read anonymous, with a JWT and with an API key.
+    keys = report["sections"]["keys"]
+    assert set(keys) == {f"{c}@{n}" for c in ("anonymous", "jwt", "api_key") for n in (32, 1)}
+    assert report["targets"]["api_key_cpu_over_anonymous@32"]["anonymous_ms"] > 0
     measured = list(_measurements({k: v for k, v in report["sections"].items() if k != "memory"}))
-    assert len(measured) >= 16 + 10 + 2 + 2 + 2 + 2 * len(fronts)
+    assert len(measured) >= 16 + 10 + 2 + 2 + 2 + 2 * len(fronts) + 6
     for figures in measured:
         for one in figures["rounds"]:
             assert one["rps"] > 0, figures

@@ -28,7 +28,7 @@ def test_openapi_json_merges_the_real_services_into_a_valid_document(stack):
     )
     assert not [path for path in doc["paths"] if path.startswith(("/internal", "/admin"))]
     assert doc["paths"]["/products"]["post"]["x-gateway-policy"] == "staff"
-    assert doc["paths"]["/products"]["get"]["security"] == [{"jwtAuth": []}, {}]
+    assert doc["paths"]["/products"]["get"]["security"] == [{}, {"jwtAuth": []}]
     assert doc["paths"]["/users/login"]["post"]["security"] == [{}]
     assert doc["paths"]["/users/profile"]["get"]["security"] == [{"jwtAuth": []}]
 

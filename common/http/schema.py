@@ -1,4 +1,5 @@
-"""OpenAPI: the JWT scheme, and the problem answers every operation can give.
+"""OpenAPI: the JWT scheme, the problem answers every operation can give, and the shape
+of what Swagger UI builds on (operation ids, examples, optional auth).
 
 Every error is problem details (`application/problem+json`, common.http.problems), so every
 operation's schema lists the error statuses the shared machinery answers with, in one
@@ -8,6 +9,7 @@ status, media type and body against the schema.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -15,6 +17,7 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_list_serializer
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from common.http.fields import ANY_TEXT, text_with_one_outside
@@ -26,12 +29,47 @@ from common.http.problems import PROBLEM_CONTENT_TYPE
 NOT_BLANK_TEXT = text_with_one_outside(r"\s")
 
 
+# What Swagger UI's Authorize dialog shows: it writes `Bearer ` itself.
+JWT_SCHEME_DESCRIPTION = (
+    "Paste the access token alone (the `access` of `POST /users/login`), without `Bearer `: "
+    "Swagger UI adds the `Bearer ` prefix itself."
+)
+JWT_SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": JWT_SCHEME_DESCRIPTION,
+}
+
+
 class StatelessJWTScheme(SimpleJWTScheme):
     """Also every project's subclass (the user service's DB-backed one, the gateway's cache)."""
 
     target_class = "common.identity.auth.StatelessJWTAuthentication"
     match_subclasses = True
     name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {**super().get_security_definition(auto_schema), **JWT_SECURITY_SCHEME}
+
+
+def request_example(name: str, value: Any) -> OpenApiExample:
+    """A request body's example: what "Try it out" sends unless edited."""
+    return OpenApiExample(name, value=value, request_only=True)
+
+
+def optional_first(security: list[dict]) -> list[dict]:
+    """Anyone's `{}` before the token: open to all, a token optional (Swagger UI draws
+    the same padlock either way; the order is for readers of the document)."""
+    return sorted(security, key=bool)
+
+
+def camel_operation_id(operation_id: str) -> str:
+    """`users_.well_known_jwks.json_retrieve` → `usersWellKnownJwksJsonRetrieve`: Swagger
+    UI logs "escaping deep link whitespace with `_` is unsupported" for a deep link to an
+    id with `_`, and `.` or `-` are no better in a URL fragment or a CSS selector."""
+    words = [word for word in re.split(r"[^A-Za-z0-9]+", operation_id) if word]
+    return "".join(word if i == 0 else word[:1].upper() + word[1:] for i, word in enumerate(words))
 
 
 class GatewayConsumerScheme(OpenApiAuthenticationExtension):
@@ -83,7 +121,23 @@ WRITE_PROBLEM_STATUSES = {"409": "Conflict with the current state"}
 class ProblemAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema; every 4xx/5xx is documented as problem details, and a
     request body's schema says what its validators refuse (so a client that checks against
-    the schema is refused by nothing the schema allows)."""
+    the schema is refused by nothing the schema allows). Operation ids are camelCase, a
+    view's `parameter_examples` (name → value) give its parameters an `example` (what
+    Swagger UI's "Try it out" fills in), and optional auth lists `{}` first."""
+
+    def get_operation_id(self) -> str:
+        return camel_operation_id(super().get_operation_id())
+
+    def get_auth(self) -> list[dict]:
+        return optional_first(super().get_auth())
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters = super()._get_parameters()
+        examples = getattr(self.view, "parameter_examples", {})
+        for parameter in parameters:
+            if parameter["name"] in examples and "examples" not in parameter:
+                parameter.setdefault("example", examples[parameter["name"]])
+        return parameters
 
     def _map_serializer_field(
         self, field: Any, direction: str, bypass_extensions: bool = False

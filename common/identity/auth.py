@@ -12,7 +12,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.authentication import (
+    AUTH_HEADER_TYPE_BYTES,
+    JWTStatelessUserAuthentication,
+)
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -36,12 +39,24 @@ CONSUMER_HEADERS = (
     CONSUMER_OWNER_HEADER,
     CONSUMER_SCOPES_HEADER,
 )
+DOUBLED_BEARER = (
+    "The Authorization header says `Bearer` twice. In Swagger UI's Authorize dialog paste "
+    "the access token alone: Swagger UI adds `Bearer ` itself."
+)
 
 
 class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
     """Verifies the access token offline and builds the user from its claims: no DB, no I/O."""
 
     www_authenticate_realm = "api"
+
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        """simplejwt's, but `Bearer Bearer <token>` (a token pasted with its prefix where
+        the prefix is added) is told so, not "must contain two space-delimited values"."""
+        parts = header.split()
+        if len(parts) == 3 and {parts[0], parts[1]} <= AUTH_HEADER_TYPE_BYTES:
+            raise AuthenticationFailed(DOUBLED_BEARER, code="bad_authorization_header")
+        return super().get_raw_token(header)
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:

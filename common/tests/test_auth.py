@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from common.identity.auth import DOUBLED_BEARER
 from common.identity.jwt import KeyRing, public_jwk
 from common.settings.env import jwt_private_key, jwt_public_keys
 from common.testing import access_token, bearer
@@ -123,6 +124,18 @@ def test_wrong_issuer_or_audience_is_401(client, claim, value):
 
 def test_garbage_token_is_401(client):
     assert _problem(client.get("/whoami", headers={"Authorization": "Bearer not.a.jwt"}))
+
+
+def test_a_doubled_bearer_is_told_to_paste_the_bare_token(client):
+    token = access_token()
+    body = _problem(client.get("/whoami", headers={"Authorization": f"Bearer Bearer {token}"}))
+    assert body == {
+        "type": "https://errors.example/authentication-failed",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": DOUBLED_BEARER,
+    }
+    assert "paste the access token alone" in body["detail"]
 
 
 def test_staff_permission_reads_the_claim(client):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.urls import Resolver404, resolve
 
-from gateway_project.docs_hub.specs import security_for
+from common.http.schema import JWT_SECURITY_SCHEME, camel_operation_id
+from gateway_project.docs_hub.specs import SECURITY_SCHEME, security_for
 from gateway_project.routing.policies import PUBLIC, STAFF
 
 _HEALTH = {
@@ -36,7 +37,7 @@ def _get(
     responses.update({code: {"description": text} for code, text in (also or {}).items()})
     return {
         "get": {
-            "operationId": "gateway_" + summary.lower().replace(" ", "_").replace("'", ""),
+            "operationId": camel_operation_id(f"gateway {summary.lower()}".replace("'", "")),
             "summary": summary,
             "tags": [tag],
             "security": security_for(policy),
@@ -85,9 +86,5 @@ def gateway_spec() -> dict:
         },
         "servers": [{"url": "/", "description": "the gateway"}],
         "paths": {path: item for path, item in OWN_PATHS.items() if _served(path)},
-        "components": {
-            "securitySchemes": {
-                "jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            }
-        },
+        "components": {"securitySchemes": {SECURITY_SCHEME: JWT_SECURITY_SCHEME}},
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from common.http.schema import camel_operation_id
+
 SHARED_SECTIONS = ("securitySchemes",)  # the gateway's own, the same in every document
 
 
@@ -85,7 +87,9 @@ def merge_documents(documents: dict[str, dict], *, info: dict) -> dict:
             for operation in item.values():
                 if isinstance(operation, dict) and "operationId" in operation:
                     if operation["operationId"] in operation_ids:
-                        operation["operationId"] = f"{source}_{operation['operationId']}"
+                        operation["operationId"] = camel_operation_id(
+                            f"{source} {operation['operationId']}"
+                        )
                     operation_ids.add(operation["operationId"])
             merged["paths"][path] = item
         for section, entries in doc.get("components", {}).items():

@@ -17,6 +17,7 @@ from typing import Any
 
 from rest_framework.exceptions import APIException
 
+from common.http.schema import JWT_SECURITY_SCHEME
 from common.identity.service_client import client_for
 from common.settings.namespaces import on_test_reset
 from gateway_project.routing.policies import PUBLIC, STAFF
@@ -40,10 +41,11 @@ def path_shape(path: str) -> str:
 def security_for(policy: str, service_security: list | None = None) -> list[dict[str, list]]:
     """The gateway's policy as OpenAPI security. A public route takes a token when its
     service reads one (`GET /products/{id}` shows staff more) and else none: Swagger UI
-    then sends none, and a stale token cannot make the gateway refuse a login."""
+    then sends none, and a stale token cannot make the gateway refuse a login. Anyone's
+    `{}` comes first where a token is optional: it reads as open to all."""
     if policy == PUBLIC:
         takes_token = any(requirement for requirement in service_security or [])
-        return [{SECURITY_SCHEME: []}, {}] if takes_token else [{}]
+        return [{}, {SECURITY_SCHEME: []}] if takes_token else [{}]
     return [{SECURITY_SCHEME: []}]
 
 
@@ -114,9 +116,7 @@ def gateway_view(service: str, spec: dict, routes: list[Route]) -> dict:
             paths[path] = kept
     doc["paths"] = paths
     doc["servers"] = [{"url": "/", "description": "the gateway"}]
-    doc.setdefault("components", {})["securitySchemes"] = {
-        SECURITY_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    }
+    doc.setdefault("components", {})["securitySchemes"] = {SECURITY_SCHEME: JWT_SECURITY_SCHEME}
     return prune_components(doc)
 
 

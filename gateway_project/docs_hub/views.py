@@ -16,6 +16,7 @@ from gateway_project.docs_hub.specs import gateway_view, service_spec, unavailab
 from gateway_project.routing.table import routes
 
 GATEWAY = "gateway"
+MERGED_TITLE = "Every service (merged)"
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="specs")
 
 
@@ -36,9 +37,11 @@ def documents() -> dict[str, dict]:
 
 @require_safe
 def hub(request: HttpRequest) -> HttpResponse:
-    """Swagger UI with a selector over the four documents; a down service is marked."""
+    """Swagger UI with a selector over the merged document (first, shown) and each of the
+    four; a down service is marked."""
     docs = documents()
-    urls = [
+    urls = [{"url": reverse("openapi"), "name": MERGED_TITLE}]
+    urls += [
         {
             "url": reverse("docs-spec", args=[name]),
             "name": SERVICES[name].title + (" (unavailable)" if doc.get("x-unavailable") else ""),
@@ -59,6 +62,13 @@ def spec(request: HttpRequest, name: str) -> JsonResponse:
     if doc is None:
         return JsonResponse(unavailable_spec(name, SERVICES[name].title, reason))
     return JsonResponse(gateway_view(name, doc, routes()))
+
+
+@require_safe
+def gateway_document(request: HttpRequest) -> JsonResponse:
+    """The gateway's /api/schema: the hub's "API gateway" document, not a second one (with
+    the media type drf-spectacular's /api/schema has)."""
+    return JsonResponse(gateway_spec(), content_type="application/vnd.oai.openapi+json")
 
 
 @require_safe

@@ -8,6 +8,8 @@ from http import HTTPStatus
 import pytest
 from openapi_spec_validator import validate
 
+from common.http.openapi_examples import example_problems, security_problems
+from common.http.schema import JWT_SECURITY_SCHEME
 from gateway_project.tests.fake_upstream import Received, Reply
 
 PROBLEM = {"type": "object", "properties": {"status": {"type": "integer"}}}
@@ -108,12 +110,13 @@ def test_operations_carry_the_security_the_gateway_enforces(api_client, describe
 
     listing = doc["paths"]["/products"]["get"]
     create = doc["paths"]["/products"]["post"]
-    assert listing["security"] == [{"jwtAuth": []}, {}]
+    assert listing["security"] == [{}, {"jwtAuth": []}]  # anyone; a token optional
     assert listing["x-gateway-policy"] == "public"
     assert create["security"] == [{"jwtAuth": []}]
     assert create["x-gateway-policy"] == "staff"
     assert "Staff only" in create["description"]
-    assert doc["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
+    assert doc["components"]["securitySchemes"]["jwtAuth"] == JWT_SECURITY_SCHEME
+    assert "without `Bearer `" in JWT_SECURITY_SCHEME["description"]
 
 
 def test_a_public_operation_its_service_reads_no_token_for_takes_none():
@@ -121,7 +124,7 @@ def test_a_public_operation_its_service_reads_no_token_for_takes_none():
 
     assert security_for("public", [{}]) == [{}]
     assert security_for("public", None) == [{}]
-    assert security_for("public", [{"jwtAuth": []}, {}]) == [{"jwtAuth": []}, {}]
+    assert security_for("public", [{"jwtAuth": []}, {}]) == [{}, {"jwtAuth": []}]
     assert security_for("user", [{}]) == [{"jwtAuth": []}]  # the gateway asks for one
 
 
@@ -144,11 +147,14 @@ def test_a_down_service_is_marked_unavailable_and_the_hub_still_loads(api_client
         page.content.split(b'id="hub-config" type="application/json">')[1].split(b"</script>")[0]
     )
     assert [entry["name"] for entry in config["urls"]] == [
+        "Every service (merged)",
         "User service",
         "Product service",
         "Order service (unavailable)",
         "API gateway",
     ]
+    assert config["urls"][0]["url"] == "/openapi.json"
+    assert config["primaryName"] == "Every service (merged)"
     assert doc["x-unavailable"] is True
     assert doc["paths"] == {}
     assert "/api/schema answered 503" in doc["info"]["description"]
@@ -211,3 +217,29 @@ def test_merged_document_leaves_out_a_down_service_and_says_so(api_client, descr
     validate(doc)
     assert "/users/profile" not in doc["paths"]
     assert "Unavailable now, so missing: users." in doc["info"]["description"]
+
+
+def test_the_gateways_api_schema_is_the_hubs_gateway_document(api_client, described):
+    own = api_client.get("/api/schema")
+    hub = api_client.get("/docs/specs/gateway.json")
+
+    assert own.status_code == hub.status_code == HTTPStatus.OK
+    assert own["Content-Type"] == "application/vnd.oai.openapi+json"
+    assert own.json() == hub.json()
+    validate(own.json())
+    assert own.json()["components"]["securitySchemes"] == {"jwtAuth": JWT_SECURITY_SCHEME}
+    assert example_problems(own.json()) == []
+    assert security_problems(own.json()) == []
+
+
+def test_the_merged_document_says_to_paste_the_bare_token(api_client, described):
+    doc = api_client.get("/openapi.json").json()
+
+    assert doc["components"]["securitySchemes"] == {"jwtAuth": JWT_SECURITY_SCHEME}
+
+
+def test_the_gateways_health_documents_its_503(api_client, described):
+    doc = api_client.get("/docs/specs/gateway.json").json()
+
+    responses = doc["paths"]["/health"]["get"]["responses"]
+    assert sorted(responses) == ["200", "503"]

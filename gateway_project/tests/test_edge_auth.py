@@ -8,6 +8,7 @@ from http import HTTPStatus
 
 import pytest
 
+from common.identity.auth import DOUBLED_BEARER
 from common.testing import access_token, bearer
 
 
@@ -82,6 +83,21 @@ def _token_for_audience(audience: str) -> str:
     header = jwt.get_unverified_header(token)
     claims = {**jwt.decode(token, options={"verify_signature": False}), "aud": audience}
     return jwt.encode(claims, jwt_private_key(), algorithm="RS256", headers={"kid": header["kid"]})
+
+
+def test_a_token_pasted_with_its_bearer_prefix_is_told_so_at_the_edge(api_client, upstreams):
+    token = access_token()
+    response = api_client.get("/users/profile", headers={"Authorization": f"Bearer Bearer {token}"})
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response["Content-Type"] == "application/problem+json"
+    assert json.loads(response.content) == {
+        "type": "https://errors.example/authentication-failed",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": DOUBLED_BEARER,
+    }
+    assert upstreams["users"].received == []
 
 
 @pytest.mark.parametrize(

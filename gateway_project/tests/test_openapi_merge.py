@@ -42,7 +42,7 @@ def test_identical_components_are_shared_and_operation_ids_kept_unique():
 
     validate(merged)
     assert list(merged["components"]["schemas"]) == ["Page"]
-    assert [merged["paths"][p]["get"]["operationId"] for p in ("/a", "/b")] == ["list", "b_list"]
+    assert [merged["paths"][p]["get"]["operationId"] for p in ("/a", "/b")] == ["list", "bList"]
     assert merged["tags"] == [{"name": "t"}]
 
 

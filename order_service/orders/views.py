@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.http.schema import request_example
 from order_service.orders import selectors, services
 from order_service.orders.filters import OrderFilter
 from order_service.orders.models import Order
@@ -68,6 +69,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filter_backends = [DjangoFilterBackend]
     filterset_class = OrderFilter
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    parameter_examples = {
+        "id": "3f6c1b2a-9d4e-4f7a-8b5c-0e1d2a3b4c5d",  # the shape; yours come from POST /orders
+        "status": "confirmed",
+        "user_id": 2,
+        "page_size": 10,
+        # p=2100-01-01 00:00:00+00:00, as DRF writes a cursor: from the newest order on.
+        "cursor": "cD0yMTAwLTAxLTAxKzAwJTNBMDAlM0EwMCUyQjAwJTNBMDA=",
+        # Fixed, so "Try it out" twice answers the first order again, not a second one.
+        IDEMPOTENCY_HEADER: "order-ada-0001",
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -77,6 +88,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Place an order",
         request=OrderCreateSerializer,
+        examples=[
+            # Product 1 of the demo catalog (`manage_all.py up`).
+            request_example("One demo keyboard", {"items": [{"product_id": 1, "quantity": 1}]})
+        ],
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: OrderSerializer,

@@ -5,7 +5,13 @@ from http import HTTPStatus
 import pytest
 from django.core.management import call_command
 
-from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses
+from common.http.openapi_examples import (
+    body_example,
+    default_request,
+    example_problems,
+    security_problems,
+)
+from common.testing import CHECKED_ADMIN_PAGES, admin_page_statuses, bearer
 from order_service.tests.factories import confirmed_order
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +61,23 @@ def test_an_order_admin_page_number_naming_no_page_is_404(admin_client):
     confirmed_order(user_id=43)
 
     assert admin_page_statuses(admin_client, "/admin/orders/order/") == CHECKED_ADMIN_PAGES
+
+
+def test_every_operation_has_a_summary_an_id_for_deep_links_and_valid_examples(client):
+    document = client.get("/api/schema", {"format": "json"}).json()
+
+    assert example_problems(document) == []
+    assert security_problems(document) == []
+    place = body_example(document["paths"]["/orders"]["post"])
+    assert place == {"items": [{"product_id": 1, "quantity": 1}]}  # a demo product
+
+
+def test_the_list_examples_list_from_the_newest(client):
+    document = client.get("/api/schema", {"format": "json"}).json()
+    request = default_request(document, "/orders", "get")
+    mine = confirmed_order(user_id=2)
+
+    response = client.get(request.path, request.query, headers=bearer(user_id=2))
+
+    assert response.status_code == HTTPStatus.OK
+    assert [order["id"] for order in response.json()["results"]] == [str(mine.id)]

@@ -13,10 +13,12 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from common.http.schema import request_example
 from common.identity.auth import HasServiceToken, IsStaff
 from product_service.catalog import selectors, services
 from product_service.catalog.cache import CacheHeadersMixin
 from product_service.catalog.filters import ProductFilter
+from product_service.catalog.management.commands.load_demo_catalog import DEMO_CATALOG
 from product_service.catalog.models import Product
 from product_service.catalog.pagination import ProductCursorPagination
 from product_service.catalog.serializers import (
@@ -26,13 +28,42 @@ from product_service.catalog.serializers import (
     ReservationSerializer,
 )
 
+# Examples "Try it out" sends as they are, on the demo catalog (`manage_all.py up` loads
+# it into a new database: its first product, the keyboard, is id 1).
+DEMO_PRODUCT_ID = 1
+_sku, _name, _description, _price, _stock = DEMO_CATALOG[0]
+DEMO_PRODUCT = {
+    "sku": _sku,
+    "name": _name,
+    "description": _description,
+    "price": _price,
+    "stock": _stock,
+    "is_active": True,
+}
+NEW_PRODUCT = {
+    "sku": "LS-001",
+    "name": "Laptop stand",
+    "description": "Aluminium, six heights.",
+    "price": "29.90",
+    "stock": 30,
+    "is_active": True,
+}
+
 
 @extend_schema_view(
     list=extend_schema(summary="List active products (staff: inactive ones too)"),
     retrieve=extend_schema(summary="One product"),
-    create=extend_schema(summary="Add a product (staff)"),
-    update=extend_schema(summary="Replace a product (staff)"),
-    partial_update=extend_schema(summary="Change some of a product (staff)"),
+    create=extend_schema(
+        summary="Add a product (staff)", examples=[request_example("A new product", NEW_PRODUCT)]
+    ),
+    update=extend_schema(
+        summary="Replace a product (staff)",
+        examples=[request_example("The demo keyboard as loaded", DEMO_PRODUCT)],
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a product (staff)",
+        examples=[request_example("A new price", {"price": _price})],
+    ),
     destroy=extend_schema(
         summary="Delete a product (staff; a soft delete)",
         description="The product leaves the API at once, for staff too: its URL answers"
@@ -49,6 +80,15 @@ class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilter
     queryset = Product.objects.none()  # for the schema; get_queryset scopes
+    parameter_examples = {
+        "id": DEMO_PRODUCT_ID,
+        "search": "keyboard",
+        "min_price": 10,
+        "max_price": 100,
+        "in_stock": True,
+        "page_size": 10,
+        "cursor": "cD0w",  # "p=0": from the first id on
+    }
 
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.action in ("list", "retrieve"):
@@ -92,6 +132,15 @@ class ReservationCreateView(InternalView):
         responses={201: ReservationSerializer, 200: ReservationSerializer},
         tags=["internal"],
         summary="Reserve stock for an order, all lines or none (idempotent by order_ref)",
+        examples=[
+            request_example(
+                "One keyboard for an order",
+                {
+                    "order_ref": "4b1f0c9e-7a52-4d3e-9c1a-2f6e8b0d5a71",
+                    "items": [{"product_id": DEMO_PRODUCT_ID, "quantity": 1}],
+                },
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         body = ReservationRequestSerializer(data=request.data)
@@ -108,6 +157,8 @@ class ReservationCreateView(InternalView):
 
 
 class ReservationReleaseView(InternalView):
+    parameter_examples = {"order_ref": "4b1f0c9e-7a52-4d3e-9c1a-2f6e8b0d5a71"}
+
     @extend_schema(
         request=None,
         responses={200: ReleasedReservationSerializer},

@@ -6,8 +6,10 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.core.management import call_command
 from rest_framework.exceptions import ValidationError
 
+from common.http.openapi_examples import default_request, example_problems, security_problems
 from product_service.catalog import services
 from product_service.catalog.models import Product
 from product_service.tests.factories import ProductFactory
@@ -389,3 +391,23 @@ def test_create_racing_for_a_sku_is_a_validation_error_not_a_crash(monkeypatch):
         services.product_create(sku="RACE", name="x", price=Decimal("1"), stock=1)
 
     assert raised.value.detail == {"sku": ["This field must be unique."]}
+
+
+def test_every_operation_has_a_summary_an_id_for_deep_links_and_valid_examples(api_client):
+    document = api_client.get("/api/schema", {"format": "json"}).json()
+
+    assert example_problems(document) == []
+    assert security_problems(document) == []
+    # Anyone reads; a token (staff) reads more: `{}` first.
+    assert document["paths"]["/products"]["get"]["security"] == [{}, {"jwtAuth": []}]
+
+
+def test_the_list_examples_find_the_demo_keyboard(api_client):
+    document = api_client.get("/api/schema", {"format": "json"}).json()
+    request = default_request(document, "/products", "get")
+    call_command("load_demo_catalog")
+
+    response = api_client.get(request.path, request.query)
+
+    assert response.status_code == HTTPStatus.OK
+    assert [product["sku"] for product in response.json()["results"]] == ["KB-001"]

@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.http.schema import request_example
 from common.identity.auth import HasServiceToken
 from common.identity.jwt import token_backend
 from user_service.accounts import services
@@ -29,6 +30,13 @@ from user_service.accounts.serializers import (
     UserSerializer,
 )
 from user_service.accounts.throttles import LoginRateThrottle
+
+# Examples Swagger UI's "Try it out" sends as they are: register, then log in with them.
+DEMO_USERNAME, DEMO_PASSWORD = "ada", "Analytical-Engine-1843"
+DEMO_CREDENTIALS = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+DEMO_SIGN_ON_JTI = "5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f"
+# The shape of a refresh token (a real one comes from POST /users/login).
+REFRESH_SHAPE = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"
 
 
 class PublicView(GenericAPIView):
@@ -55,7 +63,11 @@ class AccountView(GenericAPIView):
 class RegisterView(PublicView):
     serializer_class = RegisterSerializer
 
-    @extend_schema(responses={HTTPStatus.CREATED: UserSerializer})
+    @extend_schema(
+        summary="Create an account",
+        responses={HTTPStatus.CREATED: UserSerializer},
+        examples=[request_example("A new user", {**DEMO_CREDENTIALS, "email": "ada@example.com"})],
+    )
     def post(self, request: Request) -> Response:
         user = services.user_register(**self.validated(request))
         return Response(UserSerializer(user).data, status=HTTPStatus.CREATED)
@@ -65,7 +77,11 @@ class LoginView(PublicView):
     serializer_class = CredentialsSerializer
     throttle_classes = (LoginRateThrottle,)
 
-    @extend_schema(responses={HTTPStatus.OK: TokenPairSerializer})
+    @extend_schema(
+        summary="Log in: an access token and a refresh token",
+        responses={HTTPStatus.OK: TokenPairSerializer},
+        examples=[request_example("The registered user", DEMO_CREDENTIALS)],
+    )
     def post(self, request: Request) -> Response:
         pair = services.user_login(request=request._request, **self.validated(request))
         return Response(asdict(pair))
@@ -74,7 +90,11 @@ class LoginView(PublicView):
 class TokenRefreshView(PublicView):
     serializer_class = RefreshSerializer
 
-    @extend_schema(responses={HTTPStatus.OK: TokenPairSerializer})
+    @extend_schema(
+        summary="Trade a refresh token for a new pair (the old one is spent)",
+        responses={HTTPStatus.OK: TokenPairSerializer},
+        examples=[request_example("A refresh token from login", {"refresh": REFRESH_SHAPE})],
+    )
     def post(self, request: Request) -> Response:
         return Response(asdict(services.token_refresh(**self.validated(request))))
 
@@ -84,7 +104,11 @@ class LogoutView(PublicView):
 
     serializer_class = RefreshSerializer
 
-    @extend_schema(responses={HTTPStatus.NO_CONTENT: None})
+    @extend_schema(
+        summary="Log out: the refresh token and your access tokens stop working",
+        responses={HTTPStatus.NO_CONTENT: None},
+        examples=[request_example("A refresh token from login", {"refresh": REFRESH_SHAPE})],
+    )
     def post(self, request: Request) -> Response:
         services.token_revoke(**self.validated(request))
         return Response(status=HTTPStatus.NO_CONTENT)
@@ -93,7 +117,16 @@ class LogoutView(PublicView):
 class PasswordView(AccountView):
     serializer_class = PasswordChangeSerializer
 
-    @extend_schema(responses={HTTPStatus.NO_CONTENT: None})
+    @extend_schema(
+        summary="Change your password (every token of yours stops working)",
+        responses={HTTPStatus.NO_CONTENT: None},
+        examples=[
+            request_example(
+                "A new password",
+                {"old_password": DEMO_PASSWORD, "new_password": "Difference-Engine-1822"},
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -104,10 +137,21 @@ class PasswordView(AccountView):
 class ProfileView(AccountView):
     serializer_class = UserSerializer
 
+    @extend_schema(summary="Your profile")
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
 
-    @extend_schema(request=ProfileUpdateSerializer, responses={HTTPStatus.OK: UserSerializer})
+    @extend_schema(
+        summary="Change your email or name",
+        request=ProfileUpdateSerializer,
+        responses={HTTPStatus.OK: UserSerializer},
+        examples=[
+            request_example(
+                "Email and name",
+                {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
+            )
+        ],
+    )
     def patch(self, request: Request) -> Response:
         serializer = ProfileUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -118,7 +162,10 @@ class ProfileView(AccountView):
 class JwksView(PublicView):
     """RFC 7517 key set: verifiers fetch it once and verify offline; rotation adds a kid."""
 
-    @extend_schema(responses={HTTPStatus.OK: dict})
+    @extend_schema(
+        summary="The public keys that verify access tokens (JWKS)",
+        responses={HTTPStatus.OK: dict},
+    )
     def get(self, request: Request) -> Response:
         response = Response(token_backend().ring.jwks())
         response["Cache-Control"] = "public, max-age=300"
@@ -135,7 +182,11 @@ class InternalAuthenticateView(PublicView):
     serializer_class = CredentialsSerializer
     throttle_classes = (LoginRateThrottle,)
 
-    @extend_schema(responses={HTTPStatus.OK: SignOnSerializer})
+    @extend_schema(
+        summary="Check an admin's credentials; the admins' sign-on (services only)",
+        responses={HTTPStatus.OK: SignOnSerializer},
+        examples=[request_example("A staff account", DEMO_CREDENTIALS)],
+    )
     def post(self, request: Request) -> Response:
         user = services.user_authenticate(request=request._request, **self.validated(request))
         return Response({"sign_on": services.admin_sign_on_issue(user=user)})
@@ -147,8 +198,10 @@ class InternalStatusView(PublicView):
 
     permission_classes = (HasServiceToken,)
     serializer_class = AccountStatusSerializer
+    parameter_examples = {"username": DEMO_USERNAME, "sign_on": DEMO_SIGN_ON_JTI}
 
     @extend_schema(
+        summary="Whether a signed-in admin still is active staff (services only)",
         parameters=[
             OpenApiParameter("username", str, required=True),
             OpenApiParameter("sign_on", str, description="the sign-on credential's jti"),
@@ -171,7 +224,13 @@ class InternalSignOutView(PublicView):
     permission_classes = (HasServiceToken,)
     serializer_class = SignOutSerializer
 
-    @extend_schema(responses={HTTPStatus.NO_CONTENT: None})
+    @extend_schema(
+        summary="Spend an admin's sign-on at every admin (services only)",
+        responses={HTTPStatus.NO_CONTENT: None},
+        examples=[
+            request_example("A sign-on", {"username": DEMO_USERNAME, "sign_on": DEMO_SIGN_ON_JTI})
+        ],
+    )
     def post(self, request: Request) -> Response:
         body = self.validated(request)
         services.admin_sign_on_spend(username=body["username"], jti=body["sign_on"])
