@@ -17,7 +17,7 @@ from typing import Any
 
 from rest_framework.exceptions import APIException
 
-from common.http.schema import JWT_SECURITY_SCHEME
+from common.http.schema import API_KEY_SECURITY_SCHEME, JWT_SECURITY_SCHEME
 from common.identity.service_client import client_for
 from common.settings.namespaces import on_test_reset
 from gateway_project.routing.policies import PUBLIC, STAFF
@@ -27,6 +27,7 @@ CACHE_SECONDS = 30.0  # a good answer
 FAILURE_CACHE_SECONDS = 5.0  # a service that did not answer is asked again soon
 FETCH_TIMEOUT = (1.0, 3.0)
 SECURITY_SCHEME = "jwtAuth"
+API_KEY_SCHEME = "apiKey"
 OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _cache: dict[str, tuple[float, dict | None, str]] = {}
@@ -88,9 +89,14 @@ def prune_components(doc: dict) -> dict:
     return doc
 
 
-def _operation_for_gateway(operation: dict, policy: str) -> dict:
+def _operation_for_gateway(operation: dict, policy: str, scope: str | None = None) -> dict:
     operation["security"] = security_for(policy, operation.get("security"))
     operation["x-gateway-policy"] = policy
+    if scope is not None and policy != PUBLIC:
+        operation["security"].append({API_KEY_SCHEME: []})
+        operation["x-gateway-key-scope"] = scope
+        note = f"An API key with the scope `{scope}` may call it too (as its consumer's owner)."
+        operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
     if policy == STAFF:
         note = "Staff only: the gateway answers 403 to signed-in users who are not staff."
         operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
@@ -111,12 +117,15 @@ def gateway_view(service: str, spec: dict, routes: list[Route]) -> dict:
             if key not in OPERATIONS:
                 kept[key] = value
             elif policy := route.policy_for(key.upper()):
-                kept[key] = _operation_for_gateway(value, policy)
+                kept[key] = _operation_for_gateway(value, policy, route.scope_for(key.upper()))
         if any(key in OPERATIONS for key in kept):
             paths[path] = kept
     doc["paths"] = paths
     doc["servers"] = [{"url": "/", "description": "the gateway"}]
-    doc.setdefault("components", {})["securitySchemes"] = {SECURITY_SCHEME: JWT_SECURITY_SCHEME}
+    doc.setdefault("components", {})["securitySchemes"] = {
+        SECURITY_SCHEME: JWT_SECURITY_SCHEME,
+        API_KEY_SCHEME: API_KEY_SECURITY_SCHEME,
+    }
     return prune_components(doc)
 
 

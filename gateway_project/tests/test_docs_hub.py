@@ -9,7 +9,9 @@ import pytest
 from openapi_spec_validator import validate
 
 from common.http.openapi_examples import example_problems, security_problems
-from common.http.schema import JWT_SECURITY_SCHEME
+from common.http.schema import API_KEY_SECURITY_SCHEME, JWT_SECURITY_SCHEME
+from gateway_project.docs_hub.specs import path_shape
+from gateway_project.routing.table import routes
 from gateway_project.tests.fake_upstream import Received, Reply
 
 PROBLEM = {"type": "object", "properties": {"status": {"type": "integer"}}}
@@ -235,7 +237,31 @@ def test_the_gateways_api_schema_is_the_hubs_gateway_document(api_client, descri
 def test_the_merged_document_says_to_paste_the_bare_token(api_client, described):
     doc = api_client.get("/openapi.json").json()
 
-    assert doc["components"]["securitySchemes"] == {"jwtAuth": JWT_SECURITY_SCHEME}
+    assert doc["components"]["securitySchemes"] == {
+        "jwtAuth": JWT_SECURITY_SCHEME,
+        "apiKey": API_KEY_SECURITY_SCHEME,
+    }
+
+
+def test_the_merged_document_lists_an_api_key_where_the_route_table_gives_a_scope(
+    api_client, described
+):
+    doc = api_client.get("/openapi.json").json()
+    by_shape = {path_shape(path): item for path, item in doc["paths"].items()}
+
+    checked = 0
+    for route in routes():
+        item = by_shape.get(path_shape(route.name), {})
+        for method, policy in route.methods.items():
+            operation = item.get(method.lower())
+            if operation is None or policy == "public":
+                continue
+            scope = route.scope_for(method)
+            takes_key = {"apiKey": []} in operation["security"]
+            assert takes_key is (scope is not None), (route.name, method)
+            assert operation.get("x-gateway-key-scope") == scope
+            checked += 1
+    assert checked
 
 
 def test_the_gateways_health_documents_its_503(api_client, described):
