@@ -73,3 +73,11 @@ def test_error_example_is_problem_json(up):
     output = run_block(block, up)
     assert has(output, "status", "404")
     assert has(output, "type", '"https://errors.example/not-found"')
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_revalidation_example_is_a_304(up):
+    text = (REPO_ROOT / "README.md").read_text().split("sent back in `If-None-Match`", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", text, flags=re.DOTALL).group(1)
+    output = run_block(block, up)
+    assert output.split() == ["304"]
