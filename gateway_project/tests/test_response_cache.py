@@ -166,6 +166,32 @@ def test_if_none_match_from_the_cache_per_rfc_9110(api_client, upstreams, if_non
     assert calls(upstreams["products"]) == 1
 
 
+def test_surrogate_control_never_reaches_a_client_on_any_route(api_client, upstreams):
+    for name in ("products", "users"):
+        serve_versions(upstreams[name])
+    cached = api_client.get("/products/1")
+    bypassed = api_client.get("/products/1", headers={"Cache-Control": "no-store"})
+    uncached = api_client.get("/users/profile", headers=bearer(user_id=3))
+
+    assert [a.status_code for a in (cached, bypassed, uncached)] == [200] * 3
+    assert [a["X-Cache"] for a in (cached, bypassed)] == ["MISS", "BYPASS"]
+    assert "X-Cache" not in uncached
+    for answer in (cached, bypassed, uncached):
+        assert "Surrogate-Control" not in answer
+    stored = [name.lower() for name, _ in response_store_items()]
+    assert "etag" in stored
+    assert "surrogate-control" not in stored
+
+
+def response_store_items() -> list[tuple[str, str]]:
+    """The headers of the entry stored for anonymous GET /products/1."""
+    from gateway_project.response_cache import policy
+    from gateway_project.response_cache.entry import Entry
+
+    found = response_store().lookup(policy.base_key("anon", "/products/1", ""), {"accept": ""})
+    return Entry.loads(found.raw).headers if found.raw else []
+
+
 def test_a_head_revalidates_against_the_get_entry(api_client, upstreams):
     serve_versions(upstreams["products"])
     get = api_client.get("/products/3")
