@@ -128,7 +128,8 @@ class GatewaySettings(Namespace):
     IPV6_PREFIX: int = setting(64, number(int, minimum=1, maximum=128), env="GATEWAY_IPV6_PREFIX")
     MAX_BODY_BYTES: int = setting(1_048_576, count, env="GATEWAY_MAX_BODY_BYTES")
     # The longest the response cache keeps a product answer (the route table's `cache`
-    # for the product routes; the service's max-age may say less). 0: not cached.
+    # for the product routes; the service's Surrogate-Control max-age, else its
+    # Cache-Control, may say less). 0: not cached.
     CACHE_SECONDS: int = setting(30, count, env="GATEWAY_CACHE_SECONDS")
     # Browser origins allowed (django-cors-headers' CORS_ALLOWED_ORIGINS).
     CORS_ALLOWED_ORIGINS: tuple[str, ...] = setting((), origins, env="CORS_ALLOWED_ORIGINS")

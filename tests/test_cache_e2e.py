@@ -1,9 +1,11 @@
 """The gateway's response cache between real processes: HITs never reach the service,
 and a change made anywhere (through the gateway, by an order, in the product admin) is
-visible at once; a Redis that goes away only turns the cache off."""
+visible at once, to a client revalidating its own copy too (ETag, 304); a Redis that
+goes away only turns the cache off."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import uuid
@@ -15,6 +17,7 @@ from common.testing import wait_until
 from devtools.harness import (
     Stack,
     admin_login,
+    http,
     json_call,
     mint_access_token,
     start_stack,
@@ -67,7 +70,11 @@ def test_the_second_identical_get_is_a_hit_that_never_reaches_the_service(stack,
     assert first[0] == second[0] == HTTPStatus.OK
     assert (first[1]["X-Cache"], second[1]["X-Cache"]) == ("MISS", "HIT")
     assert second[2] == first[2]
-    assert second[1]["Cache-Control"] == "public, max-age=30"
+    # Clients revalidate (no purge reaches them); the gateway's own lifetime is its own.
+    assert second[1]["Cache-Control"] == first[1]["Cache-Control"] == "public, no-cache"
+    assert second[1]["ETag"] == first[1]["ETag"]
+    assert "Surrogate-Control" not in first[1]
+    assert "Surrogate-Control" not in second[1]
     assert int(second[1]["Age"]) >= 0
     assert second[1]["X-Request-ID"] == second_id
     assert "Surrogate-Key" not in first[1]
@@ -133,23 +140,19 @@ def _hidden(page: str, name: str) -> str:
     return re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page).group(1)
 
 
-def test_a_staff_edit_in_the_product_admin_is_visible_at_once(stack, staff, product_admin):
-    product = new_product(stack, staff, stock=10)
-    path = f"/products/{product['id']}"
-    get(stack, path)
-    assert get(stack, path)[1]["X-Cache"] == "HIT"
+def edit_in_admin(stack: Stack, admin, product: dict, *, name: str, stock: int):
+    """Save the product's change form in the product service's admin: its answer."""
     change = f"{stack['products'].url}/admin/catalog/product/{product['id']}/change/"
-    page = product_admin.get(change, timeout=10).text
-
-    saved = product_admin.post(
+    page = admin.get(change, timeout=10).text
+    return admin.post(
         change,
         data={
             "csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"),
             "sku": product["sku"],
-            "name": "Edited in the admin",
+            "name": name,
             "description": "",
             "price": "3.50",
-            "stock": "25",
+            "stock": str(stock),
             "initial-stock": _hidden(page, "initial-stock"),
             "is_active": "on",
             "_save": "Save",
@@ -157,6 +160,15 @@ def test_a_staff_edit_in_the_product_admin_is_visible_at_once(stack, staff, prod
         timeout=10,
         allow_redirects=False,
     )
+
+
+def test_a_staff_edit_in_the_product_admin_is_visible_at_once(stack, staff, product_admin):
+    product = new_product(stack, staff, stock=10)
+    path = f"/products/{product['id']}"
+    get(stack, path)
+    assert get(stack, path)[1]["X-Cache"] == "HIT"
+
+    saved = edit_in_admin(stack, product_admin, product, name="Edited in the admin", stock=25)
     after = get(stack, path)
 
     assert saved.status_code == HTTPStatus.FOUND, saved.text[:500]
@@ -164,12 +176,70 @@ def test_a_staff_edit_in_the_product_admin_is_visible_at_once(stack, staff, prod
     assert (after[2]["name"], after[2]["stock"]) == ("Edited in the admin", 25)
 
 
+def revalidate(stack: Stack, path: str, etag: str, *, method: str = "GET") -> tuple:
+    """A client's conditional read, as a browser revalidating its copy sends it."""
+    return http(method, f"{stack['gateway'].url}{path}", headers={"If-None-Match": etag})
+
+
+def test_a_client_revalidating_its_copy_gets_304_until_the_stock_changes(
+    stack, staff, product_admin
+):
+    product = new_product(stack, staff, stock=10)
+    path = f"/products/{product['id']}"
+    first = get(stack, path)
+    etag = first[1]["ETag"]
+    checks = [revalidate(stack, path, etag) for _ in range(2)]
+    head = revalidate(stack, path, etag, method="HEAD")
+
+    assert first[1]["Cache-Control"] == "public, no-cache"
+    assert [(status, h["X-Cache"]) for status, h, _ in checks] == [(304, "HIT")] * 2
+    for status, headers, body in [*checks, head]:
+        assert status == HTTPStatus.NOT_MODIFIED
+        assert body == b""
+        assert headers["ETag"] == etag
+        assert headers["Cache-Control"] == "public, no-cache"
+        assert "Content-Length" not in headers  # a 304 describes the 200, not itself
+        assert "Content-Type" not in headers
+        assert "Date" in headers
+    assert checks[0][1].get("Vary") == first[1].get("Vary")
+
+    saved = edit_in_admin(stack, product_admin, product, name=product["name"], stock=4)
+    assert saved.status_code == HTTPStatus.FOUND, saved.text[:500]
+    status, headers, body = revalidate(stack, path, etag)
+    again = revalidate(stack, path, headers["ETag"])
+
+    assert (status, headers["X-Cache"]) == (HTTPStatus.OK, "MISS")
+    assert json.loads(body)["stock"] == 4
+    assert headers["ETag"] != etag
+    assert int(headers["Content-Length"]) == len(body)
+    assert (again[0], again[1]["X-Cache"]) == (HTTPStatus.NOT_MODIFIED, "HIT")
+    # The old copy is no longer current anywhere: every instance, HIT or MISS, says so.
+    assert revalidate(stack, path, etag)[0] == HTTPStatus.OK
+
+
+def test_staff_answers_revalidate_at_the_service_and_are_never_stored(stack, staff):
+    product = new_product(stack, staff)
+    path = f"/products/{product['id']}"
+    url = f"{stack['gateway'].url}{path}"
+    bearer = {"Authorization": f"Bearer {staff}"}
+    first = http("GET", url, headers=bearer)
+    again = http("GET", url, headers={**bearer, "If-None-Match": first[1]["ETag"]})
+
+    assert (first[0], first[1]["Cache-Control"], first[1]["X-Cache"]) == (
+        HTTPStatus.OK,
+        "private, no-cache",
+        "BYPASS",
+    )
+    assert (again[0], again[1]["X-Cache"], again[2]) == (HTTPStatus.NOT_MODIFIED, "BYPASS", b"")
+    assert again[1]["ETag"] == first[1]["ETag"]
+
+
 def test_staff_and_anonymous_answers_never_mix(stack, staff):
     product = new_product(stack, staff)
     path = f"/products/{product['id']}"
     as_staff = get(stack, path, token=staff)
     anonymous = [get(stack, path) for _ in range(2)]
-    assert as_staff[1]["Cache-Control"] == "private"
+    assert as_staff[1]["Cache-Control"] == "private, no-cache"
     assert as_staff[1]["X-Cache"] == "BYPASS"
     assert [a[1]["X-Cache"] for a in anonymous] == ["MISS", "HIT"]
 

@@ -83,3 +83,11 @@ def test_api_key_example_works_verbatim(up):
     assert "lacks the scope 'orders:write'" in output  # and may not place one
     assert has(output, "name", '"nightly-report"')  # the consumer, with its key's prefix
     assert has(output, "status", '"active"')
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_revalidation_example_is_a_304(up):
+    text = (REPO_ROOT / "README.md").read_text().split("sent back in `If-None-Match`", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", text, flags=re.DOTALL).group(1)
+    output = run_block(block, up)
+    assert output.split() == ["304"]

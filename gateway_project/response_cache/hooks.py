@@ -3,7 +3,13 @@
 `lookup` answers a HIT from the cache; otherwise it leaves a `_State` on the request
 saying what `after_upstream` may do with the service's answer: store it (a cacheable
 200), invalidate (a successful unsafe method, RFC 9111 §4.4), and always label it with
-`X-Cache`. The service's `Surrogate-Key` header never reaches the client.
+`X-Cache`. The service's `Surrogate-Key` and `Surrogate-Control` headers are the
+gateway's and never reach the client.
+
+A read whose `If-None-Match` names the ETag of the answer it would get (from the cache or
+from the service) is answered `304 Not Modified` (RFC 9110 §13.1.2, §15.4.5): the client
+revalidates its copy (the product service tells clients `no-cache`, since no purge
+reaches them) and is sent no body when it is still current.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
         logger.warning("unreadable response cache entry for %s", request.path)
         return None
     response = _response_for(entry, request.method)
+    _answer_conditional(request, response)
     _finish(request, state, HIT, response)
     return response
 
@@ -85,11 +92,20 @@ def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
 def after_upstream(
     request: HttpRequest, route: Route, answer: Answer, response: HttpResponse
 ) -> None:
-    """Store, invalidate and label the service's answer (`response`, built from `answer`)."""
+    """Store, invalidate and label the service's answer (`response`, built from `answer`);
+    a read the client already holds becomes a 304."""
     keys = []
     if (named := response.headers.get(policy.SURROGATE_KEY_HEADER)) is not None:
         keys = policy.surrogate_keys(named)
         del response[policy.SURROGATE_KEY_HEADER]
+    try:
+        _after_upstream(request, response, keys)
+    finally:  # read by _store; the gateway's own, like Surrogate-Key
+        if policy.SURROGATE_CONTROL_HEADER in response:
+            del response[policy.SURROGATE_CONTROL_HEADER]
+
+
+def _after_upstream(request: HttpRequest, response: HttpResponse, keys: list[str]) -> None:
     state = getattr(request, STATE_ATTRIBUTE, None)
     if state is None:
         return
@@ -100,7 +116,25 @@ def after_upstream(
         return
     if state.may_store and request.method == "GET":
         state.result = _store(request, state, response, keys)
+    _answer_conditional(request, response)
     _finish(request, state, state.result, response)
+
+
+def _answer_conditional(request: HttpRequest, response: HttpResponse) -> None:
+    """Make a 200 to a GET or HEAD whose If-None-Match matches it a 304, in place: no body
+    and no representation metadata, but its ETag, Cache-Control, Vary (and Expires,
+    Content-Location, Last-Modified, cookies) as the 200 had them (RFC 9110 §15.4.5)."""
+    if request.method not in policy.READ_METHODS or response.status_code != 200:
+        return
+    if not policy.none_match(request.headers.get("If-None-Match"), response.get("ETag")):
+        return
+    response.status_code = 304
+    response.reason_phrase = "Not Modified"
+    response.content = b""
+    for name in [name for name in response.headers if name.lower() in policy.NOT_MODIFIED_DROPS]:
+        del response[name]
+    # No Content-Length either (proxy.middleware.set_content_length sets none on a 304).
+    response.upstream_content_length = None
 
 
 def _store(request: HttpRequest, state: _State, response: HttpResponse, keys: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from http import HTTPStatus
@@ -71,6 +72,223 @@ def test_head_is_answered_from_the_get_entry_without_a_body(api_client, upstream
     assert head["X-Cache"] == "HIT"
     assert head.content == b""
     assert calls(upstreams["products"]) == 1
+
+
+# What the product service sends (product_service/catalog/cache.py): kept by the gateway
+# for Surrogate-Control's lifetime, revalidated by every cache past it.
+REVALIDATED = [
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "public, no-cache"),
+    ("Surrogate-Control", "max-age=30"),
+    ("Vary", "Accept"),
+]
+
+
+def serve_versions(upstream, *headers: tuple[str, str], keys: str = "") -> dict:
+    """The fake service answers with `state["body"]` and that body's ETag (as the product
+    service does); change `state["body"]` to change the representation."""
+    state = {"body": b'{"stock": 3}'}
+
+    def reply(received: Received) -> Reply:
+        body = state["body"]
+        sent = [*(headers or REVALIDATED), ("ETag", etag_of(body))]
+        if keys:
+            sent.append(("Surrogate-Key", keys))
+        return Reply(200, b"" if received.method == "HEAD" else body, sent)
+
+    upstream.responder = reply
+    return state
+
+
+def etag_of(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+
+
+def test_a_matching_if_none_match_on_a_hit_is_a_304_with_the_200s_validators(api_client, upstreams):
+    products = upstreams["products"]
+    serve_versions(products, keys="product-7")
+    first = api_client.get("/products/7")
+    tag = first["ETag"]
+
+    again = api_client.get("/products/7", headers={"If-None-Match": tag})
+
+    assert first.status_code == HTTPStatus.OK
+    assert first["X-Cache"] == "MISS"
+    assert again.status_code == HTTPStatus.NOT_MODIFIED
+    assert again["X-Cache"] == "HIT"
+    assert calls(products) == 1
+    assert again.content == b""
+    # RFC 9110 §15.4.5: what the 200 would have said about caching, no representation.
+    assert again["ETag"] == tag
+    assert again["Cache-Control"] == first["Cache-Control"] == "public, no-cache"
+    assert again["Vary"] == first["Vary"]
+    assert "Content-Length" not in again
+    assert "Content-Type" not in again
+    # The gateway's own directive never reaches a client, from a MISS or a HIT.
+    for answer in (first, again):
+        assert "Surrogate-Control" not in answer
+        assert "Surrogate-Key" not in answer
+
+
+def test_a_hit_and_a_miss_of_one_body_carry_one_etag(api_client, upstreams):
+    serve_versions(upstreams["products"])
+
+    miss = api_client.get("/products/1")
+    hit = api_client.get("/products/1")
+
+    assert [miss["X-Cache"], hit["X-Cache"]] == ["MISS", "HIT"]
+    assert miss["ETag"] == hit["ETag"] == etag_of(miss.content)
+    assert hit["Cache-Control"] == "public, no-cache"
+
+
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [
+        ("{tag}", 304),
+        ("W/{tag}", 304),  # weak comparison
+        ('"other", {tag}', 304),
+        ("*", 304),
+        ('"other"', 200),
+        ("{weak}", 304),
+        ("not-a-tag", 200),
+    ],
+    ids=["strong", "weak", "list", "star", "other", "weak-own", "malformed"],
+)
+def test_if_none_match_from_the_cache_per_rfc_9110(api_client, upstreams, if_none_match, status):
+    serve_versions(upstreams["products"])
+    tag = api_client.get("/products/1")["ETag"]
+    sent = if_none_match.format(tag=tag, weak=f"W/{tag}")
+
+    answer = api_client.get("/products/1", headers={"If-None-Match": sent})
+
+    assert (answer.status_code, answer["X-Cache"]) == (status, "HIT")
+    assert bool(answer.content) is (status == 200)
+    assert calls(upstreams["products"]) == 1
+
+
+def test_surrogate_control_never_reaches_a_client_on_any_route(api_client, upstreams):
+    for name in ("products", "users"):
+        serve_versions(upstreams[name])
+    cached = api_client.get("/products/1")
+    bypassed = api_client.get("/products/1", headers={"Cache-Control": "no-store"})
+    uncached = api_client.get("/users/profile", headers=bearer(user_id=3))
+
+    assert [a.status_code for a in (cached, bypassed, uncached)] == [200] * 3
+    assert [a["X-Cache"] for a in (cached, bypassed)] == ["MISS", "BYPASS"]
+    assert "X-Cache" not in uncached
+    for answer in (cached, bypassed, uncached):
+        assert "Surrogate-Control" not in answer
+    stored = [name.lower() for name, _ in response_store_items()]
+    assert "etag" in stored
+    assert "surrogate-control" not in stored
+
+
+def response_store_items() -> list[tuple[str, str]]:
+    """The headers of the entry stored for anonymous GET /products/1."""
+    from gateway_project.response_cache import policy
+    from gateway_project.response_cache.entry import Entry
+
+    found = response_store().lookup(policy.base_key("anon", "/products/1", ""), {"accept": ""})
+    return Entry.loads(found.raw).headers if found.raw else []
+
+
+def test_a_head_revalidates_against_the_get_entry(api_client, upstreams):
+    serve_versions(upstreams["products"])
+    get = api_client.get("/products/3")
+
+    current = api_client.head("/products/3", headers={"If-None-Match": get["ETag"]})
+    stale = api_client.head("/products/3", headers={"If-None-Match": '"old"'})
+
+    assert (current.status_code, current["X-Cache"]) == (304, "HIT")
+    assert current["ETag"] == get["ETag"]
+    assert current.content == b""
+    assert "Content-Length" not in current
+    assert (stale.status_code, stale["X-Cache"]) == (200, "HIT")
+    assert stale.content == b""
+    assert stale["Content-Length"] == str(len(get.content))
+    assert calls(upstreams["products"]) == 1
+
+
+def test_after_a_purge_the_old_etag_gets_the_new_body_and_a_new_etag(api_client, upstreams):
+    products = upstreams["products"]
+    state = serve_versions(products, keys="product-7")
+    old = api_client.get("/products/7")
+    assert api_client.get("/products/7", headers={"If-None-Match": old["ETag"]}).status_code == 304
+
+    state["body"] = b'{"stock": 2}'
+    assert _purge(api_client, {"keys": ["product-7"]}).status_code == HTTPStatus.OK
+    fresh = api_client.get("/products/7", headers={"If-None-Match": old["ETag"]})
+    again = api_client.get("/products/7", headers={"If-None-Match": fresh["ETag"]})
+
+    assert (fresh.status_code, fresh["X-Cache"]) == (200, "MISS")
+    assert fresh.content == b'{"stock": 2}'
+    assert fresh["ETag"] == etag_of(b'{"stock": 2}') != old["ETag"]
+    assert (again.status_code, again["X-Cache"]) == (304, "HIT")
+    assert calls(products) == 2
+
+
+def test_a_revalidation_the_cache_cannot_answer_goes_to_the_service(api_client, upstreams):
+    """A MISS: the service is asked (it is sent the client's If-None-Match); its 200 is
+    stored, and the gateway answers 304 from it when it matches."""
+    products = upstreams["products"]
+    serve_versions(products)
+    tag = etag_of(b'{"stock": 3}')
+
+    first = api_client.get("/products/5", headers={"If-None-Match": tag})
+    second = api_client.get("/products/5")
+
+    assert (first.status_code, first["X-Cache"]) == (304, "MISS")
+    assert first.content == b""
+    assert "Content-Length" not in first
+    assert first["ETag"] == tag
+    assert products.received[0].headers["if-none-match"] == tag
+    assert (second.status_code, second["X-Cache"]) == (200, "HIT")
+    assert second.content == b'{"stock": 3}'
+    assert calls(products) == 1
+
+
+def test_a_304_from_the_service_passes_through_and_is_not_stored(api_client, upstreams):
+    def reply(received: Received) -> Reply:
+        return Reply(304, b"", [("ETag", '"v1"'), ("Cache-Control", "public, no-cache")])
+
+    upstreams["products"].responder = reply
+
+    answers = [api_client.get("/products/2", headers={"If-None-Match": '"v1"'}) for _ in range(2)]
+
+    assert [(a.status_code, a["X-Cache"]) for a in answers] == [(304, "BYPASS")] * 2
+    assert all(a["ETag"] == '"v1"' and "Content-Length" not in a for a in answers)
+    assert calls(upstreams["products"]) == 2
+
+
+def test_a_private_answer_with_an_etag_is_never_stored_but_revalidates(api_client, upstreams):
+    """Staff answers: `private, no-cache` with their own body's ETag."""
+    products = upstreams["products"]
+    serve_versions(products, ("Cache-Control", "private, no-cache"))
+    staff = bearer(is_staff=True)
+
+    first = api_client.get("/products/9", headers=staff)
+    again = api_client.get("/products/9", headers={**staff, "If-None-Match": first["ETag"]})
+
+    assert (first.status_code, first["X-Cache"]) == (200, "BYPASS")
+    assert (again.status_code, again["X-Cache"]) == (304, "BYPASS")
+    assert again["Cache-Control"] == "private, no-cache"
+    assert again["ETag"] == first["ETag"] == etag_of(first.content)
+    assert calls(products) == 2  # asked each time: never stored
+
+
+def test_an_if_none_match_on_a_write_is_left_to_the_service(api_client, upstreams):
+    serve_versions(upstreams["products"])
+    tag = api_client.get("/products/1")["ETag"]
+
+    written = api_client.put(
+        "/products/1",
+        b"{}",
+        content_type="application/json",
+        headers={**bearer(is_staff=True), "If-None-Match": tag},
+    )
+
+    assert written.status_code == HTTPStatus.OK  # the fake service ignores it
+    assert upstreams["products"].received[-1].headers["if-none-match"] == tag
 
 
 @pytest.mark.parametrize(

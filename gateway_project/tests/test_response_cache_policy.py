@@ -61,6 +61,58 @@ def test_only_200_vary_star_and_cookies_and_age():
     assert ttl("public, max-age=10", route=0) == 0
 
 
+@pytest.mark.parametrize(
+    ("cache_control", "surrogate", "expected"),
+    [
+        ("public, no-cache", "max-age=30", 30),  # no-cache speaks to the caches past it
+        ("public, no-cache", "max-age=10", 10),
+        ("public, no-cache", "max-age=60", 30),  # still never past the route's lifetime
+        ("public, max-age=5", "max-age=20", 20),  # the gateway's own word wins
+        ("public, max-age=20", "no-store", 0),
+        ("public, max-age=20", "max-age=0", 0),
+        ("public, max-age=20", "", 20),  # nothing said to it: Cache-Control decides
+        ("public, no-cache", "", 0),
+        ("private, no-cache", "max-age=30", 0),  # one caller's answer is never stored
+        ("no-store", "max-age=30", 0),
+    ],
+)
+def test_surrogate_control_is_the_gateways_own_lifetime(cache_control, surrogate, expected):
+    assert ttl(cache_control, Surrogate_Control=surrogate) == expected
+
+
+def test_surrogate_control_still_needs_public_for_a_request_with_credentials():
+    assert ttl("no-cache", Surrogate_Control="max-age=30", auth=True) == 0
+    assert ttl("public, no-cache", Surrogate_Control="max-age=30", auth=True) == 30
+    assert ttl("public, no-cache", Surrogate_Control="max-age=30", Age="10") == 20
+
+
+@pytest.mark.parametrize(
+    ("if_none_match", "etag", "matches"),
+    [
+        ('"abc"', '"abc"', True),
+        ('"abc"', '"abd"', False),
+        ('W/"abc"', '"abc"', True),  # weak comparison (RFC 9110 §8.8.3.2)
+        ('"abc"', 'W/"abc"', True),
+        ('W/"abc"', 'W/"abc"', True),
+        ('"x", "abc"', '"abc"', True),
+        ('"x" , W/"abc" ,', '"abc"', True),
+        ('"x", , "abc"', '"abc"', True),  # empty list elements are allowed
+        ('"a,b"', '"a,b"', True),  # a comma inside the opaque tag
+        ('"x", "y"', '"abc"', False),
+        ("*", '"abc"', True),  # any current representation
+        (" * ", None, True),
+        ('"abc"', None, False),  # no validator: nothing to match
+        ("abc", '"abc"', False),  # not an entity-tag: no 304
+        ('"abc", junk', '"abc"', False),
+        ("", '"abc"', False),
+        (None, '"abc"', False),
+        ('"ABC"', '"abc"', False),  # opaque tags compare octet by octet
+    ],
+)
+def test_if_none_match_by_the_weak_comparison_and_star(if_none_match, etag, matches):
+    assert policy.none_match(if_none_match, etag) is matches
+
+
 def test_an_answer_to_a_request_with_credentials_needs_public_or_s_maxage():
     assert ttl("max-age=10", auth=True) == 0
     assert ttl("public, max-age=10", auth=True) == 10

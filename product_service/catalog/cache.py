@@ -1,10 +1,20 @@
 """What the gateway's response cache needs from the catalog: headers and purges.
 
-Reads say who may keep them (`Cache-Control`: public for everyone but staff, who see
-inactive products) and which data they show (`Surrogate-Key`: `products` on list pages,
-`product-<id>` on a product). Every change names the keys it makes stale and, once its
-transaction has committed, purges them before the change's own answer goes out: a read
-after it is fresh.
+Reads say who may keep them and for how long, and which data they show:
+
+- `Surrogate-Control: max-age=30` is for the gateway alone (it strips it): its response
+  cache keeps a public read that long, and the purges below reach it.
+- `Cache-Control: public, no-cache` is for every cache past the gateway (a browser, a
+  CDN): no purge reaches those, so they may keep a copy but must revalidate it before
+  each use, with the `ETag` (a hash of the body: the same from every instance, for a GET
+  and a HEAD, for a gateway HIT and a MISS). The gateway answers that revalidation `304`
+  from its cache while it holds the same body, so a change shows at once everywhere.
+- Staff see inactive products: their reads are `private, no-cache` (never stored by the
+  gateway, revalidated by the browser), with an ETag all the same.
+- `Surrogate-Key`: `products` on list pages, `product-<id>` on a product.
+
+Every change names the keys it makes stale and, once its transaction has committed,
+purges them before the change's own answer goes out: a read after it is fresh.
 
 With Redis the cache lives there, and the purge runs there, in the writer's commit hook
 (catalog/purges.py): it holds with every gateway down. Without Redis it is sent to the
@@ -19,10 +29,12 @@ tried again until it does.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -34,8 +46,12 @@ from product_service.catalog.purges import (
     purge_sender,
 )
 
-# Public answers may be kept this long (the gateway also caps it by its route setting).
+# The gateway may keep public answers this long (it also caps it by its route setting);
+# its purges reach only its own cache, so every other cache is told to revalidate.
 PUBLIC_MAX_AGE = 30
+GATEWAY_CACHE_CONTROL = f"max-age={PUBLIC_MAX_AGE}"
+PUBLIC_CACHE_CONTROL = "public, no-cache"
+STAFF_CACHE_CONTROL = "private, no-cache"
 # How long a writer waits for its purge at the gateway before answering (it still lands).
 PURGE_WAIT = 0.1
 LIST_KEY = "products"
@@ -46,20 +62,35 @@ def product_key(product_id: int) -> str:
 
 
 class CacheHeadersMixin:
-    """For a viewset: Cache-Control and Surrogate-Key on its successful reads."""
+    """For a viewset: Cache-Control, Surrogate-Control, Surrogate-Key and an ETag on its
+    successful reads."""
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method in ("GET", "HEAD") and response.status_code == 200:
-            staff = bool(getattr(request.user, "is_staff", False))
-            response["Cache-Control"] = "private" if staff else f"public, max-age={PUBLIC_MAX_AGE}"
+            if getattr(request.user, "is_staff", False):
+                response["Cache-Control"] = STAFF_CACHE_CONTROL
+            else:
+                response["Cache-Control"] = PUBLIC_CACHE_CONTROL
+                response["Surrogate-Control"] = GATEWAY_CACHE_CONTROL
+            # The body exists once rendered (a HEAD's too: the server drops it after).
+            response.add_post_render_callback(set_etag)
             if self.action == "list":
                 response["Surrogate-Key"] = LIST_KEY
             elif isinstance(response.data, dict) and "id" in response.data:
                 response["Surrogate-Key"] = product_key(response.data["id"])
         return response
+
+
+def body_etag(body: bytes) -> str:
+    """A strong ETag for these bytes: it changes whenever they do, whoever computes it."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def set_etag(response: HttpResponse) -> None:
+    response["ETag"] = body_etag(response.content)
 
 
 def products_changed(product_ids: Iterable[int]) -> None:

@@ -52,15 +52,20 @@ def purged(mock) -> list[list[str]]:
     return [json.loads(call.request.body)["keys"] for call in mock.calls]
 
 
-def test_public_reads_may_be_kept_by_a_shared_cache_and_name_their_data(api_client, customer):
+def test_public_reads_are_kept_by_the_gateway_and_revalidated_by_everyone_else(
+    api_client, customer
+):
     product = ProductFactory()
 
     listed = api_client.get("/products")
     detail = api_client.get(f"/products/{product.pk}")
     as_customer = api_client.get(f"/products/{product.pk}", headers=customer)
 
-    assert listed["Cache-Control"] == detail["Cache-Control"] == "public, max-age=30"
-    assert as_customer["Cache-Control"] == "public, max-age=30"
+    # No purge reaches a browser or a CDN: they must revalidate. The gateway, which the
+    # purges reach, keeps the answer PUBLIC_MAX_AGE seconds (and strips the header).
+    for answer in (listed, detail, as_customer):
+        assert answer["Cache-Control"] == "public, no-cache"
+        assert answer["Surrogate-Control"] == "max-age=30"
     assert listed["Surrogate-Key"] == "products"
     assert detail["Surrogate-Key"] == f"product-{product.pk}"
 
@@ -72,7 +77,47 @@ def test_staff_reads_are_private_because_staff_see_inactive_products(api_client,
     listed = api_client.get("/products", headers=staff)
 
     assert detail.status_code == HTTPStatus.OK
-    assert detail["Cache-Control"] == listed["Cache-Control"] == "private"
+    assert detail["Cache-Control"] == listed["Cache-Control"] == "private, no-cache"
+    assert "Surrogate-Control" not in detail
+    # Their ETag is their body's too: never the anonymous answer's, whose body differs.
+    assert detail["ETag"] == cache.body_etag(detail.content)
+
+
+def test_a_reads_etag_is_a_strong_hash_of_its_body_and_a_head_has_the_gets(api_client):
+    product = ProductFactory(stock=4)
+
+    first = api_client.get(f"/products/{product.pk}")
+    again = api_client.get(f"/products/{product.pk}")
+    head = api_client.head(f"/products/{product.pk}")
+    listed = api_client.get("/products")
+
+    assert first["ETag"] == cache.body_etag(first.content)
+    assert first["ETag"].startswith('"')
+    assert first["ETag"].endswith('"')
+    assert again["ETag"] == head["ETag"] == first["ETag"]
+    assert listed["ETag"] == cache.body_etag(listed.content) != first["ETag"]
+
+
+def test_the_etag_changes_with_the_body(api_client):
+    product = ProductFactory(stock=4)
+    before = api_client.get(f"/products/{product.pk}")
+
+    product.stock = 5
+    product.save()
+    after = api_client.get(f"/products/{product.pk}")
+
+    assert after.json()["stock"] == 5
+    assert after["ETag"] != before["ETag"]
+    assert after["ETag"] == cache.body_etag(after.content)
+
+
+def test_the_staffs_etag_differs_from_the_publics_when_their_bodies_do(api_client, staff):
+    product = ProductFactory()
+
+    public = api_client.get(f"/products/{product.pk}")
+    as_staff = api_client.get(f"/products/{product.pk}", headers=staff)
+
+    assert (public.content == as_staff.content) == (public["ETag"] == as_staff["ETag"])
 
 
 def test_a_missing_product_is_not_marked_cacheable(api_client):
@@ -81,6 +126,8 @@ def test_a_missing_product_is_not_marked_cacheable(api_client):
     assert missing.status_code == HTTPStatus.NOT_FOUND
     assert "public" not in missing.get("Cache-Control", "")
     assert "Surrogate-Key" not in missing
+    assert "Surrogate-Control" not in missing
+    assert "ETag" not in missing
 
 
 def test_the_surrogate_key_names_the_product_however_its_id_was_spelled(api_client):
