@@ -165,18 +165,19 @@ def swagger_execute(page: Any, operation: str) -> tuple[str, str]:
     return status.inner_text().strip(), body.inner_text() if body.count() else ""
 
 
-def swagger_authorize(page: Any, token: str) -> str:
-    """Paste TOKEN into Swagger UI's Authorize dialog (logging out a token given before);
-    the dialog's text, as it read."""
+def swagger_authorize(page: Any, token: str, scheme: str = "jwtAuth") -> str:
+    """Paste TOKEN into the SCHEME form of Swagger UI's Authorize dialog (logging out what
+    it held before); the dialog's text, as it read."""
     page.locator(".auth-wrapper button.authorize").click()
     dialog = page.locator(".modal-ux")
-    logout = dialog.locator("button", has_text="Logout")
+    form = dialog.locator("form").filter(has_text=f"{scheme} (")
+    logout = form.locator("button", has_text="Logout")
     if logout.count():
         logout.click()
     text = dialog.inner_text()
-    dialog.locator("input").first.fill(token)
-    dialog.locator("button.authorize").click()
-    dialog.locator("button.btn-done").click()
+    form.locator("input").first.fill(token)
+    form.locator("button.authorize").click()
+    dialog.locator("button.btn-done").first.click()
     return text
 
 

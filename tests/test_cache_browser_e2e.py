@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "cache-browser-" + secrets.token_urlsafe(12)
-OPERATION = "operations-products-products_retrieve"
+OPERATION = "operations-products-productsRetrieve"
 SEEN_WITHIN = 1.0  # seconds: "at once"
 
 

@@ -47,6 +47,10 @@ class WindowCounter(Protocol):
         CounterUnavailable when the store cannot be reached."""
         ...
 
+    def peek(self, key: str) -> int:
+        """The count of the window open at `key` (0 when none is): read, not counted."""
+        ...
+
     def reset(self, prefix: str = ...) -> None:
         """Tests: forget the windows whose keys start with `prefix`."""
         ...
@@ -76,6 +80,12 @@ class LocalWindowCounter:
             entry[0] += 1
             return int(entry[0]), int(entry[1] - now)
 
+    def peek(self, key: str) -> int:
+        now = time.monotonic() * 1000 if self._clock is None else self._clock()
+        with self._lock:
+            entry = self._windows.get(key)
+            return int(entry[0]) if entry is not None and entry[1] > now else 0
+
     def reset(self, prefix: str = "") -> None:
         with self._lock:
             for key in [key for key in self._windows if key.startswith(prefix)]:
@@ -99,6 +109,16 @@ class RedisWindowCounter(SharedRedis):
             self.failed(error)
             raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
         return int(count), int(ttl)
+
+    def peek(self, key: str) -> int:
+        if not self.available():
+            raise CounterUnavailable("Redis failed a moment ago")
+        try:
+            found = self.call("get", key)
+        except self.errors as error:
+            self.failed(error)
+            raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
+        return int(found or 0)
 
     def reset(self, prefix: str = "throttle:") -> None:
         self.delete_matching(f"{prefix}*")
@@ -135,6 +155,17 @@ class DatabaseWindowCounter:
         except DatabaseError as error:
             raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
         return int(count), int(expires - now)
+
+    def peek(self, key: str) -> int:
+        from django.db import DatabaseError
+
+        from common.models import WindowCount
+
+        try:
+            found = WindowCount.objects.filter(key=key, expires_ms__gt=self._clock()).first()
+        except DatabaseError as error:
+            raise CounterUnavailable(f"{type(error).__name__}: {error}") from error
+        return found.count if found is not None else 0
 
     def reset(self, prefix: str = "") -> None:
         from common.models import WindowCount

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gateway_project.observability.traffic import COARSE, FINE, LATENCY_BOUNDS_MS, Tier, buckets
+from gateway_project.observability.traffic import (
+    CLASSES,
+    COARSE,
+    FINE,
+    LATENCY_BOUNDS_MS,
+    Tier,
+    buckets,
+    percentile,
+)
 
 # The ranges the dashboard offers: seconds -> the tier that draws it.
 RANGES: dict[int, Tier] = {5 * 60: FINE, 15 * 60: FINE, 60 * 60: COARSE}
 DEFAULT_RANGE = 5 * 60
-# The status classes shown, and the bucket field that counts each.
-CLASSES = {"2xx": "c2", "3xx": "c3", "4xx": "c4", "429": "c429", "5xx": "c5"}
-
-
-def percentile(histogram: list[int], q: float) -> float | None:
-    """The q-quantile (ms) of a latency histogram, interpolated inside its bucket."""
-    total = sum(histogram)
-    if total == 0:
-        return None
-    rank = q * total
-    seen = 0
-    for slot, count in enumerate(histogram):
-        if count and seen + count >= rank:
-            lower = LATENCY_BOUNDS_MS[slot - 1] if slot else 0.0
-            upper = LATENCY_BOUNDS_MS[slot] if slot < len(LATENCY_BOUNDS_MS) else lower * 2
-            return round(lower + (upper - lower) * (rank - seen) / count, 2)
-        seen += count
-    return float(LATENCY_BOUNDS_MS[-1])
 
 
 def _series(window: list[Counter], prefix: str, seconds: int) -> dict:

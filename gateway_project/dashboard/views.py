@@ -14,7 +14,9 @@ from django.views.decorators.http import require_safe
 from common.http.problems import problem
 from common.settings.namespaces import common_settings
 from common.topology import UPSTREAMS
+from gateway_project.consumers.models import Consumer
 from gateway_project.dashboard.figures import DEFAULT_RANGE, RANGES, traffic_figures
+from gateway_project.proxy.quotas import usage_summary
 from gateway_project.routing.table import routes
 
 REFRESH_SECONDS = 5
@@ -105,8 +107,32 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "refresh_seconds": REFRESH_SECONDS,
         "ranges": [(seconds, RANGE_LABELS[seconds]) for seconds in RANGES],
         "default_range": DEFAULT_RANGE,
+        "consumers": consumer_rows(),
+        "usage_days": USAGE_DAYS,
     }
     return render(request, "dashboard/dashboard.html", context)
+
+
+USAGE_DAYS = 30
+MAX_CONSUMERS_SHOWN = 50
+
+
+def consumer_rows() -> list[dict[str, Any]]:
+    """One row per consumer and route it called (one row for a consumer without calls):
+    the most recently made consumers first, MAX_CONSUMERS_SHOWN at most."""
+    rows = []
+    for consumer in Consumer.objects.order_by("-created_at")[:MAX_CONSUMERS_SHOWN]:
+        summary = usage_summary(consumer, USAGE_DAYS)
+        base = {
+            "id": consumer.pk,
+            "name": consumer.name,
+            "owner_id": consumer.owner_id,
+            "is_active": consumer.is_active,
+            "quota": summary["quota"],
+        }
+        routes = summary["routes"] or {"": {}}
+        rows += [{**base, "route": route, "figures": figures} for route, figures in routes.items()]
+    return rows
 
 
 @require_safe

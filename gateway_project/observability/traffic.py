@@ -33,6 +33,7 @@ from django.http import HttpRequest
 
 from common.limits.state import pick_store, redis_cache
 from common.settings.namespaces import on_settings_change, on_test_reset
+from gateway_project.observability import usage
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,31 @@ def uses_redis() -> bool:
     return redis_cache() is not None
 
 
+# The status classes the figures show, and the bucket field that counts each.
+CLASSES = {"2xx": "c2", "3xx": "c3", "4xx": "c4", "429": "c429", "5xx": "c5"}
+
+
+def percentile(histogram: list[int], q: float) -> float | None:
+    """The q-quantile (ms) of a latency histogram, interpolated inside its bucket."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    rank = q * total
+    seen = 0
+    for slot, count in enumerate(histogram):
+        if count and seen + count >= rank:
+            lower = LATENCY_BOUNDS_MS[slot - 1] if slot else 0.0
+            upper = LATENCY_BOUNDS_MS[slot] if slot < len(LATENCY_BOUNDS_MS) else lower * 2
+            return round(lower + (upper - lower) * (rank - seen) / count, 2)
+        seen += count
+    return float(LATENCY_BOUNDS_MS[-1])
+
+
+def status_field(status: int) -> str:
+    """The bucket field that counts an answer of `status` (`c4` is 4xx but 429)."""
+    return "c429" if status == 429 else f"c{min(status // 100, 5)}"
+
+
 def _latency_slot(ms: float) -> int:
     for slot, bound in enumerate(LATENCY_BOUNDS_MS):
         if ms <= bound:
@@ -181,7 +207,7 @@ def record(request: HttpRequest, route: Any, status: int, seconds: float) -> Non
     """Count one proxied request (the hot path: a few dict updates under a lock)."""
     bucket = int(time.time()) // BUCKET_SECONDS
     slot = _latency_slot(seconds * 1000)
-    kind = "c429" if status == 429 else f"c{min(status // 100, 5)}"
+    kind = status_field(status)
     fields = [f"route|{route.name}|", f"service|{route.service}|"]
     state = getattr(request, "rate_limit", None)
     with _lock:
@@ -194,6 +220,8 @@ def record(request: HttpRequest, route: Any, status: int, seconds: float) -> Non
                 tally[prefix + "e"] += 1
         if status == 429:
             tally[f"throttled|{getattr(state, 'scope', 'upstream')}|n"] += 1
+    if (consumer := getattr(getattr(request, "user", None), "consumer_id", None)) is not None:
+        usage.record(consumer, route.name, kind, slot)
     if traffic_store() is not _memory:
         _ensure_flusher()  # without Redis, reading the buckets moves them (`buckets`)
 
@@ -217,6 +245,7 @@ def _flush_forever() -> None:
 def flush() -> None:
     """Move what piled up into the store: one pipelined round trip. Lost if Redis is down."""
     global _last_failure_log
+    usage.flush()
     with _lock:
         batch = dict(_pending)
         _pending.clear()

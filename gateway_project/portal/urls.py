@@ -15,6 +15,11 @@ urlpatterns = [
         name="consumer-keys",
     ),
     path(
+        "gateway/consumers/<int:consumer_id>/usage",
+        views.UsageView.as_view(),
+        name="consumer-usage",
+    ),
+    path(
         "gateway/consumers/<int:consumer_id>/keys/<int:key_id>/revoke",
         views.KeyRevokeView.as_view(),
         name="consumer-key-revoke",

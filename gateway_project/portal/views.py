@@ -6,9 +6,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from gateway_project.consumers import services
 from gateway_project.consumers.models import ApiKey, Consumer
+from gateway_project.observability import usage
 from gateway_project.portal.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
@@ -24,6 +26,7 @@ from gateway_project.portal.serializers import (
     NewApiKeySerializer,
 )
 from gateway_project.proxy.authentication import CachedJWTAuthentication
+from gateway_project.proxy.quotas import usage_summary
 
 
 class PortalView(APIView):
@@ -112,6 +115,22 @@ class KeyListView(PortalView):
         key, raw = services.key_create(consumer=consumer, **serializer.validated_data)
         answer = NewApiKeySerializer(key, context={"raw_key": raw}).data
         return Response(answer, status=status.HTTP_201_CREATED)
+
+
+class UsageView(PortalView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("days", int, description=f"1 to {usage.KEEP_DAYS - 1}; 30 by default")
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        summary="A consumer's usage per route and day, and its quota",
+    )
+    def get(self, request: Request, consumer_id: int) -> Response:
+        consumer = self.consumer(consumer_id)
+        days = request.query_params.get("days", "30")
+        if not days.isdigit() or not 1 <= int(days) < usage.KEEP_DAYS:
+            raise ValidationError({"days": f"a whole number from 1 to {usage.KEEP_DAYS - 1}"})
+        return Response(usage_summary(consumer, int(days)))
 
 
 class KeyRevokeView(PortalView):

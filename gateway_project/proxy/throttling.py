@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from django.utils import timezone
@@ -24,6 +24,7 @@ from common.settings.namespaces import on_settings_change, on_test_reset, parse_
 from gateway_project.conf import gateway_settings
 from gateway_project.consumers.keys import KeyHolder
 from gateway_project.proxy import metrics
+from gateway_project.proxy.quotas import period_left_ms, quota_key
 from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket
 
 logger = logging.getLogger(__name__)
@@ -179,18 +180,6 @@ class QuotaExceeded(Throttled):
         }
 
 
-def period_left_ms(period: str, now: datetime) -> tuple[str, int]:
-    """(the period's name, milliseconds until it ends): the current UTC day or month."""
-    if period == "month":
-        ends = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
-        start = now.strftime("%Y-%m")
-    else:
-        ends = now + timedelta(days=1)
-        start = now.strftime("%Y-%m-%d")
-    ends = ends.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, max(1, int((ends - now).total_seconds() * 1000))
-
-
 class ConsumerQuotaThrottle(GatewayRateThrottle):
     """A consumer's requests per UTC day or month, exact across workers and replicas (the
     same atomic windows, one per period, ending when the period does)."""
@@ -205,7 +194,7 @@ class ConsumerQuotaThrottle(GatewayRateThrottle):
         if getattr(request._request, "throttled_by", None):
             return True  # refused by the rate limit already: not a request of the quota
         period, left_ms = period_left_ms(holder.quota_period, timezone.now())
-        key = f"throttle:quota:{holder.consumer_id}:{period}"
+        key = quota_key(holder.consumer_id, period)
         window = math.ceil(left_ms / 1000)
         if self.count(request, "quota", key, holder.quota, window, left_ms):
             return True

@@ -241,3 +241,35 @@ def test_only_staff_set_a_consumers_limits_and_a_key_cannot_make_keys(api_client
     assert greedy.status_code == HTTPStatus.FORBIDDEN
     _, _, raw = make_key()
     assert api_client.get("/gateway/consumers", headers=key_header(raw)).status_code == 401
+
+
+def test_usage_per_route_and_day_with_the_quota_used(api_client, upstreams):
+    consumer, _, raw = make_key(quota=10, scopes=["orders:read"])
+    for _ in range(3):
+        assert api_client.get("/orders", headers=key_header(raw)).status_code == 200
+    assert api_client.get("/orders/5", headers=key_header(raw)).status_code == 200
+    assert api_client.post("/orders", {}, format="json", headers=key_header(raw)).status_code == 403
+    owner = bearer(user_id=41)
+
+    answer = api_client.get(f"/gateway/consumers/{consumer.pk}/usage?days=7", headers=owner)
+
+    assert answer.status_code == HTTPStatus.OK, answer.content
+    usage = answer.json()
+    orders = usage["routes"]["/orders"]
+    assert (orders["requests"], orders["2xx"], orders["4xx"]) == (4, 3, 1)
+    assert orders["p50_ms"] is not None
+    assert usage["routes"]["/orders/{id}"]["requests"] == 1
+    assert len(usage["daily"]) == 7
+    assert usage["daily"][-1]["date"] == timezone.now().date().isoformat()
+    assert usage["daily"][-1]["routes"]["/orders"]["requests"] == 4
+    assert (usage["quota"]["quota"], usage["quota"]["used"], usage["quota"]["remaining"]) == (
+        10,
+        5,
+        5,
+    )
+    other = bearer(user_id=42)
+    assert (
+        api_client.get(f"/gateway/consumers/{consumer.pk}/usage", headers=other).status_code == 404
+    )
+    bad = api_client.get(f"/gateway/consumers/{consumer.pk}/usage?days=0", headers=owner)
+    assert bad.status_code == HTTPStatus.BAD_REQUEST

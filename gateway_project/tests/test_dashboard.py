@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from common.testing import bearer
+from gateway_project.consumers import services
 from gateway_project.dashboard import views
 from gateway_project.dashboard.figures import percentile, traffic_figures
 from gateway_project.dashboard.views import route_kind
@@ -230,3 +231,20 @@ def test_with_redis_the_minute_buckets_are_kept_an_hour(staff_client, upstreams)
     assert max(store.client.ttl(key) for key in keys) > traffic.COARSE_WINDOW_SECONDS
     figures = staff_client.get("/dashboard/data?range=3600").json()
     assert figures["routes"]["/products"]["class_totals"]["2xx"] == 1
+
+
+def test_consumers_show_their_calls_per_route_and_their_quota(staff_client, upstreams):
+    consumer = services.consumer_create(owner_id=41, name="nightly-report", quota=500)
+    _, raw = services.key_create(consumer=consumer, scopes=["orders:read"])
+    for _ in range(3):
+        assert staff_client.get("/orders", headers={"X-API-Key": raw}).status_code == 200
+    services.consumer_create(owner_id=42, name="idle-one")
+
+    page = staff_client.get("/dashboard").content.decode()
+
+    row = page.split(f'data-consumer="{consumer.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "nightly-report" in row
+    assert "<code>/orders</code>" in row
+    assert '<td class="num">3</td>' in row
+    assert "3 / 500 per day" in row
+    assert "idle-one" in page

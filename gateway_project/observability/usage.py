@@ -1,0 +1,137 @@
+"""Usage per consumer: for each UTC day and route, requests by status class and a latency
+histogram, kept KEEP_DAYS days.
+
+The proxy's traffic recording (traffic.record) adds a request of an API key's consumer
+here; traffic's flush moves what piled up into the store with its own round trip. With
+Redis one hash per consumer and day (`gateway:usage:<consumer>:<day>`) that every worker
+and replica adds to, expiring KEEP_DAYS + 1 days after its last addition; without Redis
+(one gateway process) this process's memory, the days past KEEP_DAYS let go.
+
+Fields, per route the consumer called that day: `<route>|n`, `<route>|c2` `c3` `c4`
+`c429` `c5`, `<route>|h0`..`h13`: at most 20 counters per route and day, 620 per route a
+consumer calls over the 31 days, however much it calls (the 5 routes that take keys:
+3,100 counters, about 100 KB in Redis, per consumer at most).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from functools import cache
+from typing import Any
+
+from common.limits.state import pick_store
+from common.settings.namespaces import on_settings_change, on_test_reset
+
+DAY_SECONDS = 86_400
+KEEP_DAYS = 31
+KEY = "gateway:usage:{}"
+
+_lock = threading.Lock()
+_pending: dict[tuple[int, int], Counter] = {}
+
+
+def today() -> int:
+    return int(time.time()) // DAY_SECONDS
+
+
+def record(consumer: int, route: str, status_field: str, latency_slot: int) -> None:
+    """One request of `consumer` on `route` (the hot path: a dict update under a lock)."""
+    with _lock:
+        tally = _pending.setdefault((consumer, today()), Counter())
+        tally[f"{route}|n"] += 1
+        tally[f"{route}|{status_field}"] += 1
+        tally[f"{route}|h{latency_slot}"] += 1
+
+
+class MemoryUsage:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._days: dict[tuple[int, int], Counter] = {}
+
+    def add(self, batch: dict[tuple[int, int], Counter]) -> None:
+        oldest = today() - KEEP_DAYS
+        with self._lock:
+            for key, tally in batch.items():
+                self._days.setdefault(key, Counter()).update(tally)
+            for key in [key for key in self._days if key[1] < oldest]:
+                del self._days[key]
+
+    def read(self, consumer: int, days: list[int]) -> dict[int, Counter]:
+        with self._lock:
+            return {day: Counter(self._days.get((consumer, day), ())) for day in days}
+
+    def forget(self) -> None:
+        with self._lock:
+            self._days.clear()
+
+
+class RedisUsage:
+    """One hash per consumer and day; one pipelined round trip to add or to read."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+
+    def _key(self, consumer: int, day: int) -> str:
+        return self.cache.make_key(KEY.format(f"{consumer}:{day}"))
+
+    @property
+    def client(self) -> Any:
+        return self.cache.client.get_client(write=True)
+
+    def add(self, batch: dict[tuple[int, int], Counter]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for (consumer, day), tally in batch.items():
+            key = self._key(consumer, day)
+            for field, count in tally.items():
+                pipe.hincrby(key, field, count)
+            pipe.expire(key, (KEEP_DAYS + 1) * DAY_SECONDS)
+        pipe.execute()
+
+    def read(self, consumer: int, days: list[int]) -> dict[int, Counter]:
+        pipe = self.client.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(self._key(consumer, day))
+        return {
+            day: Counter({k.decode(): int(v) for k, v in stored.items()})
+            for day, stored in zip(days, pipe.execute(), strict=True)
+        }
+
+    def forget(self) -> None:
+        self.cache.delete_pattern(KEY.format("*"))
+
+
+_memory = MemoryUsage()
+
+
+@cache
+def usage_store() -> MemoryUsage | RedisUsage:
+    return pick_store(lambda: _memory, RedisUsage)
+
+
+on_settings_change("CACHES")(usage_store.cache_clear)
+
+
+def flush() -> None:
+    """Move what piled up into the store (traffic.flush calls it; errors are its)."""
+    with _lock:
+        batch = dict(_pending)
+        _pending.clear()
+    if batch:
+        usage_store().add(batch)
+
+
+def read(consumer: int, days: int = 30) -> dict[int, Counter]:
+    """The consumer's last `days` UTC days (today included), oldest first, with what this
+    process has not flushed yet."""
+    flush()
+    wanted = list(range(today() - days + 1, today() + 1))
+    return usage_store().read(consumer, wanted)
+
+
+@on_test_reset
+def _forget() -> None:
+    with _lock:
+        _pending.clear()
+    usage_store().forget()
