@@ -143,10 +143,10 @@ def test_orders_keep_being_placed_through_the_other_product_instance(tmp_path):
 def test_a_refused_resend_leaves_nothing_held_once_the_frozen_copy_lands(tmp_path):
     """A reservation that timed out at a frozen instance is sent again to the other, which
     refuses it (sold out): the order fails. When the frozen instance thaws it still acts on
-    the copy it held, and the product service lets a refused order_ref try again, so the
-    unit given back meanwhile is taken for an order that failed (stock `none`: reconcile
-    has nothing to do). Found while building the soak (tests/test_soak_e2e.py, which
-    rarely meets it by chance), shown here step by step."""
+    the copy it held (the product service lets a refused order_ref try again), taking the
+    unit given back meanwhile. The order failed on a refusal that took a read timeout, so
+    it kept a release pending, and reconcile gives the unit back. Found while building the
+    soak (tests/test_soak_e2e.py, which meets it only by chance)."""
     stack = start_stack(tmp_path, ["products", "orders"], env={"ORDERS_PENDING_TIMEOUT": "1"})
     try:
         # the frozen instance stays in the rotation
@@ -184,12 +184,6 @@ def test_a_refused_resend_leaves_nothing_held_once_the_frozen_copy_lands(tmp_pat
         done = run_reconcile(stack)
         assert done.returncode == 0, done.stderr
         _, _, found = json_call("GET", f"{second.url}/products/{product['id']}", token=staff)
-        if found["stock"] == 0:  # take this out with the fix: the assert below then holds
-            pytest.xfail(
-                "known defect: the order failed on the refusal with nothing to release; the "
-                "copy the frozen instance held took the unit when it thawed, and reconcile "
-                "never gives it back"
-            )
         assert found["stock"] == 1, (found["stock"], done.stdout)
     finally:
         if stack["products"].process.poll() is None:
