@@ -466,41 +466,59 @@ class RedisProcess:
             self.process.wait(timeout=5)
 
 
+def manage(
+    stack: Stack, service: str, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """A management command of one of the stack's services, run as an operator would, on
+    that service's databases and settings (ENV added)."""
+    return subprocess.run(
+        [sys.executable, "-m", "django", *args],
+        env={
+            **stack[service].env,
+            "DJANGO_SETTINGS_MODULE": SERVICES[service].settings_module,
+            **(env or {}),
+        },
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def superuser_create(
     stack: Stack, username: str, password: str, *, service: str = "users", email: str = ""
 ) -> str:
     """`createsuperuser --noinput` at one of the stack's services (the user service's
     staff sign in to every admin), as an operator runs it; returns the username."""
-    command = [sys.executable, "-m", "django", "createsuperuser", "--noinput"]
-    command += ["--username", username]
-    env = {
-        **stack[service].env,
-        "DJANGO_SETTINGS_MODULE": SERVICES[service].settings_module,
-        "DJANGO_SUPERUSER_PASSWORD": password,
-    }
+    env = {"DJANGO_SUPERUSER_PASSWORD": password}
     if email:
         env["DJANGO_SUPERUSER_EMAIL"] = email
-    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    done = manage(stack, service, "createsuperuser", "--noinput", "--username", username, env=env)
+    if done.returncode:
+        raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout, done.stderr)
     return username
 
 
-def manage(stack: Stack, service: str, *command: str) -> subprocess.CompletedProcess:
-    """A management command of one of the stack's projects, run as an operator would, on
-    the stack's databases."""
-    return subprocess.run(
-        [sys.executable, "-m", "django", *command],
-        env={**stack[service].env, "DJANGO_SETTINGS_MODULE": SERVICES[service].settings_module},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def run_reconcile(stack: Stack) -> subprocess.CompletedProcess:
-    """The order service's `reconcile` command."""
+    """The order service's `reconcile` command, run as an operator would, on the stack's
+    databases."""
     return manage(stack, "orders", "reconcile")
+
+
+def dump_rows(stack: Stack, service: str, *models: str) -> dict[str, list[dict]]:
+    """Every row of MODELS (`app_label.model`) in the service's database, as `dumpdata
+    --all` gives them: {model: [{"pk": ..., **fields}]} (the database itself, no API or
+    cache in between)."""
+    import json
+
+    done = manage(stack, service, "dumpdata", "--all", *models)
+    if done.returncode:
+        raise RuntimeError(f"dumpdata at {service} failed:\n{done.stderr}")
+    rows: dict[str, list[dict]] = {model.lower(): [] for model in models}
+    for row in json.loads(done.stdout):
+        rows[row["model"]].append({"pk": row["pk"], **row["fields"]})
+    return rows
 
 
 def new_product(stack: Stack, *, stock: int, price: str = "2.00") -> dict:

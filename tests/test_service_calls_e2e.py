@@ -21,7 +21,14 @@ from http import HTTPStatus
 import pytest
 
 from common.testing import wait_until
-from devtools.harness import another_instance, json_call, mint_access_token, start_stack
+from devtools.harness import (
+    another_instance,
+    json_call,
+    mint_access_token,
+    new_product,
+    run_reconcile,
+    start_stack,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -39,20 +46,42 @@ def reservations_answered(process) -> int:
     return text.count('"message": "POST /internal/reservations')
 
 
+def two_products(stack, **env: str) -> tuple:
+    """The stack's product instance, a second one, and an orders instance naming both
+    (one worker, so one pool; 2 s read timeout; ENV added)."""
+    first = stack["products"]
+    second = another_instance(stack, "products", "products-2")
+    orders = another_instance(
+        stack,
+        "orders",
+        "orders-2",
+        PRODUCTS_SERVICE_URL=f"{first.url},{second.url}",
+        WEB_CONCURRENCY="1",
+        HTTP_READ_TIMEOUT="2",
+        **env,
+    )
+    return first, second, orders
+
+
+def place_one(orders, product_id: int, token: str) -> tuple[int, dict, float]:
+    """One unit ordered at ORDERS with a fresh key: (status, body, seconds it took)."""
+    started = time.perf_counter()
+    status, _, body = json_call(
+        "POST",
+        f"{orders.url}/orders",
+        {"items": [{"product_id": product_id, "quantity": 1}]},
+        token=token,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        timeout=30,
+    )
+    return status, body, time.perf_counter() - started
+
+
 def test_orders_keep_being_placed_through_the_other_product_instance(tmp_path):
     stack = start_stack(tmp_path, ["products", "orders"])
     try:
-        first = stack["products"]
-        second = another_instance(stack, "products", "products-2")
-        orders = another_instance(
-            stack,
-            "orders",
-            "orders-2",
-            PRODUCTS_SERVICE_URL=f"{first.url},{second.url}",
-            WEB_CONCURRENCY="1",
-            HTTP_READ_TIMEOUT="2",
-            SERVICE_CALL_FAILURES="2",
-            SERVICE_CALL_EJECT_SECONDS="60",
+        first, second, orders = two_products(
+            stack, SERVICE_CALL_FAILURES="2", SERVICE_CALL_EJECT_SECONDS="60"
         )
         staff = mint_access_token(stack, user_id=1000, is_staff=True)
         buyer = mint_access_token(stack, user_id=5)
@@ -66,16 +95,7 @@ def test_orders_keep_being_placed_through_the_other_product_instance(tmp_path):
         assert status == HTTPStatus.CREATED, product
 
         def place() -> tuple[int, dict, float]:
-            started = time.perf_counter()
-            status, _, body = json_call(
-                "POST",
-                f"{orders.url}/orders",
-                {"items": [{"product_id": product["id"], "quantity": 1}]},
-                token=buyer,
-                headers={"Idempotency-Key": uuid.uuid4().hex},
-                timeout=30,
-            )
-            return status, body, time.perf_counter() - started
+            return place_one(orders, product["id"], buyer)
 
         # given: the first product instance freezes
         os.killpg(first.process.pid, signal.SIGSTOP)
@@ -114,6 +134,57 @@ def test_orders_keep_being_placed_through_the_other_product_instance(tmp_path):
         held = sum(1 for *_, seconds in warmup if seconds >= 2.0)
         wait_until(lambda: reservations_answered(first) == held)
         assert stock() == STOCK - len(placed)
+    finally:
+        if stack["products"].process.poll() is None:
+            os.killpg(stack["products"].process.pid, signal.SIGCONT)
+        stack.stop()
+
+
+def test_a_refused_resend_leaves_nothing_held_once_the_frozen_copy_lands(tmp_path):
+    """A reservation that timed out at a frozen instance is sent again to the other, which
+    refuses it (sold out): the order fails. When the frozen instance thaws it still acts on
+    the copy it held (the product service lets a refused order_ref try again), taking the
+    unit given back meanwhile. The order failed on a refusal that took a read timeout, so
+    it kept a release pending, and reconcile gives the unit back. Found while building the
+    soak (tests/test_soak_e2e.py, which meets it only by chance)."""
+    stack = start_stack(tmp_path, ["products", "orders"], env={"ORDERS_PENDING_TIMEOUT": "1"})
+    try:
+        # the frozen instance stays in the rotation
+        first, second, orders = two_products(stack, SERVICE_CALL_FAILURES="5")
+        staff = mint_access_token(stack, user_id=1000, is_staff=True)
+        buyer = mint_access_token(stack, user_id=5)
+        product = new_product(stack, stock=1)  # the last unit
+
+        def place() -> tuple[int, dict, float]:
+            return place_one(orders, product["id"], buyer)
+
+        # given: the last unit is ordered; then the first instance freezes
+        status, sold, _ = place()
+        assert status == HTTPStatus.CREATED, sold
+        os.killpg(first.process.pid, signal.SIGSTOP)
+        try:
+            # when: an order's reservation waits in the frozen instance, times out and is
+            # sent again to the other, which refuses it: sold out (round robin: within two)
+            tries = [place() for _ in range(2)]
+            resent = [t for t in tries if t[2] >= 2.0]
+            assert resent, tries
+            assert resent[0][0] == HTTPStatus.CONFLICT, resent
+            # and: the unit comes back (the first order cancelled), then the instance thaws
+            status, _, cancelled = json_call(
+                "POST", f"{orders.url}/orders/{sold['id']}/cancel", token=buyer, timeout=30
+            )
+            assert status == HTTPStatus.OK, cancelled
+            held_before = reservations_answered(first)
+        finally:
+            os.killpg(first.process.pid, signal.SIGCONT)
+        wait_until(lambda: reservations_answered(first) > held_before, timeout=15)
+
+        # then: once reconcile has run, the unit is back: no order holds it
+        time.sleep(1.2)  # past ORDERS_PENDING_TIMEOUT
+        done = run_reconcile(stack)
+        assert done.returncode == 0, done.stderr
+        _, _, found = json_call("GET", f"{second.url}/products/{product['id']}", token=staff)
+        assert found["stock"] == 1, (found["stock"], done.stdout)
     finally:
         if stack["products"].process.poll() is None:
             os.killpg(stack["products"].process.pid, signal.SIGCONT)

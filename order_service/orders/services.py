@@ -127,7 +127,14 @@ def order_place(
             error = InsufficientStock(outcome.detail or None, items=_stock_items(outcome.body))
         else:
             error = UnknownProduct({"items": _unknown_messages(outcome)})
-        _fail(order.id, outcome.detail or error.default_code, stored=stored_error(error))
+        # A copy still in flight may yet reserve: reconcile releases it, or settles on the
+        # product service's "no such reservation" once the pending timeout is past.
+        _fail(
+            order.id,
+            outcome.detail or error.default_code,
+            stored=stored_error(error),
+            release=outcome.copy_in_flight,
+        )
         raise error
     # No trustworthy answer: something may be reserved. Fail, free the key, release.
     _fail(order.id, outcome.reason, release=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from http import HTTPStatus
 
 import pytest
@@ -96,6 +97,31 @@ def test_insufficient_stock_is_409_and_nothing_is_ordered(api_client, products, 
     order = only_order()
     assert (order.status, order.stock) == (Order.Status.FAILED, Order.Stock.NONE)
     assert not OrderItem.objects.exists()
+
+
+def test_a_refusal_that_took_a_read_timeout_leaves_a_release_to_reconcile(
+    api_client, products, products_url, settings
+):
+    """The reservation timed out somewhere and was sent again, then refused: the copy
+    still in flight may yet reserve, so the failed order keeps a release pending."""
+    settings.COMMON = {**settings.COMMON, "HTTP_READ_TIMEOUT": 0.05}
+
+    def slow_refusal(request):
+        time.sleep(0.06)
+        body = {"type": "https://errors.example/insufficient-stock", "status": 409, "items": []}
+        return HTTPStatus.CONFLICT, {}, json.dumps(body)
+
+    products.add_callback("POST", products_url + RESERVE, callback=slow_refusal)
+    response = api_client.post(
+        "/orders",
+        {"items": [{"product_id": 1, "quantity": 5}]},
+        format="json",
+        headers={**bearer(), "Idempotency-Key": "slow-1"},
+    )
+    assert response.status_code == HTTPStatus.CONFLICT
+    order = only_order()
+    assert (order.status, order.stock) == (Order.Status.FAILED, Order.Stock.RELEASE_PENDING)
+    assert order.response_status == HTTPStatus.CONFLICT  # a retry is answered the same
 
 
 def test_unknown_product_is_a_409_conflict(api_client, products, products_url):
