@@ -176,10 +176,12 @@ class ServiceClient:
         tried: set[str] = set()
         kept: requests.Response | None = None
         failure: ServiceUnavailable | None = None
+        unanswered = 0  # earlier attempts that may have reached an instance, unanswered
         while True:
             pick = pool.pick(exclude=tried)
             if pick is None:
                 if kept is not None:
+                    kept.copies_unanswered = unanswered
                     return kept
                 if failure is not None:
                     raise failure
@@ -206,6 +208,7 @@ class ServiceClient:
                 failure = self._failure(method, path, instance.url, error)
                 resend = may_resend or _nothing_sent(error)
                 reason = "connect" if _nothing_sent(error) else "timeout"
+                unanswered += reason != "connect"
                 if resend and another_attempt(
                     self.name, len(pool.instances), tried, budget, reason
                 ):
@@ -222,6 +225,9 @@ class ServiceClient:
             ):
                 kept = response
                 continue
+            # What the caller must know of a resent call: a copy that reached an instance
+            # and got no answer may still be acted on there, after this answer.
+            response.copies_unanswered = unanswered
             logger.debug(
                 "%s %s %s -> %s",
                 self.name,

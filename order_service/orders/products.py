@@ -6,14 +6,12 @@ Every answer becomes one of a few outcomes; HTTP details stay here.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
 from common.identity.service_client import ServiceTimeout, ServiceUnavailable, client_for
-from common.settings.namespaces import common_settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +38,9 @@ class Rejected:
     status: int
     detail: str
     body: dict[str, Any] = field(default_factory=dict)
-    # The call lasted a read timeout: a copy sent to an instance that did not answer in
-    # time may still land there, after this refusal, and reserve (a refused order_ref may
-    # try again at the product service). Something may be held, then, after all.
+    # The service client sent a copy before to an instance that did not answer: it may
+    # still land there, after this refusal, and reserve (a refused order_ref may try again
+    # at the product service). Something may be held, then, after all.
     copy_in_flight: bool = False
 
 
@@ -91,7 +89,6 @@ def stock_reserve(*, order_ref: str, items: dict[int, int]) -> Reserved | Reject
         "order_ref": order_ref,
         "items": [{"product_id": pid, "quantity": qty} for pid, qty in items.items()],
     }
-    started = time.monotonic()
     try:
         # The order_ref is the call's idempotency key: it may go to another instance.
         response = client_for(SERVICE).post("/internal/reservations", json=payload, idempotent=True)
@@ -110,8 +107,8 @@ def stock_reserve(*, order_ref: str, items: dict[int, int]) -> Reserved | Reject
         "insufficient-stock"
     )
     if insufficient or response.status_code == 400:
-        # Only a try that timed out is sent again elsewhere, and it took the read timeout.
-        resent = time.monotonic() - started >= common_settings.HTTP_READ_TIMEOUT
+        # A copy sent before to an instance that did not answer may still land there.
+        resent = getattr(response, "copies_unanswered", 0) > 0
         return Rejected(response.status_code, str(body.get("detail") or ""), body, resent)
     logger.warning("reservation %s: products answered %s", order_ref, response.status_code)
     return Unavailable(f"products answered {response.status_code}")
