@@ -5,11 +5,13 @@ The service's URL variable may name several instances and `dns+http://` names, a
 gateway; each call goes to a healthy instance whose breaker lets it through, round robin.
 An instance that fails `SERVICE_CALL_FAILURES` times in a row (no connection, timeout,
 502/503/504) is ejected for `SERVICE_CALL_EJECT_SECONDS` (doubling on each ejection) and
-its breaker opens (shared by the caller's workers and replicas in Redis, memory without
-it); every instance out, the least recently failed one still gets the call. A call is
-sent again, once, to another instance only when nothing was sent (no connection), or when
-it may be sent twice: an idempotent method, an `Idempotency-Key` header, or a caller that
-says its call carries its own key (`idempotent=True`: a reservation names its order).
+its breaker opens for `SERVICE_CALL_RESET_SECONDS` (shared by the caller's workers and
+replicas in Redis, memory without it); every instance out, the least recently failed one
+still gets the call. A call is sent again, once, to another instance only when nothing
+was sent (no connection), or when it may be sent twice: an idempotent method, an
+`Idempotency-Key` header, or a caller that says its call carries its own key
+(`idempotent=True`: a reservation names its order); the answer then says how many
+copies went unanswered (`response.copies_unanswered`: they may still be acted on).
 
 Every call carries the request id and traceparent of the request being served, and this
 project's own service token (common.identity.auth.own_service_token); failures surface as
@@ -48,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 # As at the gateway: retries may add a fifth of a service's calls, plus three.
 RETRY_BUDGET, RETRY_BUDGET_MIN = 0.2, 3
-BREAKER_RESET_SECONDS = 10.0
 DNS_MIN_TTL, DNS_MAX_TTL = 1.0, 30.0
 
 
@@ -75,13 +76,20 @@ class ServiceInstances:
     when a call finds them due)."""
 
     def __init__(
-        self, name: str, urls: str, *, failures: int, eject_seconds: float, trial_seconds: float
+        self,
+        name: str,
+        urls: str,
+        *,
+        failures: int,
+        eject_seconds: float,
+        reset_seconds: float,
+        trial_seconds: float,
     ) -> None:
         self.name = name
         self.targets = parse_targets(urls)
         self.breakers = Breakers(
             BreakerSettings(
-                failures=failures, reset_seconds=BREAKER_RESET_SECONDS, trial_seconds=trial_seconds
+                failures=failures, reset_seconds=reset_seconds, trial_seconds=trial_seconds
             ),
             redis_store(1.0),
         )
@@ -131,6 +139,7 @@ class ServiceClient:
         pool_size: int = 16,
         failures: int = 5,
         eject_seconds: float = 10.0,
+        reset_seconds: float = 10.0,
         log_failures: bool = True,
     ) -> None:
         self.name = name
@@ -142,6 +151,7 @@ class ServiceClient:
             urls,
             failures=failures,
             eject_seconds=eject_seconds,
+            reset_seconds=reset_seconds,
             trial_seconds=connect_timeout + read_timeout + 1,
         )
         self.session = requests.Session()
@@ -311,6 +321,7 @@ def client_for(name: str) -> ServiceClient:
                     read_timeout=common_settings.HTTP_READ_TIMEOUT,
                     failures=common_settings.SERVICE_CALL_FAILURES,
                     eject_seconds=common_settings.SERVICE_CALL_EJECT_SECONDS,
+                    reset_seconds=common_settings.SERVICE_CALL_RESET_SECONDS,
                 )
     return client
 

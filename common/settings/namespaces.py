@@ -293,6 +293,11 @@ class CommonSettings(Namespace):
     SERVICE_CALL_EJECT_SECONDS: float = setting(
         10.0, number(float, above=True), env="SERVICE_CALL_EJECT_SECONDS"
     )
+    # How long an instance's open breaker refuses calls before one trial (doubling on
+    # each reopening, up to 8x).
+    SERVICE_CALL_RESET_SECONDS: float = setting(
+        10.0, number(float, above=True), env="SERVICE_CALL_RESET_SECONDS"
+    )
     # Where clients reach the API (the gateway's public URL): absolute links a service
     # builds (pagination's next/previous) start with it, never with the client's Host, so
     # no Host can make a cached answer link elsewhere. Empty: links are relative (a path).

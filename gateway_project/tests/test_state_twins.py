@@ -32,6 +32,8 @@ from gateway_project.observability.traffic import (
     MemoryTraffic,
     RedisTraffic,
 )
+from gateway_project.observability.usage import MemoryUsage, RedisUsage
+from gateway_project.observability.usage import today as usage_today
 from gateway_project.response_cache.redis_store import RedisStore
 from gateway_project.response_cache.store import MemoryStore, Offer
 from gateway_project.upstreams.registry import MemoryRegistry, RedisRegistry
@@ -237,3 +239,28 @@ def test_the_traffic_stores_agree(seed, twin_redis):
         return [store.read(wanted) for store in stores]
 
     run_twins(traffic_ops(seed), clock, twin_redis, answers)
+
+
+def usage_ops(seed: int) -> list[tuple]:
+    """Batches of a consumer's counts on one of the last days, and reads of a week."""
+
+    def batch(rng) -> tuple:
+        field = f"/r{rng.randrange(3)}|{rng.choice(('n', 'c2', 'c429', 'h3'))}"
+        return ("add", rng.randrange(3), rng.randrange(6), {field: rng.randrange(1, 9)})
+
+    return random_ops(seed, STEPS, [(0.7, batch), (0.3, lambda rng: ("read", rng.randrange(3)))])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_consumer_usage_stores_agree(seed, twin_redis):
+    clock = ManualClock()
+    stores = MemoryUsage(), RedisUsage(twin_redis.cache)
+    day = usage_today()
+
+    def answers(op: tuple) -> list:
+        if op[0] == "add":
+            batch = {(op[1], day - op[2]): Counter(op[3])}
+            return [store.add(batch) for store in stores]
+        return [store.read(op[1], list(range(day - 6, day + 1))) for store in stores]
+
+    run_twins(usage_ops(seed), clock, twin_redis, answers)
