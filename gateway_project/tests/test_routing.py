@@ -140,3 +140,24 @@ def test_route_keeps_unknown_keys_for_later_per_route_settings():
     assert route.methods == {"GET": "public"}
     assert route.allowed_methods == ["GET", "HEAD"]
     assert route.extra == {"cache_seconds": 5}
+
+
+def test_the_gateways_internal_endpoints_are_the_ones_the_inventory_test_checks():
+    """tests/owasp/test_api9_improper_inventory.py sends each a staff token (refused):
+    an internal endpoint added here must be added there."""
+    from django.urls import get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            text = prefix + str(pattern.pattern)
+            if hasattr(pattern, "url_patterns"):
+                yield from walk(pattern.url_patterns, text)
+            else:
+                yield text
+
+    internal = sorted(path for path in walk(get_resolver().url_patterns) if "internal/" in path)
+    assert internal == [
+        "internal/cache/purge",
+        "internal/registry/instances",
+        "internal/registry/instances/<str:service>/<str:instance_id>",
+    ]
