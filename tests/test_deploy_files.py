@@ -1,9 +1,10 @@
-"""The deployment files pass their ecosystem's own validators.
+"""What the deployment files hold: secrets without defaults, the image's stages, the
+databases, the operations guide's commands and blocks.
 
-docker-compose.yml against the compose specification (check-jsonschema's vendored
-schema), the Dockerfile through hadolint, every YAML file through yamllint. The tools are
-in the dev lock (requirements-dev.txt); a test skips, naming the tool, only where it is absent.
-Kubernetes and monitoring have their own files: test_deploy_k8s.py, test_deploy_monitoring.py.
+The linters (check-jsonschema on the compose file, hadolint, yamllint, promtool on the
+rules) run in `manage_all.py test`'s checks stage (devtools/launcher/suites.py,
+DEPLOYMENT_LINTERS). Kubernetes and monitoring have their own files: test_deploy_k8s.py,
+test_deploy_monitoring.py.
 """
 
 from __future__ import annotations
@@ -54,26 +55,6 @@ def yaml_files() -> list[Path]:
     files = [REPO_ROOT / "docker-compose.yml"]
     files += sorted(DEPLOY.rglob("*.yml")) + sorted(DEPLOY.rglob("*.yaml"))
     return files
-
-
-def test_compose_validates_against_the_compose_specification():
-    result = run(
-        tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"
-    )
-    assert_ok(result)
-
-
-def test_compose_rejects_a_file_that_breaks_the_specification(tmp_path):
-    """The schema check is a real check: a misspelt key fails it."""
-    broken = (REPO_ROOT / "docker-compose.yml").read_text().replace("healthcheck:", "healtcheck:")
-    (tmp_path / "docker-compose.yml").write_text(broken)
-    result = run(
-        tool("check-jsonschema"),
-        "--builtin-schema",
-        "vendor.compose-spec",
-        str(tmp_path / "docker-compose.yml"),
-    )
-    assert result.returncode != 0
 
 
 def test_compose_secrets_have_no_defaults_and_only_the_gateway_is_published():
@@ -131,18 +112,6 @@ def test_compose_mounts_only_files_that_exist():
                 assert (REPO_ROOT / source).exists(), f"{name} mounts {source}, which is missing"
 
 
-def test_dockerfile_passes_hadolint():
-    """No rule is ignored: the Dockerfile has no `# hadolint ignore=` line."""
-    dockerfile = REPO_ROOT / "Dockerfile"
-    assert "hadolint ignore" not in dockerfile.read_text()
-    assert_ok(run(tool("hadolint"), "--failure-threshold", "info", str(dockerfile)))
-
-
-def test_hadolint_is_a_real_check(tmp_path):
-    (tmp_path / "Dockerfile").write_text("FROM python\nRUN apt-get install curl\n")
-    assert run(tool("hadolint"), str(tmp_path / "Dockerfile")).returncode != 0
-
-
 def test_dockerfile_builds_in_two_stages_with_no_compiler_in_the_final_one():
     text = (REPO_ROOT / "Dockerfile").read_text()
     stages = text.split("\nFROM ")
@@ -160,11 +129,6 @@ def test_dockerfile_builds_in_two_stages_with_no_compiler_in_the_final_one():
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     assert {".env", "secrets", "var", ".venv", ".git"} <= set(ignored)
-
-
-@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_yaml_passes_yamllint(path):
-    assert_ok(run(tool("yamllint"), "--strict", "-c", str(YAMLLINT_CONFIG), str(path)))
 
 
 # -- docs/operations.md: its commands exist, its backup and restore blocks work ----------------

@@ -31,6 +31,10 @@ COVERAGE_DATA = COVERAGE_DIR / ".coverage"
 COVERAGE_JSON = COVERAGE_DIR / "coverage.json"
 
 
+MONITORING_RULES = "deploy/monitoring/alerts.yml"
+MONITORING_RULE_TESTS = "deploy/monitoring/alerts.test.yml"
+
+
 @dataclass
 class SuiteResult:
     name: str
@@ -77,6 +81,7 @@ def check_commands(services: Registry = SERVICES) -> list[tuple[str, list[str], 
         ("ruff check", [sys.executable, "-m", "ruff", "check", "."], {}),
         ("ruff format --check", [sys.executable, "-m", "ruff", "format", "--check", "."], {}),
         ("import contracts", [str(VENV / "bin" / "lint-imports")], {}),
+        *deployment_linters(),
     ]
     for service in services.values():
         env = {
@@ -98,6 +103,46 @@ def check_commands(services: Registry = SERVICES) -> list[tuple[str, list[str], 
                 env,
             )
         )
+    return checks
+
+
+def tool(name: str) -> str | None:
+    """A command-line tool: the virtualenv's (the dev lock's), else PATH's, else None."""
+    beside = VENV / "bin" / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+# The deployment files through their ecosystem's own linters: (label, tool, arguments).
+# promtool comes from Debian's prometheus package (deploy/ci-tools.sh), the rest from the
+# dev lock. What needs a rendered file (the Kubernetes manifests through
+# kubernetes-validate, prometheus.yml beside its rule files) stays in tests/.
+DEPLOYMENT_LINTERS = (
+    (
+        "compose file against the compose specification",
+        "check-jsonschema",
+        ["--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+    ),
+    ("Dockerfile through hadolint", "hadolint", ["--failure-threshold", "info", "Dockerfile"]),
+    (
+        "YAML through yamllint",
+        "yamllint",
+        ["--strict", "-c", "deploy/yamllint.yml", "docker-compose.yml", "deploy"],
+    ),
+    ("alert rules through promtool", "promtool", ["check", "rules", MONITORING_RULES]),
+    ("alert rules' unit tests", "promtool", ["test", "rules", MONITORING_RULE_TESTS]),
+)
+
+
+def deployment_linters() -> list[tuple[str, list[str], dict[str, str]]]:
+    """The linters as checks; one whose tool is missing is a command that says so."""
+    checks = []
+    for label, name, arguments in DEPLOYMENT_LINTERS:
+        found = tool(name)
+        if found is None:
+            missing = f"{name} is not installed (deploy/ci-tools.sh or the dev lock installs it)"
+            checks.append((label, [sys.executable, "-c", f"raise SystemExit({missing!r})"], {}))
+        else:
+            checks.append((label, [found, *arguments], {}))
     return checks
 
 
