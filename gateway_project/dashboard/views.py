@@ -17,6 +17,7 @@ from common.topology import UPSTREAMS
 from gateway_project.consumers.models import Consumer
 from gateway_project.dashboard.figures import DEFAULT_RANGE, RANGES, traffic_figures
 from gateway_project.proxy.quotas import usage_summary
+from gateway_project.proxy.throttling import window_counter
 from gateway_project.routing.table import routes
 
 REFRESH_SECONDS = 5
@@ -122,7 +123,7 @@ def consumer_rows() -> list[dict[str, Any]]:
     the most recently made consumers first, MAX_CONSUMERS_SHOWN at most."""
     rows = []
     for consumer in Consumer.objects.order_by("-created_at")[:MAX_CONSUMERS_SHOWN]:
-        summary = usage_summary(consumer, USAGE_DAYS)
+        summary = usage_summary(consumer, USAGE_DAYS, window_counter())
         base = {
             "id": consumer.pk,
             "name": consumer.name,

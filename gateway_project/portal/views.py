@@ -27,6 +27,7 @@ from gateway_project.portal.serializers import (
 )
 from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.proxy.quotas import usage_summary
+from gateway_project.proxy.throttling import window_counter
 
 
 class PortalView(APIView):
@@ -130,7 +131,7 @@ class UsageView(PortalView):
         days = request.query_params.get("days", "30")
         if not days.isdigit() or not 1 <= int(days) < usage.KEEP_DAYS:
             raise ValidationError({"days": f"a whole number from 1 to {usage.KEEP_DAYS - 1}"})
-        return Response(usage_summary(consumer, int(days)))
+        return Response(usage_summary(consumer, int(days), window_counter()))
 
 
 class KeyRevokeView(PortalView):

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from common.limits.counters import CounterUnavailable
+from common.limits.counters import CounterUnavailable, WindowCounter
 from gateway_project.observability import usage
 from gateway_project.observability.traffic import CLASSES, LATENCY_BOUNDS_MS, percentile
 
@@ -31,14 +31,15 @@ def quota_key(consumer_id: int, period: str) -> str:
     return f"throttle:quota:{consumer_id}:{period}"
 
 
-def quota_state(consumer_id: int, quota: int | None, period_kind: str) -> dict[str, Any]:
-    """What a consumer has used of its quota this period, and when the period ends."""
-    from gateway_project.proxy.throttling import window_counter
-
+def quota_state(
+    consumer_id: int, quota: int | None, period_kind: str, counter: WindowCounter
+) -> dict[str, Any]:
+    """What a consumer has used of its quota this period (as `counter`, the throttles'
+    windows, holds it), and when the period ends."""
     now = timezone.now()
     period, left_ms = period_left_ms(period_kind, now)
     try:
-        used: int | None = window_counter().peek(quota_key(consumer_id, period))
+        used: int | None = counter.peek(quota_key(consumer_id, period))
     except CounterUnavailable:
         used = None  # the counters are out of reach: unknown, not zero
     resets = now + timedelta(milliseconds=left_ms)
@@ -62,8 +63,9 @@ def route_figures(tally: Counter, route: str) -> dict[str, Any]:
     }
 
 
-def usage_summary(consumer: Any, days: int) -> dict[str, Any]:
-    """A consumer's last `days` UTC days: per route in all and per day, and its quota."""
+def usage_summary(consumer: Any, days: int, counter: WindowCounter) -> dict[str, Any]:
+    """A consumer's last `days` UTC days: per route in all and per day, and its quota
+    (`counter`: the throttles' windows, gateway_project.proxy.throttling.window_counter())."""
     per_day = usage.read(consumer.pk, days)
     whole: Counter = Counter()
     daily = []
@@ -82,5 +84,5 @@ def usage_summary(consumer: Any, days: int) -> dict[str, Any]:
         "days": days,
         "routes": {route: route_figures(whole, route) for route in routes},
         "daily": daily,
-        "quota": quota_state(consumer.pk, consumer.quota, consumer.quota_period),
+        "quota": quota_state(consumer.pk, consumer.quota, consumer.quota_period, counter),
     }
