@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -117,8 +118,16 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
     try:
         output = "".join(lines)
         front = f"http://localhost:{ports['gateway']}"
-        for page in ("/docs", "/openapi.json", "/dashboard", "/admin/", "/admin/products/"):
+        for page in ("/", "/docs", "/openapi.json", "/dashboard", "/admin/", "/admin/products/"):
             assert f"{front}{page}" in output
+        # `up`'s own lines carry their time, as the projects' JSON lines do.
+        own = [line for line in lines if line.startswith("up ")]
+        assert own
+        assert all(re.match(r"up +\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in own), own
+        # gunicorn's start-up lines ("Listening at", "Booting worker") are not errors.
+        started = [line for line in lines if '"Listening at' in line]
+        assert started
+        assert all('"logger": "gunicorn"' in line for line in started), started
         for name, port in ports.items():
             assert f"http://localhost:{port}/api/docs" in output
             status, _, _ = http("GET", f"http://127.0.0.1:{port}{SERVICES[name].liveness_path}")
