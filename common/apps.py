@@ -1,5 +1,6 @@
 """The shared app every project installs: ready() registers the OpenAPI auth scheme, starts
-tracing, names the admin after the project and has its changelists check page numbers."""
+tracing, names the admin after the project (its "View site" is the gateway's landing page) and
+has its changelists check page numbers."""
 
 from django.apps import AppConfig
 
@@ -21,5 +22,7 @@ class CommonConfig(AppConfig):
         title = SERVICES[common_settings.SERVICE_NAME].title
         admin.site.site_header = f"{title} administration"
         admin.site.site_title = f"{title} admin"
+        # "View site": the gateway's landing page, where every admin is served from.
+        admin.site.site_url = f"{common_settings.PUBLIC_ORIGIN}/"
         tracing.configure(common_settings.SERVICE_NAME)
         admin_pages.install()

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "gateway_project.docs_hub",
     "gateway_project.dashboard",
     "gateway_project.consumers",
+    "gateway_project.landing",
 ]
 # Forwarded requests pass only these; ProxyFastPathMiddleware hands every other path on
 # to the rest of the common chain (sessions, CSRF, auth, ... for the admin and docs).

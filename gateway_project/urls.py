@@ -26,6 +26,7 @@ urlpatterns = [
         InstanceDeregistrationView.as_view(),
         name="registry-instance",
     ),
+    path("", include("gateway_project.landing.urls")),
     path("", include("gateway_project.portal.urls")),
     path("", include("gateway_project.response_cache.urls")),
     path("", include("gateway_project.docs_hub.urls")),

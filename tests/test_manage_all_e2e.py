@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -117,8 +118,16 @@ def test_up_serves_all_four_then_ctrl_c_stops_everything(tmp_path):
     try:
         output = "".join(lines)
         front = f"http://localhost:{ports['gateway']}"
-        for page in ("/docs", "/openapi.json", "/dashboard", "/admin/", "/admin/products/"):
+        for page in ("/", "/docs", "/openapi.json", "/dashboard", "/admin/", "/admin/products/"):
             assert f"{front}{page}" in output
+        # `up`'s own lines carry their time, as the projects' JSON lines do.
+        own = [line for line in lines if line.startswith("up ")]
+        assert own
+        assert all(re.match(r"up +\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in own), own
+        # gunicorn's start-up lines ("Listening at", "Booting worker") are not errors.
+        started = [line for line in lines if '"Listening at' in line]
+        assert started
+        assert all('"logger": "gunicorn"' in line for line in started), started
         for name, port in ports.items():
             assert f"http://localhost:{port}/api/docs" in output
             status, _, _ = http("GET", f"http://127.0.0.1:{port}{SERVICES[name].liveness_path}")
@@ -206,19 +215,62 @@ def test_up_reports_a_service_that_dies_at_start(tmp_path):
     assert [name for name, port in ports.items() if _listening(port)] == []
 
 
-def test_django_commands_pass_through(tmp_path):
-    env = _up_env(tmp_path, {})
-    result = subprocess.run(
-        [sys.executable, "manage_all.py", "products", "showmigrations", "contenttypes"],
+def _manage(env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage_all.py", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
+
+
+def test_django_commands_pass_through(tmp_path):
+    result = _manage(_up_env(tmp_path, {}), "products", "showmigrations", "contenttypes")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "contenttypes"
+
+
+def test_createsuperuser_takes_its_email_at_every_project(tmp_path):
+    """`users createsuperuser --email x` was refused (the account's email is optional, so
+    Django's command had no --email): it is taken there as at the other projects."""
+    env = _up_env(tmp_path, {})
+    for name in ("users", "products"):
+        assert _manage(env, name, "migrate", "--noinput").returncode == 0
+        result = _manage(
+            env,
+            name,
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "root2",
+            "--email",
+            "r@example.com",
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Superuser created successfully." in result.stdout
+        shell = (
+            "from django.contrib.auth import get_user_model as g; "
+            "print(g().objects.get(username='root2').email)"
+        )
+        assert _manage(env, name, "shell", "-c", shell).stdout.splitlines()[-1] == "r@example.com"
+    # Still optional at the user service.
+    result = _manage(env, "users", "createsuperuser", "--noinput", "--username", "root3")
+    assert result.returncode == 0, result.stderr
+
+
+def test_django_usage_texts_name_manage_all(tmp_path):
+    env = _up_env(tmp_path, {})
+    result = _manage(env, "users", "createsuperuser", "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: manage_all.py users createsuperuser")
+    assert "--email" in result.stdout
+    unknown = _manage(env, "orders", "no-such-command")
+    assert unknown.returncode != 0
+    assert "__main__.py" not in unknown.stderr + unknown.stdout
+    assert "manage_all.py orders help" in unknown.stderr
 
 
 def test_up_scale_runs_two_product_instances_that_register_and_share_the_load(tmp_path):

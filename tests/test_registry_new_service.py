@@ -55,7 +55,7 @@ def test_the_launchers_plan_takes_a_new_service_from_its_registry_entry():
     assert colours(WITH_REVIEWS)["reviews"] == "34"
     assert scalable(WITH_REVIEWS) == ("users", "products", "orders", "reviews")
     assert count_word(len(WITH_REVIEWS)) == "five"  # "all five are ready"
-    assert front_door(8000, WITH_REVIEWS)[4:] == [
+    assert front_door(8000, WITH_REVIEWS)[5:] == [
         ("admin: users", "http://localhost:8000/admin/users/"),
         ("admin: products", "http://localhost:8000/admin/products/"),
         ("admin: orders", "http://localhost:8000/admin/orders/"),

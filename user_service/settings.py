@@ -7,10 +7,11 @@ from common.settings.env import env, jwt_private_key
 
 globals().update(service_settings("users"))
 ROOT_URLCONF = "user_service.urls"
+# Accounts first: its createsuperuser (with --email) is found before django.contrib.auth's.
 INSTALLED_APPS = [
+    "user_service.accounts",
     *INSTALLED_APPS,  # noqa: F405
     "rest_framework_simplejwt.token_blacklist",
-    "user_service.accounts",
 ]
 AUTH_USER_MODEL = "accounts.User"
 # The admin's own login counts against the same per-username limit as POST /users/login.

@@ -32,6 +32,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class GunicornServerFilter(logging.Filter):
+    """gunicorn writes its start-up and worker lines ("Listening at", "Booting worker") to
+    its `gunicorn.error` logger at INFO: below WARNING they are tagged `gunicorn`, so no
+    one reads an error into them; warnings and errors keep `gunicorn.error`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "gunicorn.error" and record.levelno < logging.WARNING:
+            record.name = "gunicorn"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {

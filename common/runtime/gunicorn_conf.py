@@ -42,10 +42,15 @@ class JsonLogger(glogging.Logger):
 
     def setup(self, cfg):
         super().setup(cfg)
-        from common.observability.logging import JsonFormatter, RequestIdFilter
+        from common.observability.logging import (
+            GunicornServerFilter,
+            JsonFormatter,
+            RequestIdFilter,
+        )
 
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
+            handler.addFilter(GunicornServerFilter())
             handler.addFilter(RequestIdFilter(_service))
 
     def access(self, resp, req, environ, request_time):

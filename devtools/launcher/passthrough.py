@@ -11,13 +11,19 @@ from common.topology import Service
 from devtools.launcher.plan import project_env
 from devtools.launcher.venv import REPO, ensure_venv
 
+DJANGO_MAIN = (
+    "import sys; from django.core.management import execute_from_command_line as main; "
+    "main(sys.argv[1:])"
+)
 WRK_MISSING = "error: wrk is not installed: apt-get install -y wrk (macOS: brew install wrk)"
 
 
 def command_django(service: Service, django_args: list[str]) -> int:
     ensure_venv()
     env = project_env(service)
-    argv = [sys.executable, "-m", "django", *django_args]
+    # `python -m django`, but its usage and help texts name `manage_all.py <project>`
+    # (Django's prog is argv[0]), not `__main__.py`.
+    argv = [sys.executable, "-c", DJANGO_MAIN, f"manage_all.py {service.name}", *django_args]
     os.chdir(REPO)
     os.execve(sys.executable, argv, env)
     return 0  # not reached

@@ -65,6 +65,7 @@ def front_door(gateway_port: int, services: Registry = SERVICES) -> list[tuple[s
     """The URL table's first part: everything through the gateway."""
     gateway = f"http://localhost:{gateway_port}"
     return [
+        ("start here (links to all)", f"{gateway}/"),
         ("Swagger UI, every service", f"{gateway}/docs"),
         ("OpenAPI, merged", f"{gateway}/openapi.json"),
         ("dashboard (staff)", f"{gateway}/dashboard"),

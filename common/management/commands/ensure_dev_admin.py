@@ -23,14 +23,17 @@ class Command(BaseCommand):
         generated = not password
         if generated:
             password = dev_file("admin_password", lambda: secrets.token_urlsafe(12))
+        kept = var_dir() / "secrets" / "admin_password"
         user_model = get_user_model()
         if user_model.objects.filter(username=username).exists():
+            # Every `up` after the first says where the password is, not only the first.
+            where = f"kept in {kept}" if generated else "DJANGO_SUPERUSER_PASSWORD"
+            self.stdout.write(f"admin user {username!r} exists; its password: {where}")
             return
         user_model.objects.create_superuser(
             username=username,
             email=email,
             password=password,
         )
-        kept = var_dir() / "secrets" / "admin_password"
         source = f"generated, kept in {kept}" if generated else "from DJANGO_SUPERUSER_PASSWORD"
         self.stdout.write(f"admin user {username!r} created, password {password!r} ({source})")
