@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.http.schema import request_example
 from gateway_project.consumers import services
 from gateway_project.consumers.models import ApiKey, Consumer
 from gateway_project.observability import usage
@@ -34,6 +35,8 @@ class PortalView(APIView):
 
     authentication_classes = [CachedJWTAuthentication]
     permission_classes = [IsAuthenticated]
+    # What Swagger UI's "Try it out" fills in: the first consumer and key of a new database.
+    parameter_examples = {"consumer_id": 1, "key_id": 1, "days": 30}
 
     def consumers(self) -> QuerySet[Consumer]:
         found = Consumer.objects.prefetch_related("keys")
@@ -63,6 +66,9 @@ class ConsumerListView(PortalView):
         request=ConsumerWriteSerializer,
         responses={201: ConsumerSerializer},
         summary="Make a consumer",
+        examples=[
+            request_example("A consumer", {"name": "My app", "description": "Reads my orders"})
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.checked_write()
@@ -78,7 +84,10 @@ class ConsumerDetailView(PortalView):
         return Response(ConsumerSerializer(self.consumer(consumer_id)).data)
 
     @extend_schema(
-        request=ConsumerWriteSerializer, responses=ConsumerSerializer, summary="Change a consumer"
+        request=ConsumerWriteSerializer,
+        responses=ConsumerSerializer,
+        summary="Change a consumer",
+        examples=[request_example("A new description", {"description": "Reads my orders nightly"})],
     )
     def patch(self, request: Request, consumer_id: int) -> Response:
         consumer = self.consumer(consumer_id)
@@ -107,6 +116,7 @@ class KeyListView(PortalView):
         request=ApiKeyCreateSerializer,
         responses={201: NewApiKeySerializer},
         summary="Make a key (shown once)",
+        examples=[request_example("A key that reads orders", {"scopes": ["orders:read"]})],
     )
     def post(self, request: Request, consumer_id: int) -> Response:
         consumer = self.consumer(consumer_id)
