@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -28,6 +28,13 @@ from gateway_project.portal.serializers import (
 )
 from gateway_project.proxy.authentication import CachedJWTAuthentication
 from gateway_project.proxy.quotas import usage_summary
+
+
+class NameTaken(exceptions.APIException):
+    status_code = 409
+    default_detail = "This owner has a consumer of that name."
+    default_code = "consumer_name_taken"
+    problem_type = "consumer-name-taken"
 
 
 class PortalView(APIView):
@@ -74,6 +81,8 @@ class ConsumerListView(PortalView):
         data = self.checked_write()
         data.setdefault("owner_id", request.user.id)
         data.pop("is_active", None)
+        if Consumer.objects.filter(owner_id=data["owner_id"], name=data["name"]).exists():
+            raise NameTaken()
         consumer = services.consumer_create(**data)
         return Response(ConsumerSerializer(consumer).data, status=status.HTTP_201_CREATED)
 
@@ -94,6 +103,10 @@ class ConsumerDetailView(PortalView):
         data = self.checked_write(partial=True)
         if "rate" in data:
             services.rate_check(data["rate"])
+        owner, name = data.get("owner_id", consumer.owner_id), data.get("name", consumer.name)
+        clash = Consumer.objects.filter(owner_id=owner, name=name).exclude(pk=consumer.pk)
+        if clash.exists():
+            raise NameTaken()
         for name, value in data.items():
             setattr(consumer, name, value)
         consumer.full_clean()
@@ -130,7 +143,11 @@ class KeyListView(PortalView):
 class UsageView(PortalView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("days", int, description=f"1 to {usage.KEEP_DAYS - 1}; 30 by default")
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": usage.KEEP_DAYS - 1},
+                description=f"1 to {usage.KEEP_DAYS - 1}; 30 by default",
+            )
         ],
         responses={200: OpenApiTypes.OBJECT},
         summary="A consumer's usage per route and day, and its quota",
