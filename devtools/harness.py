@@ -152,6 +152,24 @@ def record_page_errors(page: Any, *, failed_answers: bool = False) -> list[str]:
     return errors
 
 
+@contextlib.contextmanager
+def chromium_page(executable: str, *, timeout_ms: int = 20_000) -> Iterable[Any]:
+    """A page in a headless Chromium (Playwright), 1280x900, its errors recorded."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(timeout_ms)
+        record_page_errors(page)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
 def swagger_execute(page: Any, operation: str) -> tuple[str, str]:
     """In Swagger UI, expand the operation (its element id: `operations-<tag>-<operationId>`),
     Try it out, Execute with its defaults: (the status shown, the body shown)."""
@@ -165,9 +183,9 @@ def swagger_execute(page: Any, operation: str) -> tuple[str, str]:
     return status.inner_text().strip(), body.inner_text() if body.count() else ""
 
 
-def swagger_authorize(page: Any, token: str, scheme: str = "jwtAuth") -> str:
+def swagger_authorize(page: Any, token: str | None, scheme: str = "jwtAuth") -> str:
     """Paste TOKEN into the SCHEME form of Swagger UI's Authorize dialog (logging out what
-    it held before); the dialog's text, as it read."""
+    it held before; with None, only that); the dialog's text, as it read."""
     page.locator(".auth-wrapper button.authorize").click()
     dialog = page.locator(".modal-ux")
     form = dialog.locator("form").filter(has_text=f"{scheme} (")
@@ -175,8 +193,9 @@ def swagger_authorize(page: Any, token: str, scheme: str = "jwtAuth") -> str:
     if logout.count():
         logout.click()
     text = dialog.inner_text()
-    form.locator("input").first.fill(token)
-    form.locator("button.authorize").click()
+    if token is not None:
+        form.locator("input").first.fill(token)
+        form.locator("button.authorize").click()
     dialog.locator("button.btn-done").first.click()
     return text
 

@@ -7,10 +7,12 @@ Chromium: "Try it out" → "Execute", after Authorize with the bare token login 
 rest are sent over HTTP through the gateway as "Try it out" would send them, read from the
 served /openapi.json (the UI loop for all of them would take minutes).
 
-Order matters, not the examples: register before login, and last what ends a session or a
-product (changing the password and logging out revoke the user's tokens; DELETE soft-deletes
-the demo keyboard the other examples name). Edited before sending, because no document can
-ship the value: the refresh token of `token/refresh` and `logout` (the one login issued),
+Order matters, not the examples: register before login, and last what ends a session, a
+product or a consumer (changing the password and logging out revoke the user's tokens;
+DELETE soft-deletes the demo keyboard the other examples name, and deletes the consumer,
+with its key, that the consumers API's examples name: the first of a new database, which
+`POST /gateway/consumers` made). Edited before sending, because no document can ship the
+value: the refresh token of `token/refresh` and `logout` (the one login issued),
 and the order id of `GET /orders/{id}` and `cancel` (the order the POST example placed).
 """
 
@@ -24,9 +26,9 @@ import pytest
 
 from common.http.openapi_examples import default_request, example_problems, operations
 from devtools.harness import (
+    chromium_page,
     json_call,
     manage,
-    record_page_errors,
     start_stack,
     superuser_create,
     swagger_authorize,
@@ -48,7 +50,13 @@ THROUGH_THE_UI = [
     ("orders", "ordersCreate", "201"),
     ("gateway", "gatewayEveryServicesReadiness", "200"),
 ]
-LAST = ["usersTokenRefreshCreate", "usersLogoutCreate", "usersPasswordCreate", "productsDestroy"]
+LAST = [
+    "gatewayConsumersDestroy",
+    "usersTokenRefreshCreate",
+    "usersLogoutCreate",
+    "usersPasswordCreate",
+    "productsDestroy",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +76,8 @@ def swagger(tmp_path_factory):
 
 @pytest.fixture
 def page(swagger):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
-        record_page_errors(page)
+    with chromium_page(CHROMIUM) as page:
         yield page
-        browser.close()
 
 
 def _padlock(page, tag: str, operation_id: str) -> str | None:

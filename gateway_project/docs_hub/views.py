@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from common.topology import SERVICES, UPSTREAMS
-from gateway_project.docs_hub.gateway_spec import gateway_spec
+from gateway_project.docs_hub.gateway_spec import API_KEYS_HOWTO, gateway_spec
 from gateway_project.docs_hub.merge import merge_documents
 from gateway_project.docs_hub.specs import gateway_view, service_spec, unavailable_spec
 from gateway_project.routing.table import routes
@@ -79,6 +79,7 @@ def openapi(request: HttpRequest) -> JsonResponse:
     description = "Every path the gateway routes, with the auth it enforces."
     if down:
         description += f" Unavailable now, so missing: {', '.join(down)}."
+    description += "\n\n" + API_KEYS_HOWTO
     merged = merge_documents(
         {name: doc for name, doc in docs.items() if name not in down},
         info={"title": "Django API gateway", "version": "0.1.0", "description": description},

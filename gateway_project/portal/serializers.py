@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from common.http.fields import StrictCharField, StrictIntegerField
+from common.http.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from gateway_project.consumers.models import QUOTA_PERIODS, ApiKey, Consumer
 
 
@@ -60,15 +61,26 @@ class ConsumerSerializer(serializers.ModelSerializer):
         read_only_fields = ("id", "created_at", "keys")
 
 
+# What parse_rate reads ('100/min', '30/5m'), or blank: the schema says what is refused.
+RATE = RegexValidator(r"^(\s*\d+\s*/\s*\d*\s*[smhd][a-z]*\s*)?$", "expected like '100/min'")
+
+
 class ConsumerWriteSerializer(serializers.Serializer):
     """A user names and describes their consumer; staff also set its owner and limits."""
 
     name = StrictCharField(max_length=100)
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
     owner_id = StrictIntegerField(min_value=1, required=False)
-    rate = StrictCharField(max_length=32, required=False, allow_blank=True)
+    # Not trimmed: the length the schema bounds is the length sent.
+    rate = StrictCharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        validators=[RATE],
+    )
     quota = StrictIntegerField(min_value=1, required=False, allow_null=True)
     quota_period = serializers.ChoiceField(choices=QUOTA_PERIODS, required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
     STAFF_ONLY = ("owner_id", "rate", "quota", "quota_period", "is_active")

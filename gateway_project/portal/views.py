@@ -8,13 +8,14 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.http.schema import request_example
 from gateway_project.consumers import services
 from gateway_project.consumers.models import ApiKey, Consumer
 from gateway_project.observability import usage
@@ -30,11 +31,20 @@ from gateway_project.proxy.quotas import usage_summary
 from gateway_project.proxy.throttling import window_counter
 
 
+class NameTaken(exceptions.APIException):
+    status_code = 409
+    default_detail = "This owner has a consumer of that name."
+    default_code = "consumer_name_taken"
+    problem_type = "consumer-name-taken"
+
+
 class PortalView(APIView):
     """A person's token (an API key cannot make keys): their own consumers, or all for staff."""
 
     authentication_classes = [CachedJWTAuthentication]
     permission_classes = [IsAuthenticated]
+    # What Swagger UI's "Try it out" fills in: the first consumer and key of a new database.
+    parameter_examples = {"consumer_id": 1, "key_id": 1, "days": 30}
 
     def consumers(self) -> QuerySet[Consumer]:
         found = Consumer.objects.prefetch_related("keys")
@@ -64,11 +74,16 @@ class ConsumerListView(PortalView):
         request=ConsumerWriteSerializer,
         responses={201: ConsumerSerializer},
         summary="Make a consumer",
+        examples=[
+            request_example("A consumer", {"name": "My app", "description": "Reads my orders"})
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.checked_write()
         data.setdefault("owner_id", request.user.id)
         data.pop("is_active", None)
+        if Consumer.objects.filter(owner_id=data["owner_id"], name=data["name"]).exists():
+            raise NameTaken()
         consumer = services.consumer_create(**data)
         return Response(ConsumerSerializer(consumer).data, status=status.HTTP_201_CREATED)
 
@@ -79,13 +94,20 @@ class ConsumerDetailView(PortalView):
         return Response(ConsumerSerializer(self.consumer(consumer_id)).data)
 
     @extend_schema(
-        request=ConsumerWriteSerializer, responses=ConsumerSerializer, summary="Change a consumer"
+        request=ConsumerWriteSerializer,
+        responses=ConsumerSerializer,
+        summary="Change a consumer",
+        examples=[request_example("A new description", {"description": "Reads my orders nightly"})],
     )
     def patch(self, request: Request, consumer_id: int) -> Response:
         consumer = self.consumer(consumer_id)
         data = self.checked_write(partial=True)
         if "rate" in data:
             services.rate_check(data["rate"])
+        owner, name = data.get("owner_id", consumer.owner_id), data.get("name", consumer.name)
+        clash = Consumer.objects.filter(owner_id=owner, name=name).exclude(pk=consumer.pk)
+        if clash.exists():
+            raise NameTaken()
         for name, value in data.items():
             setattr(consumer, name, value)
         consumer.full_clean()
@@ -108,6 +130,7 @@ class KeyListView(PortalView):
         request=ApiKeyCreateSerializer,
         responses={201: NewApiKeySerializer},
         summary="Make a key (shown once)",
+        examples=[request_example("A key that reads orders", {"scopes": ["orders:read"]})],
     )
     def post(self, request: Request, consumer_id: int) -> Response:
         consumer = self.consumer(consumer_id)
@@ -121,7 +144,11 @@ class KeyListView(PortalView):
 class UsageView(PortalView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("days", int, description=f"1 to {usage.KEEP_DAYS - 1}; 30 by default")
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": usage.KEEP_DAYS - 1},
+                description=f"1 to {usage.KEEP_DAYS - 1}; 30 by default",
+            )
         ],
         responses={200: OpenApiTypes.OBJECT},
         summary="A consumer's usage per route and day, and its quota",

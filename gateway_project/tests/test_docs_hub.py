@@ -184,6 +184,11 @@ def test_merged_document_is_valid_openapi_with_every_routed_path(api_client, des
     doc = response.json()
     validate(doc)
     assert sorted(doc["paths"]) == [
+        "/gateway/consumers",
+        "/gateway/consumers/{consumer_id}",
+        "/gateway/consumers/{consumer_id}/keys",
+        "/gateway/consumers/{consumer_id}/keys/{key_id}/revoke",
+        "/gateway/consumers/{consumer_id}/usage",
         "/gateway/services",
         "/health",
         "/health/live",
@@ -194,6 +199,7 @@ def test_merged_document_is_valid_openapi_with_every_routed_path(api_client, des
         "/users/profile",
     ]
     assert not any(path.startswith("/internal") for path in doc["paths"])
+    assert "Authorize `apiKey` with the key" in doc["info"]["description"]  # how, in the hub
     assert sorted(doc["paths"]["/orders"]) == ["get"]
 
 
@@ -201,8 +207,13 @@ def test_merged_document_renames_clashing_components_and_their_refs(api_client, 
     doc = api_client.get("/openapi.json").json()
 
     schemas = doc["components"]["schemas"]
-    # users' Problem is pruned (no routed path uses it); products' and orders' differ.
-    assert sorted(schemas) == ["OrdersProblem", "Product", "ProductsProblem", "User"]
+    # users' Problem is pruned (no routed path uses it); products', orders' and the
+    # gateway's (its consumers API) differ.
+    portal = ["ApiKey", "ApiKeyCreateRequest", "Consumer", "ConsumerWriteRequest", "NewApiKey"]
+    portal += ["PatchedConsumerWriteRequest", "QuotaPeriodEnum"]
+    assert sorted(schemas) == sorted(
+        ["GatewayProblem", "OrdersProblem", "Product", "ProductsProblem", "User", *portal]
+    )
     assert schemas["ProductsProblem"]["properties"] == {"code": {"type": "string"}}
     assert schemas["Product"]["properties"]["p"] == _ref("ProductsProblem")
     listing = doc["paths"]["/products"]["get"]["responses"]["200"]["content"]
@@ -229,7 +240,14 @@ def test_the_gateways_api_schema_is_the_hubs_gateway_document(api_client, descri
     assert own["Content-Type"] == "application/vnd.oai.openapi+json"
     assert own.json() == hub.json()
     validate(own.json())
-    assert own.json()["components"]["securitySchemes"] == {"jwtAuth": JWT_SECURITY_SCHEME}
+    assert own.json()["components"]["securitySchemes"] == {
+        "jwtAuth": JWT_SECURITY_SCHEME,
+        "apiKey": API_KEY_SECURITY_SCHEME,
+    }
+    # The consumers API is in it, as a user's (a person's token; a key makes no keys).
+    create = own.json()["paths"]["/gateway/consumers/{consumer_id}/keys"]["post"]
+    assert (create["security"], create["x-gateway-policy"]) == ([{"jwtAuth": []}], "user")
+    assert "Authorize `apiKey`" in own.json()["info"]["description"]
     assert example_problems(own.json()) == []
     assert security_problems(own.json()) == []
 
