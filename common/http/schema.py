@@ -77,7 +77,7 @@ API_KEY_SECURITY_SCHEME = {
     "in": "header",
     "name": "X-API-Key",
     "description": (
-        "An API key of a consumer (`gwk_...`, made at `POST /gateway/consumers/{id}/keys` "
+        "An API key of a consumer (`gwk_...`, made at `POST /gateway/consumers/{consumer_id}/keys` "
         "and shown once), on the operations the gateway's route table gives a scope; "
         "`Authorization: ApiKey <key>` works too."
     ),

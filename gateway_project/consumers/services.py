@@ -17,6 +17,16 @@ from gateway_project.routing.table import routes
 MAX_ACTIVE_KEYS = 2  # the one in use and its successor, while a key rotates
 
 
+class ExpiryPassed(APIException):
+    """A key that would be expired when made: a valid date that is no longer in the
+    future (the conflict is with the clock, as the schema cannot say)."""
+
+    status_code = 409
+    default_detail = "expires_at is past: a key must expire in the future."
+    default_code = "expiry_passed"
+    problem_type = "expiry-passed"
+
+
 class KeyLimitReached(APIException):
     status_code = 409
     default_detail = (
@@ -77,7 +87,7 @@ def key_create(
     """A new key of `consumer` and the key itself, which is never shown again."""
     scopes_check(scopes)
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "must be in the future"})
+        raise ExpiryPassed()
     raw, prefix = new_key()
     with transaction.atomic():
         # One writer at a time per consumer, so two requests cannot both take the last slot.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from common.http.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from gateway_project.consumers import services
 from gateway_project.consumers.models import QUOTA_PERIODS, ApiKey, Consumer
 
 
@@ -35,10 +38,17 @@ class NewApiKeySerializer(ApiKeySerializer):
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
+    """The scopes are the route table's (an enum in the schema, read when the serializer
+    is made: the table is the settings')."""
+
     scopes = serializers.ListField(
-        child=StrictCharField(max_length=64), min_length=1, max_length=20
+        child=serializers.ChoiceField(choices=[]), min_length=1, max_length=20
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].child.choices = services.known_scopes()
 
 
 class ConsumerSerializer(serializers.ModelSerializer):

@@ -273,3 +273,20 @@ def test_usage_per_route_and_day_with_the_quota_used(api_client, upstreams):
     )
     bad = api_client.get(f"/gateway/consumers/{consumer.pk}/usage?days=0", headers=owner)
     assert bad.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_a_key_expiring_in_the_past_is_a_conflict_with_the_clock(api_client):
+    mine = bearer(user_id=41)
+    consumer = services.consumer_create(owner_id=41, name="late")
+    past = (timezone.now() - timedelta(minutes=1)).isoformat()
+
+    answer = api_client.post(
+        f"/gateway/consumers/{consumer.pk}/keys",
+        {"scopes": ["orders:read"], "expires_at": past},
+        format="json",
+        headers=mine,
+    )
+
+    assert answer.status_code == HTTPStatus.CONFLICT
+    assert json.loads(answer.content)["type"].endswith("/expiry-passed")
+    assert not ApiKey.objects.exists()

@@ -210,7 +210,7 @@ def test_merged_document_renames_clashing_components_and_their_refs(api_client, 
     # users' Problem is pruned (no routed path uses it); products', orders' and the
     # gateway's (its consumers API) differ.
     portal = ["ApiKey", "ApiKeyCreateRequest", "Consumer", "ConsumerWriteRequest", "NewApiKey"]
-    portal += ["PatchedConsumerWriteRequest", "QuotaPeriodEnum"]
+    portal += ["PatchedConsumerWriteRequest", "QuotaPeriodEnum", "ScopesEnum"]
     assert sorted(schemas) == sorted(
         ["GatewayProblem", "OrdersProblem", "Product", "ProductsProblem", "User", *portal]
     )
