@@ -152,7 +152,7 @@ class GatewaySettings(Namespace):
     # (gateway_project.upstreams.bulkhead). Over it, a request waits BULKHEAD_WAIT for a
     # slot; when none came free for that long, it gets 503 at once.
     BULKHEAD: str = setting("", per_service_setting(slots), env="GATEWAY_BULKHEAD")
-    BULKHEAD_WAIT: float = setting(0.25, seconds, env="GATEWAY_BULKHEAD_WAIT")
+    BULKHEAD_WAIT: float = setting(1.0, seconds, env="GATEWAY_BULKHEAD_WAIT")
     BREAKER_FAILURES: int = setting(5, number(int, minimum=1), env="GATEWAY_BREAKER_FAILURES")
     BREAKER_RESET_SECONDS: float = setting(
         10.0, positive_seconds, env="GATEWAY_BREAKER_RESET_SECONDS"

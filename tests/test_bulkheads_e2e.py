@@ -67,6 +67,7 @@ def test_a_frozen_service_holds_its_bulkhead_only_and_other_routes_keep_their_la
             WEB_CONCURRENCY="1",
             WEB_THREADS="4",
             GATEWAY_BULKHEAD="orders=2",
+            GATEWAY_BULKHEAD_WAIT="0.25",  # the onset short: the default is 1 s
             HTTP_READ_TIMEOUT="6",
             GATEWAY_BREAKER_FAILURES="1000",
             GATEWAY_EJECT_CONSECUTIVE="1000",

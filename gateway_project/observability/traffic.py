@@ -75,6 +75,7 @@ COARSE = Tier(COARSE_BUCKET_SECONDS, COARSE_WINDOW_SECONDS, "gateway:traffic:1m:
 TIERS = (FINE, COARSE)
 
 _lock = threading.Lock()
+_flushing = threading.Lock()  # one flush at a time, and no read in the middle of one
 _pending: dict[int, Counter] = {}  # bucket -> field -> count, not yet in the store
 _flusher: threading.Thread | None = None
 _last_failure_log = 0.0
@@ -245,20 +246,22 @@ def _flush_forever() -> None:
 def flush() -> None:
     """Move what piled up into the store: one pipelined round trip. Lost if Redis is down."""
     global _last_failure_log
-    usage.flush()
-    with _lock:
-        batch = dict(_pending)
-        _pending.clear()
-    if not batch:
-        return
-    try:
-        traffic_store(FINE).add(batch)
-        traffic_store(COARSE).add(_coarse(batch))
-    except Exception as error:
-        now = time.monotonic()
-        if now - _last_failure_log > FAILURE_LOG_INTERVAL:
-            _last_failure_log = now
-            logger.warning("dashboard traffic not stored (Redis): %s", error)
+    # A reader holds this too: a batch taken from `_pending` but not yet in both tiers'
+    # stores is in neither place it reads.
+    with _flushing:
+        try:
+            usage.flush()
+            with _lock:
+                batch = dict(_pending)
+                _pending.clear()
+            if batch:
+                traffic_store(FINE).add(batch)
+                traffic_store(COARSE).add(_coarse(batch))
+        except Exception as error:
+            now = time.monotonic()
+            if now - _last_failure_log > FAILURE_LOG_INTERVAL:
+                _last_failure_log = now
+                logger.warning("dashboard traffic not stored (Redis): %s", error)
 
 
 def _coarse(batch: Mapping[int, Counter]) -> dict[int, Counter]:
@@ -276,13 +279,14 @@ def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter]:
     store = traffic_store(tier)
     if store is _memories[tier]:
         flush()
-    try:
-        result = store.read(wanted)
-    except Exception as error:
-        logger.warning("dashboard traffic not read (Redis): %s", error)
-        result = {bucket: Counter() for bucket in wanted}
-    with _lock:  # what this process has not flushed yet
-        pending = {bucket: Counter(tally) for bucket, tally in _pending.items()}
+    with _flushing:  # not while a batch is between `_pending` and the store
+        try:
+            result = store.read(wanted)
+        except Exception as error:
+            logger.warning("dashboard traffic not read (Redis): %s", error)
+            result = {bucket: Counter() for bucket in wanted}
+        with _lock:  # what this process has not flushed yet
+            pending = {bucket: Counter(tally) for bucket, tally in _pending.items()}
     for bucket, tally in (pending if tier is FINE else _coarse(pending)).items():
         if bucket in result:
             result[bucket].update(tally)
