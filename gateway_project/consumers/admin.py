@@ -30,10 +30,6 @@ class ConsumerAdmin(admin.ModelAdmin):
     search_fields = ("name", "=owner_id")
     inlines = (ApiKeyInline,)
 
-    def save_model(self, request: HttpRequest, obj: Consumer, form: object, change: bool) -> None:
-        services.rate_check(obj.rate)
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from common.settings.namespaces import parse_rate
 
 QUOTA_PERIODS = (("day", "per day (UTC)"), ("month", "per month (UTC)"))
 
@@ -30,6 +33,15 @@ class Consumer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (user {self.owner_id})"
+
+    def clean(self) -> None:
+        """A rate DRF's syntax reads ('100/min'), wherever the consumer is changed (the
+        API, the admin's form)."""
+        if self.rate:
+            try:
+                parse_rate(self.rate)
+            except ValueError as error:
+                raise ValidationError({"rate": str(error)}) from error
 
 
 class ApiKey(models.Model):

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
-from common.settings.namespaces import parse_rate
 from gateway_project.consumers.keys import digest_of, new_key
 from gateway_project.consumers.models import ApiKey, Consumer
 from gateway_project.routing.table import routes
@@ -50,14 +49,6 @@ def scopes_check(scopes: list[str]) -> None:
         )
 
 
-def rate_check(rate: str) -> None:
-    if rate:
-        try:
-            parse_rate(rate)
-        except ValueError as error:
-            raise ValidationError({"rate": str(error)}) from error
-
-
 def consumer_create(
     *,
     owner_id: int,
@@ -67,7 +58,6 @@ def consumer_create(
     quota: int | None = None,
     quota_period: str = "day",
 ) -> Consumer:
-    rate_check(rate)
     consumer = Consumer(
         owner_id=owner_id,
         name=name,

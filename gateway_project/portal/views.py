@@ -102,8 +102,6 @@ class ConsumerDetailView(PortalView):
     def patch(self, request: Request, consumer_id: int) -> Response:
         consumer = self.consumer(consumer_id)
         data = self.checked_write(partial=True)
-        if "rate" in data:
-            services.rate_check(data["rate"])
         owner, name = data.get("owner_id", consumer.owner_id), data.get("name", consumer.name)
         clash = Consumer.objects.filter(owner_id=owner, name=name).exclude(pk=consumer.pk)
         if clash.exists():

@@ -8,6 +8,7 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from common.testing import bearer
@@ -290,3 +291,34 @@ def test_a_key_expiring_in_the_past_is_a_conflict_with_the_clock(api_client):
     assert answer.status_code == HTTPStatus.CONFLICT
     assert json.loads(answer.content)["type"].endswith("/expiry-passed")
     assert not ApiKey.objects.exists()
+
+
+def test_a_rate_drf_cannot_read_is_refused_by_the_api_and_the_admin_form(api_client):
+    consumer = services.consumer_create(owner_id=41, name="paced")
+    staff = bearer(user_id=1, is_staff=True)
+
+    patched = api_client.patch(
+        f"/gateway/consumers/{consumer.pk}", {"rate": "lots"}, format="json", headers=staff
+    )
+    assert patched.status_code == HTTPStatus.BAD_REQUEST
+    assert "rate" in json.loads(patched.content)["errors"]
+
+    admin = get_user_model().objects.create_superuser("ops", password="x-very-long-pw-1")
+    api_client.force_login(admin)
+    form = {
+        "name": "paced",
+        "owner_id": "41",
+        "description": "",
+        "rate": "lots",
+        "quota_period": "day",
+        "is_active": "on",
+        "created_at_0": "2026-12-03",
+        "created_at_1": "10:00:00",
+        "keys-TOTAL_FORMS": "0",
+        "keys-INITIAL_FORMS": "0",
+    }
+    answer = api_client.post(f"/admin/consumers/consumer/{consumer.pk}/change/", form)
+    assert answer.status_code == HTTPStatus.OK  # the form again, with the error
+    assert "not a rate" in answer.content.decode()
+    consumer.refresh_from_db()
+    assert consumer.rate == ""
