@@ -124,6 +124,7 @@ class PurgeSender:
         self._first, self._most = first, most
         self._lock = threading.Lock()
         self._pending: dict[str, None] = {}
+        self._in_try: list[str] = []  # taken by the try under way, not delivered yet
         self._done: list[threading.Event] = []
         self._wake = threading.Event()
         self._delay = 0.0  # the back-off now; 0 while purges land
@@ -158,9 +159,9 @@ class PurgeSender:
         self._wake.set()
 
     def pending(self) -> list[str]:
-        """The keys waiting to be delivered."""
+        """The keys not delivered yet: waiting, or in the try under way."""
         with self._lock:
-            return list(self._pending)
+            return list(dict.fromkeys([*self._in_try, *self._pending]))
 
     def forget(self) -> None:
         """Tests: drop what is queued and the back-off, as a new process would start, once
@@ -168,6 +169,7 @@ class PurgeSender:
         with self._lock:
             self._generation += 1
             self._pending.clear()
+            self._in_try = []
             done, self._done = self._done, []
             self._delay, self._next_try, self._failing_since = 0.0, 0.0, None
         for event in done:
@@ -202,6 +204,7 @@ class PurgeSender:
             if not self._pending or time.monotonic() < self._next_try:
                 return None
             keys, self._pending = list(self._pending), {}
+            self._in_try = keys
             done, self._done = self._done, []
             return self._generation, keys, done
 
@@ -221,6 +224,7 @@ class PurgeSender:
         """Queue again what did not land (ahead of what came meanwhile), or end an outage."""
         began, lasted = False, None
         with self._lock:
+            self._in_try = []
             if generation != self._generation:
                 return
             if undelivered:
