@@ -80,7 +80,7 @@ class ConsumerWriteSerializer(serializers.Serializer):
 
     name = StrictCharField(max_length=100)
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
-    owner_id = StrictIntegerField(min_value=1, required=False)
+    owner_id = StrictIntegerField(min_value=1, max_value=9_223_372_036_854_775_807, required=False)
     # Not trimmed: the length the schema bounds is the length sent.
     rate = StrictCharField(
         max_length=32,
@@ -89,7 +89,9 @@ class ConsumerWriteSerializer(serializers.Serializer):
         trim_whitespace=False,
         validators=[RATE],
     )
-    quota = StrictIntegerField(min_value=1, required=False, allow_null=True)
+    quota = StrictIntegerField(
+        min_value=1, max_value=2_147_483_647, required=False, allow_null=True
+    )
     quota_period = serializers.ChoiceField(choices=QUOTA_PERIODS, required=False)
     is_active = StrictBooleanField(required=False)
 

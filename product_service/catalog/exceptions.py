@@ -40,3 +40,13 @@ class StockWouldGoNegative(exceptions.APIException):
     default_detail = "The stock changed meanwhile: this change would make it negative."
     default_code = "stock_conflict"
     problem_type = "stock-conflict"
+
+
+class StockCountTooLarge(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "This change would take the units this product has received past what the catalog "
+        "counts (2147483647)."
+    )
+    default_code = "stock_count_too_large"
+    problem_type = "stock-count-too-large"

@@ -21,6 +21,7 @@ from product_service.catalog.cache import products_changed
 from product_service.catalog.exceptions import (
     InsufficientStock,
     OrderRefReused,
+    StockCountTooLarge,
     StockWouldGoNegative,
     UnknownProducts,
 )
@@ -59,6 +60,9 @@ def product_create(*, sku: str, name: str, price: Any, stock: int = 0, **fields:
     return product
 
 
+MAX_COUNT = 2_147_483_647  # PositiveIntegerField's largest on every database
+
+
 def product_stock_adjust(*, product_id: int, delta: int) -> None:
     """Add (or, negative, remove) units in one conditional UPDATE.
 
@@ -67,7 +71,9 @@ def product_stock_adjust(*, product_id: int, delta: int) -> None:
     """
     if delta == 0:
         return
-    updated = Product.objects.filter(pk=product_id, stock__gte=-delta).update(
+    # The counts are 32-bit integers in the database: past the largest, a 409, not a 500.
+    within = {"units_received__lte": MAX_COUNT - delta} if delta > 0 else {}
+    updated = Product.objects.filter(pk=product_id, stock__gte=-delta, **within).update(
         stock=F("stock") + delta,
         units_received=F("units_received") + delta,
         updated_at=timezone.now(),
@@ -75,6 +81,8 @@ def product_stock_adjust(*, product_id: int, delta: int) -> None:
     if not updated:
         if not Product.objects.filter(pk=product_id).exists():
             raise exceptions.NotFound()
+        if delta > 0:
+            raise StockCountTooLarge()
         raise StockWouldGoNegative()
     products_changed([product_id])
 

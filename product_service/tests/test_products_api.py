@@ -411,3 +411,22 @@ def test_the_list_examples_find_the_demo_keyboard(api_client):
 
     assert response.status_code == HTTPStatus.OK
     assert [product["sku"] for product in response.json()["results"]] == ["KB-001"]
+
+
+def test_a_stock_past_what_the_catalog_counts_is_a_409_not_a_500(api_client, staff):
+    """units_received grows with every unit added: past the largest count it would
+    overflow the column (a 500 on PostgreSQL), so the change is refused."""
+    product = Product.objects.create(sku="BIG-1", name="Big", price="1.00", stock=5)
+    Product.objects.filter(pk=product.pk).update(units_received=10)
+
+    answer = api_client.patch(
+        f"/products/{product.pk}",
+        {"stock": 2_147_483_647},
+        format="json",
+        headers=staff,
+    )
+
+    assert answer.status_code == HTTPStatus.CONFLICT
+    assert answer.json()["type"].endswith("/stock-count-too-large")
+    product.refresh_from_db()
+    assert (product.stock, product.units_received) == (5, 10)
