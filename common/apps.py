@@ -1,6 +1,7 @@
 """The shared app every project installs: ready() registers the OpenAPI auth scheme, starts
-tracing, names the admin after the project (its "View site" is the gateway's landing page) and
-has its changelists check page numbers."""
+tracing, names the admin after the project (its "View site" is the gateway's landing page), has its
+changelists check page numbers and, outside the user service, labels the local copies of
+signed-on accounts (common.identity.admin_accounts)."""
 
 from django.apps import AppConfig
 
@@ -13,7 +14,7 @@ class CommonConfig(AppConfig):
         from django.contrib import admin
 
         from common.http import schema  # noqa: F401 -- registers the OpenAPI auth scheme
-        from common.identity import admin_pages
+        from common.identity import admin_accounts, admin_pages
         from common.observability import tracing
         from common.settings.namespaces import common_settings
         from common.topology import SERVICES
@@ -26,3 +27,4 @@ class CommonConfig(AppConfig):
         admin.site.site_url = f"{common_settings.PUBLIC_ORIGIN}/"
         tracing.configure(common_settings.SERVICE_NAME)
         admin_pages.install()
+        admin_accounts.install()

@@ -166,6 +166,38 @@ def admin_page_statuses(client: Any, changelist: str) -> dict[str, int]:
     return {name: client.get(changelist, {"p": p}).status_code for name, p in pages.items()}
 
 
+def platform_nav_links(page: str) -> list[tuple[str, str, bool]]:
+    """(label, href, is current) of each link in an admin page's platform row
+    (common/templates/admin/platform_nav.html), in order."""
+    from html.parser import HTMLParser
+
+    links: list[tuple[str, str, bool]] = []
+
+    class Nav(HTMLParser):
+        depth = 0  # inside <nav id="platform-nav"> when > 0
+        link: dict[str, str | None] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if (tag == "nav" and ("id", "platform-nav") in attrs) or (tag == "nav" and self.depth):
+                self.depth += 1
+            elif tag == "a" and self.depth:
+                self.link = dict(attrs)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "nav" and self.depth:
+                self.depth -= 1
+            elif tag == "a":
+                self.link = None
+
+        def handle_data(self, data: str) -> None:
+            if self.link is not None and data.strip():
+                current = self.link.get("aria-current") == "page"
+                links.append((data.strip(), self.link.get("href") or "", current))
+
+    Nav().feed(page)
+    return links
+
+
 # Signed tokens whose claims have types the contract does not allow: every project must
 # answer them 401 (problem details), never 500 (common.identity.jwt.check_claim_types).
 ODD_CLAIMS: list[dict[str, Any]] = [

@@ -71,6 +71,17 @@ def page(browser):
     context.close()
 
 
+def sign_in(page, url: str, then: str, login: str = "") -> None:
+    """Open `url` (an admin's sign-in, or a page that sends there: to `login` if given),
+    sign in as the staff account and wait to land on `then`."""
+    page.goto(url)
+    assert page.url == login if login else "/login/" in page.url
+    page.fill("#id_username", STAFF)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(then)
+
+
 def test_the_hub_lists_every_document_and_tries_calls_through_the_gateway(front, page):
     stack, _ = front
     gateway = stack["gateway"].url
@@ -108,12 +119,8 @@ def test_one_sign_in_opens_every_admin_and_an_edit_shows_in_the_api(front, page)
     stack, product = front
     gateway = stack["gateway"].url
 
-    page.goto(f"{gateway}/admin/products/")
-    assert page.url == f"{gateway}/admin/products/login/?next=/admin/products/"
-    page.fill("#id_username", STAFF)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{gateway}/admin/products/")
+    products = f"{gateway}/admin/products/"
+    sign_in(page, products, products, login=f"{products}login/?next=/admin/products/")
     assert "Product service administration" in page.inner_text("#site-name")
     background = page.eval_on_selector("#header", "e => getComputedStyle(e).backgroundColor")
     assert background == ADMIN_HEADER_BACKGROUND  # its stylesheet came through the gateway
@@ -139,14 +146,50 @@ def test_one_sign_in_opens_every_admin_and_an_edit_shows_in_the_api(front, page)
     assert cookies["orders_sessionid"] == "/admin/orders/"
 
 
+def test_every_admin_links_the_others_the_dashboard_and_the_docs(front, page):
+    stack, _ = front
+    gateway = stack["gateway"].url
+    sign_in(page, f"{gateway}/admin/login/?next=/admin/", f"{gateway}/admin/")
+    nav = page.locator("#platform-nav")
+    assert nav.locator("a[aria-current=page]").inner_text() == "Gateway"
+
+    # Admin to admin by the header's links, signed on once.
+    for label, path, title in [
+        ("Products", "/admin/products/", "Product service administration"),
+        ("Orders", "/admin/orders/", "Order service administration"),
+        ("Users", "/admin/users/", "User service administration"),
+        ("Gateway", "/admin/", "API gateway administration"),
+    ]:
+        nav.get_by_role("link", name=label, exact=True).click()
+        page.wait_for_url(f"{gateway}{path}")
+        assert title in page.inner_text("#site-name")
+        assert nav.locator("a[aria-current=page]").inner_text() == label
+        box, header = nav.bounding_box(), page.locator("#header").bounding_box()
+        assert box["x"] + box["width"] <= header["x"] + header["width"]  # within the header
+
+    # A service's local user table says what it is and where accounts are made.
+    page.goto(f"{gateway}/admin/products/")
+    assert "signed-on accounts" in page.inner_text("#content-main").lower()  # CSS capitals
+    page.screenshot(path=str(SCREENSHOTS / "admin-index.png"), full_page=False)
+    page.goto(f"{gateway}/admin/products/auth/user/")
+    assert "Users admin" in page.inner_text("#signed-on-accounts")
+    assert page.locator(".object-tools .addlink").count() == 0
+    page.locator("#signed-on-accounts a").click()
+    page.wait_for_url(f"{gateway}/admin/users/")
+
+    nav.get_by_role("link", name="Dashboard", exact=True).click()
+    page.wait_for_url(f"{gateway}/dashboard")
+    page.wait_for_function("document.getElementById('updated').textContent.startsWith('updated')")
+    page.go_back()
+    nav.get_by_role("link", name="API docs", exact=True).click()
+    page.wait_for_url(f"{gateway}/docs")
+    page.locator(".swagger-ui .info .title").first.wait_for()
+
+
 def test_the_dashboard_shows_routes_and_charts_that_move_with_traffic(front, page):
     stack, product = front
     gateway = stack["gateway"].url
-    page.goto(f"{gateway}/admin/login/?next=/dashboard")
-    page.fill("#id_username", STAFF)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{gateway}/dashboard")
+    sign_in(page, f"{gateway}/admin/login/?next=/dashboard", f"{gateway}/dashboard")
     page.wait_for_function("document.getElementById('updated').textContent.startsWith('updated')")
     assert page.locator('tr[data-route="/products/{id}"]').count() == 1
     chart = page.locator('svg[data-chart="service:products:rate"]')

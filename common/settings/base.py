@@ -110,7 +110,9 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Before the apps' own: common's admin/base_site.html (every admin's header row
+        # linking the other admins, the docs and the dashboard) over django.contrib.admin's.
+        "DIRS": [REPO_ROOT / "common" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -12,7 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from common.topology import SERVICES, UPSTREAMS
+from common.identity.admin_nav import platform_links
 
 FAVICON = Path(__file__).parent / "static" / "landing" / "favicon.svg"
 FAVICON_MAX_AGE = 7 * 24 * 3600  # a week: the URL is fixed, so not "immutable"
@@ -23,23 +23,9 @@ DESCRIPTION = (
 
 
 def links() -> list[dict[str, str]]:
-    """Every place to start, in the order the page lists them."""
-    result = [
-        {"rel": "docs", "href": "/docs", "title": "API docs: Swagger UI over every service"},
-        {"rel": "openapi", "href": "/openapi.json", "title": "The merged OpenAPI document"},
-        {"rel": "dashboard", "href": "/dashboard", "title": "The gateway's dashboard"},
-        {"rel": "admin", "href": "/admin/", "title": SERVICES["gateway"].title + " admin"},
-    ]
-    result += [
-        {
-            "rel": f"admin-{name}",
-            "href": f"/admin/{name}/",
-            "title": SERVICES[name].title + " admin",
-        }
-        for name in UPSTREAMS
-    ]
-    result.append({"rel": "health", "href": "/health", "title": "Health of every service"})
-    return result
+    """Every place to start, in the order the page lists them (the admins' header links
+    the same places: common.identity.admin_nav)."""
+    return [{"rel": link.rel, "href": link.href, "title": link.title} for link in platform_links()]
 
 
 def wants_html(request: HttpRequest) -> bool:

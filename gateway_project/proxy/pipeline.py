@@ -48,6 +48,7 @@ from gateway_project.proxy import metrics
 from gateway_project.routing.table import Route
 from gateway_project.transport.client import (
     Answer,
+    UpstreamBroken,
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
@@ -60,9 +61,16 @@ logger = logging.getLogger(__name__)
 
 
 class BadGateway(APIException):
+    """502: the service's connection ended without a complete HTTP answer; the detail
+    says how (reset, closed without answering, not HTTP)."""
+
     status_code = 502
     default_detail = "The service answered with something that is not HTTP."
     default_code = "bad_gateway"
+
+    def __init__(self, service: str, what: str) -> None:
+        super().__init__(f"The {service} service {what}.")
+        self.problem_extra = {"service": service}
 
 
 class CircuitOpen(ServiceUnavailable):
@@ -239,7 +247,8 @@ def _failure_for(
     elif isinstance(error, UpstreamTimeout):
         outcome, failure = "timeout", ServiceTimeout(service=route.service)
     else:
-        outcome, failure = "error", BadGateway()
+        what = error.what if isinstance(error, UpstreamBroken) else str(error)
+        outcome, failure = "error", BadGateway(route.service, what)
     metrics.observe_upstream(route.service, request.method, outcome, elapsed)
     request.access_log["upstream_status"] = outcome
     request.access_log["upstream_ms"] = round(elapsed * 1000, 2)

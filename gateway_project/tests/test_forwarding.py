@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
+import threading
 import time
 from http import HTTPStatus
 
+import pytest
 from django.test import override_settings
 
 from common.testing import bearer
@@ -272,21 +276,44 @@ def test_proxied_answer_has_its_length_and_nosniff(api_client, upstreams):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_upstream_closing_without_an_answer_is_502(api_client, upstreams):
-    import socket
-    import threading
+def _hang_up(connection: socket.socket) -> None:
+    connection.close()
 
+
+def _reset(connection: socket.socket) -> None:
+    # Linger 0: close() sends RST instead of FIN, as a crashed or killed process's kernel does.
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
+
+
+def _not_http(connection: socket.socket) -> None:
+    connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("ending", "detail"),
+    [
+        (_hang_up, "The products service closed the connection without answering."),
+        (_reset, "The products service reset the connection."),
+        (_not_http, "The products service answered with something that is not HTTP."),
+    ],
+    ids=["closed", "reset", "not-http"],
+)
+def test_an_upstream_connection_ending_without_an_answer_is_502_saying_how(
+    api_client, upstreams, ending, detail
+):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
 
-    def hang_up() -> None:
+    def serve() -> None:
         for _ in range(2):  # the first try and the one retry of an idempotent method
             connection, _ = server.accept()
             connection.recv(65536)
-            connection.close()
+            ending(connection)
 
-    threading.Thread(target=hang_up, daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
     port = server.getsockname()[1]
     from django.conf import settings as django_settings
 
@@ -296,7 +323,10 @@ def test_upstream_closing_without_an_answer_is_502(api_client, upstreams):
     server.close()
 
     assert response.status_code == HTTPStatus.BAD_GATEWAY
-    assert json.loads(response.content)["type"] == "https://errors.example/bad-gateway"
+    body = json.loads(response.content)
+    assert body["type"] == "https://errors.example/bad-gateway"
+    assert body["detail"] == detail
+    assert body["service"] == "products"
 
 
 def test_compressed_body_and_every_cookie_come_back_as_sent(api_client, upstreams):

@@ -58,9 +58,33 @@ class UpstreamTimeout(UpstreamError):
 
 
 class UpstreamBroken(UpstreamError):
-    """Connected, but what came back was not a complete HTTP answer."""
+    """Connected, but what came back was not a complete HTTP answer; `what` says how, as
+    the end of a sentence about the service ("reset the connection")."""
 
     kind = "not an HTTP answer"
+
+    def __init__(self, message: str, what: str = "answered with something that is not HTTP"):
+        super().__init__(message)
+        self.what = what
+
+
+# How a connection that carried no complete answer ended, by libcurl's error code.
+_BROKEN = {
+    pycurl.E_GOT_NOTHING: "closed the connection without answering",
+    pycurl.E_PARTIAL_FILE: "closed the connection before its answer was complete",
+    pycurl.E_FTP_WEIRD_SERVER_REPLY: "answered with something that is not HTTP",  # code 8
+    pycurl.E_UNSUPPORTED_PROTOCOL: "answered with something that is not HTTP",
+}
+
+
+def broken(code: int, message: str) -> UpstreamBroken:
+    """The UpstreamBroken for libcurl's `code` and `message`: a reset is named a reset."""
+    if code in (pycurl.E_RECV_ERROR, pycurl.E_SEND_ERROR):
+        what = "reset the connection" if "reset" in message.lower() else "broke the connection"
+        if code == pycurl.E_SEND_ERROR:
+            what += " while the request was being sent"
+        return UpstreamBroken(message, what)
+    return UpstreamBroken(message, _BROKEN.get(code, f"gave no usable answer ({message})"))
 
 
 @dataclass(slots=True)
@@ -172,7 +196,7 @@ def exchange(
             if curl.getinfo(pycurl.REQUEST_SIZE) == 0:  # never connected: nothing sent
                 raise UpstreamUnreachable(message) from None
             raise UpstreamTimeout(message) from None
-        raise UpstreamBroken(message) from None
+        raise broken(code, message) from None
     _, _, rest = answer.status_line.partition(" ")
     _, _, reason = rest.partition(" ")
     return Answer(
