@@ -117,19 +117,25 @@ def clear_own_cache() -> None:
 
 
 def wait_until(
-    condition: Callable[[], T], *, timeout: float = 10.0, every: float = 0.02, what: str = ""
+    condition: Callable[[], T],
+    *,
+    timeout: float = 10.0,
+    every: float = 0.02,
+    what: str | Callable[[], str] = "",
 ) -> T:
     """Poll `condition()` until it answers something true, and return that; AssertionError
     after `timeout` seconds (the last answer and `what` in its message). For a test that
     waits for something to happen (a TTL run out, a thread's work, a process's log line):
-    it goes on as soon as it has, and a busy machine only makes it wait longer."""
+    it goes on as soon as it has, and a busy machine only makes it wait longer. `what` may
+    be a callable, asked only on failure (say, a log's last lines)."""
     deadline = time.monotonic() + timeout
     while True:
         found = condition()
         if found:
             return found
         if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout} s: {what or condition} (last: {found!r})")
+            said = what() if callable(what) else what
+            raise AssertionError(f"not within {timeout} s: {said or condition} (last: {found!r})")
         time.sleep(every)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 
 import pytest
 
+from common.testing import wait_until
 from devtools.harness import (
     REPO_ROOT,
     json_call,
@@ -199,12 +199,12 @@ def test_the_dashboard_shows_routes_and_charts_that_move_with_traffic(front, pag
     for _ in range(20):
         json_call("GET", f"{gateway}/products/{product['id']}")
 
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if float(chart.get_attribute("data-sum")) > before:
-            break
-        page.wait_for_timeout(500)
-    assert float(chart.get_attribute("data-sum")) > before
+    wait_until(
+        lambda: float(chart.get_attribute("data-sum")) > before,
+        timeout=20,
+        every=0.5,
+        what="the products chart moving",
+    )
     assert chart.locator("polyline").count() == 1
     row = page.locator('tr[data-route="/products/{id}"] .total')
     assert int(row.inner_text()) >= 20

@@ -46,6 +46,13 @@ def _up_env(tmp_path, ports):
     return env
 
 
+def _answers(url: str) -> bool:
+    """GET `url` answers 200 (a refused connection: not yet)."""
+    with contextlib.suppress(OSError):
+        return http("GET", url)[0] == HTTPStatus.OK
+    return False
+
+
 def _wait_for(process, text, lines, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -154,18 +161,15 @@ def test_up_starts_a_project_again_when_it_dies_and_counts_it(tmp_path):
     pump = _keep_reading(process, lines)
     try:
         os.kill(_server_pid(ports["products"]), signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while not any("products stopped (exit" in line for line in lines):
-            assert time.monotonic() < deadline, "".join(lines[-20:])
-            time.sleep(0.2)
+        wait_until(
+            lambda: any("products stopped (exit" in line for line in lines),
+            timeout=60,
+            every=0.2,
+            what=lambda: "".join(lines[-20:]),
+        )
         assert any("; restart 1 in 1s" in line for line in lines), "".join(lines[-20:])
-        live = SERVICES["products"].liveness_path
-        while True:
-            assert time.monotonic() < deadline, "".join(lines[-20:])
-            with contextlib.suppress(OSError):
-                if http("GET", f"http://127.0.0.1:{ports['products']}{live}")[0] == 200:
-                    break
-            time.sleep(0.5)
+        live = f"http://127.0.0.1:{ports['products']}{SERVICES['products'].liveness_path}"
+        wait_until(lambda: _answers(live), timeout=60, every=0.5, what="products serving again")
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
@@ -292,18 +296,17 @@ def test_up_scale_runs_two_product_instances_that_register_and_share_the_load(tm
         token = json.loads(body)["access"]
         _keep_reading(process, lines)
         gateway = f"http://127.0.0.1:{ports['gateway']}"
-        deadline = time.monotonic() + 30
-        urls: set[str] = set()
-        while time.monotonic() < deadline:
+
+        def registered() -> set[str]:
             status, _, raw = http(
                 "GET", f"{gateway}/gateway/services", headers={"Authorization": f"Bearer {token}"}
             )
             assert status == HTTPStatus.OK
             products = next(s for s in json.loads(raw)["services"] if s["name"] == "products")
             urls = {i["url"] for i in products["instances"] if "registry" in i["source"]}
-            if len(urls) == 2:
-                break
-            time.sleep(0.5)
+            return urls if len(urls) == 2 else set()
+
+        urls = wait_until(registered, timeout=30, every=0.5, what="both products registered")
         assert urls == {
             f"http://127.0.0.1:{ports['products']}",
             f"http://127.0.0.1:{extra_port}",
