@@ -11,6 +11,9 @@ class CommonConfig(AppConfig):
     verbose_name = "Common mechanism"
 
     def ready(self) -> None:
+        from pathlib import Path
+
+        from django.conf import settings
         from django.contrib import admin
 
         from common.http import schema  # noqa: F401 -- registers the OpenAPI auth scheme
@@ -25,6 +28,8 @@ class CommonConfig(AppConfig):
         admin.site.site_title = f"{title} admin"
         # "View site": the gateway's landing page, where every admin is served from.
         admin.site.site_url = f"{common_settings.PUBLIC_ORIGIN}/"
+        # whitenoise serves from it (and warns when it is missing) before collectstatic ran.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         tracing.configure(common_settings.SERVICE_NAME)
         admin_pages.install()
         admin_accounts.install()

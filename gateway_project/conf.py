@@ -1,6 +1,6 @@
 """settings.GATEWAY as one typed object, `gateway_settings` (see common.settings.namespaces),
-and the
-Django settings the gateway adds over the common base (`gateway_django_settings`).
+and what the gateway's settings.py adds over the common base from here (`gateway_namespace`,
+`ALLOWED_REQUEST_HEADERS`).
 
 Every layer reads it; the defaults, the parsing (rates once, not per request) and the
 checks are the fields below, and so are the environment variables. No Django settings
@@ -207,31 +207,18 @@ def gateway_from_environment(common: dict[str, Any]) -> GatewaySettings:
     )
 
 
-def gateway_django_settings(
-    gateway: GatewaySettings, routes: list[dict[str, Any]], common: dict[str, Any]
-) -> dict[str, Any]:
-    """Django settings the gateway adds over the common base: `gateway` with its route
-    table as GATEWAY, and what follows from it (`common`: its COMMON)."""
-    gateway = dataclasses.replace(gateway, ROUTES=list(routes))
-    return {
-        "GATEWAY": gateway.as_dict(),
-        # The gateway trusts X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, for its own
-        # client-IP readings too (the admin's login limits).
-        "COMMON": {**common, "TRUSTED_PROXIES": gateway.TRUSTED_PROXIES},
-        # The gateway reads X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, itself.
-        "USE_X_FORWARDED_HOST": False,
-        # Bodies are checked against GATEWAY_MAX_BODY_BYTES before Django reads them.
-        "DATA_UPLOAD_MAX_MEMORY_SIZE": gateway.MAX_BODY_BYTES,
-        "CORS_ALLOWED_ORIGINS": list(gateway.CORS_ALLOWED_ORIGINS),
-        "CORS_EXPOSE_HEADERS": EXPOSED_HEADERS,
-        "CORS_ALLOW_HEADERS": [
-            "accept",
-            "authorization",
-            "content-type",
-            "idempotency-key",
-            "traceparent",
-            "tracestate",
-            "x-request-id",
-        ],
-        "CORS_PREFLIGHT_MAX_AGE": 600,
-    }
+def gateway_namespace(gateway: GatewaySettings, routes: list[dict[str, Any]]) -> dict[str, Any]:
+    """GATEWAY: `gateway` with its route table."""
+    return dataclasses.replace(gateway, ROUTES=list(routes)).as_dict()
+
+
+# Request headers a browser on an allowed origin may send (django-cors-headers).
+ALLOWED_REQUEST_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+]

@@ -1,12 +1,36 @@
 """The gateway's settings: the shared base, the route table and the GATEWAY namespace."""
 
 from common.settings.base import *  # noqa: F403 -- the shared base
-from common.settings.base import service_settings
+from common.settings.base import (
+    common_namespace,
+    logging_config,
+    openapi_settings,
+    secret_key,
+    static_root,
+)
+from common.settings.env import cache_for, database_for
 from common.topology import UPSTREAMS
-from gateway_project.conf import gateway_django_settings, gateway_from_environment
+from gateway_project.conf import (
+    ALLOWED_REQUEST_HEADERS,
+    EXPOSED_HEADERS,
+    gateway_from_environment,
+    gateway_namespace,
+)
 from gateway_project.routing.policies import PUBLIC, STAFF, USER
 
-globals().update(service_settings("gateway"))
+SERVICE_NAME = "gateway"
+SECRET_KEY = secret_key(SERVICE_NAME)
+DATABASES = {"default": database_for(SERVICE_NAME)}
+CACHES = {"default": cache_for(SERVICE_NAME)}
+# Per project, so the gateway can route /static/<name>/ to each service's admin.
+STATIC_ROOT = static_root(SERVICE_NAME)
+STATIC_URL = f"/static/{SERVICE_NAME}/"
+SESSION_COOKIE_NAME = f"{SERVICE_NAME}_sessionid"
+CSRF_COOKIE_NAME = f"{SERVICE_NAME}_csrftoken"
+COMMON = common_namespace(SERVICE_NAME)
+SPECTACULAR_SETTINGS = openapi_settings(SERVICE_NAME)
+LOGGING = logging_config(SERVICE_NAME)
+WSGI_APPLICATION = "gateway_project.wsgi.application"
 ROOT_URLCONF = "gateway_project.urls"
 INSTALLED_APPS = [
     *INSTALLED_APPS,  # noqa: F405
@@ -43,7 +67,7 @@ MIDDLEWARE = [
 # most (gateway_project/response_cache); `keys` maps a method to the scope an API key
 # needs for it (gateway_project/consumers: a method not named takes no key); later
 # per-route settings go in the same dict.
-_gateway = gateway_from_environment(COMMON)  # noqa: F405 -- GATEWAY, parsed from the environment
+_gateway = gateway_from_environment(COMMON)  # GATEWAY, parsed from the environment
 CACHE_SECONDS = _gateway.CACHE_SECONDS
 GATEWAY_ROUTES = [
     {"path": "users/register", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
@@ -118,4 +142,14 @@ GATEWAY_ROUTES = [
     ),
 ]
 
-globals().update(gateway_django_settings(_gateway, GATEWAY_ROUTES, COMMON))  # noqa: F405
+GATEWAY = gateway_namespace(_gateway, GATEWAY_ROUTES)
+# The gateway trusts X-Forwarded-* only from GATEWAY_TRUSTED_PROXIES, for its own
+# client-IP readings too (the admin's login limits), and reads X-Forwarded-Host from none.
+COMMON = {**COMMON, "TRUSTED_PROXIES": _gateway.TRUSTED_PROXIES}
+USE_X_FORWARDED_HOST = False
+# Bodies are checked against GATEWAY_MAX_BODY_BYTES before Django reads them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = _gateway.MAX_BODY_BYTES
+CORS_ALLOWED_ORIGINS = list(_gateway.CORS_ALLOWED_ORIGINS)
+CORS_EXPOSE_HEADERS = EXPOSED_HEADERS
+CORS_ALLOW_HEADERS = ALLOWED_REQUEST_HEADERS
+CORS_PREFLIGHT_MAX_AGE = 600

@@ -2,10 +2,28 @@
 blacklist and the signing key."""
 
 from common.settings.base import *  # noqa: F403 -- the shared base
-from common.settings.base import service_settings
-from common.settings.env import env, jwt_private_key
+from common.settings.base import (
+    common_namespace,
+    logging_config,
+    openapi_settings,
+    secret_key,
+    static_root,
+)
+from common.settings.env import cache_for, database_for, env, jwt_private_key
 
-globals().update(service_settings("users"))
+SERVICE_NAME = "users"
+SECRET_KEY = secret_key(SERVICE_NAME)
+DATABASES = {"default": database_for(SERVICE_NAME)}
+CACHES = {"default": cache_for(SERVICE_NAME)}
+# Per project, so the gateway can route /static/<name>/ to each service's admin.
+STATIC_ROOT = static_root(SERVICE_NAME)
+STATIC_URL = f"/static/{SERVICE_NAME}/"
+SESSION_COOKIE_NAME = f"{SERVICE_NAME}_sessionid"
+CSRF_COOKIE_NAME = f"{SERVICE_NAME}_csrftoken"
+COMMON = common_namespace(SERVICE_NAME)
+SPECTACULAR_SETTINGS = openapi_settings(SERVICE_NAME)
+LOGGING = logging_config(SERVICE_NAME)
+WSGI_APPLICATION = "user_service.wsgi.application"
 ROOT_URLCONF = "user_service.urls"
 # Accounts first: its createsuperuser (with --email) is found before django.contrib.auth's.
 INSTALLED_APPS = [
@@ -21,7 +39,7 @@ AUTHENTICATION_BACKENDS = ["user_service.accounts.backends.ThrottledModelBackend
 ADMIN_SSO_ACCOUNTS = "user_service.accounts.services"
 
 # The only signer: common.identity.jwt.token_backend() signs with this key and publishes its kid.
-COMMON = {**COMMON, "JWT_PRIVATE_KEY": jwt_private_key()}  # noqa: F405
+COMMON = {**COMMON, "JWT_PRIVATE_KEY": jwt_private_key()}
 SIMPLE_JWT = {
     **SIMPLE_JWT,  # noqa: F405
     "ROTATE_REFRESH_TOKENS": True,

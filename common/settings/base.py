@@ -1,25 +1,29 @@
-"""The settings every project shares; a project's settings.py adds a few lines on top.
+"""The settings every project shares; a project's settings.py names the rest, each
+setting an assignment, the project-dependent ones from the functions at the end:
 
 from common.settings.base import *  # noqa: F403 -- the shared base
-from common.settings.base import service_settings
 
-globals().update(service_settings("products"))
+SERVICE_NAME = "products"
+SECRET_KEY = secret_key(SERVICE_NAME)
+DATABASES = {"default": database_for(SERVICE_NAME)}
+...
 ROOT_URLCONF = "product_service.urls"
 INSTALLED_APPS = [*INSTALLED_APPS, "product_service.catalog"]  # noqa: F405
+
+Importing it reads the environment and nothing else: no directory is made and no
+variable set (in development, secrets not given are generated under var/ once).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from common.settings.env import (
     REPO_ROOT,
     app_env,
-    cache_for,
-    database_for,
     env,
     environment_of,
     is_development,
@@ -185,58 +189,60 @@ SIMPLE_JWT = {
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 
+# Staff accounts of the user service log into every other admin (common.identity.sso), each
+# login counted per client IP first. The user service names its own.
+AUTHENTICATION_BACKENDS = [
+    "common.identity.sso.AdminLoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "common.identity.sso.UserServiceBackend",
+]
 
-def service_settings(name: str) -> dict:
-    """The settings that depend on which project this is."""
+
+def secret_key(name: str) -> str:
+    """SECRET_KEY: <SERVICE>_SECRET_KEY (so one environment, manage_all.py's, can give each
+    project its own), else SECRET_KEY; generated under var/ in development only."""
     service = SERVICES[name]
-    os.environ.setdefault("SERVICE_NAME", name)
-    static_root = var_dir() / "static" / name
-    static_root.mkdir(parents=True, exist_ok=True)
+    return env.str(service.secret_key_var, default="") or secret(
+        "SECRET_KEY", dev_name=f"secret_key_{name}"
+    )
+
+
+def static_root(name: str) -> Path:
+    """STATIC_ROOT: per project (the gateway routes /static/<name>/ to each service's
+    admin). Made by collectstatic or at start (common.apps), not here."""
+    return var_dir() / "static" / name
+
+
+def common_namespace(name: str) -> dict:
+    """COMMON: defaults, parsing and checks in common.settings.namespaces.CommonSettings
+    (code reads it through common_settings). The dict is complete, so tests override keys
+    of it."""
+    return CommonSettings.from_mapping(
+        {
+            **environment_of(CommonSettings),
+            "SERVICE_NAME": name,
+            "SERVICE_TOKEN": secret("SERVICE_TOKEN", dev_name="service_token"),
+            "SERVICE_URLS": service_urls(),
+            "JWT_PUBLIC_KEYS": jwt_public_keys(signer=name == "users"),
+            "JWT_JWKS_URL": jwt_jwks_url(),
+            "PUBLIC_ORIGIN": public_origin(),
+        }
+    ).as_dict()
+
+
+def openapi_settings(name: str) -> dict:
+    """SPECTACULAR_SETTINGS: the project's document, its Swagger UI from local assets."""
+    title = SERVICES[name].title
     return {
-        "SERVICE_NAME": name,
-        # <SERVICE>_SECRET_KEY lets one environment (manage_all.py) give each its own.
-        "SECRET_KEY": env.str(f"{service.env_prefix}_SECRET_KEY", default="")
-        or secret("SECRET_KEY", dev_name=f"secret_key_{name}"),
-        "DATABASES": {"default": database_for(name)},
-        "CACHES": {"default": cache_for(name)},
-        "STATIC_ROOT": static_root,
-        # Per project, so the gateway can route /static/<name>/ to each service's admin.
-        "STATIC_URL": f"/static/{name}/",
-        "WSGI_APPLICATION": service.wsgi_app.replace(":", "."),
-        "SESSION_COOKIE_NAME": f"{name}_sessionid",
-        "CSRF_COOKIE_NAME": f"{name}_csrftoken",
-        # Defaults, parsing and checks: common.settings.namespaces.CommonSettings (read it through
-        # common.settings.namespaces.common_settings). The dict is complete, so tests override
-        # keys of it.
-        "COMMON": CommonSettings.from_mapping(
-            {
-                **environment_of(CommonSettings),
-                "SERVICE_NAME": name,
-                "SERVICE_TOKEN": secret("SERVICE_TOKEN", dev_name="service_token"),
-                "SERVICE_URLS": service_urls(),
-                "JWT_PUBLIC_KEYS": jwt_public_keys(signer=name == "users"),
-                "JWT_JWKS_URL": jwt_jwks_url(),
-                "PUBLIC_ORIGIN": public_origin(),
-            }
-        ).as_dict(),
-        "SPECTACULAR_SETTINGS": {
-            "TITLE": service.title,
-            "DESCRIPTION": f"{service.title} of the Django API gateway platform.",
-            "VERSION": "0.1.0",
-            "SERVE_INCLUDE_SCHEMA": False,
-            "SWAGGER_UI_DIST": "SIDECAR",
-            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-            "REDOC_DIST": "SIDECAR",
-            "COMPONENT_SPLIT_REQUEST": True,
-            "SCHEMA_PATH_PREFIX": "/",
-        },
-        "LOGGING": logging_config(name),
-        # Staff accounts of the user service log into every other admin (common.identity.sso).
-        "AUTHENTICATION_BACKENDS": [
-            *(["common.identity.sso.AdminLoginThrottleBackend"] if name != "users" else []),
-            "django.contrib.auth.backends.ModelBackend",
-            *(["common.identity.sso.UserServiceBackend"] if name != "users" else []),
-        ],
+        "TITLE": title,
+        "DESCRIPTION": f"{title} of the Django API gateway platform.",
+        "VERSION": "0.1.0",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+        "SCHEMA_PATH_PREFIX": "/",
     }
 
 

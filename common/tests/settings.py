@@ -1,7 +1,25 @@
 """A minimal project to test the shared mechanism with (as the gateway would configure it)."""
 
 from common.settings.base import *  # noqa: F403 -- the shared base
-from common.settings.base import service_settings
+from common.settings.base import (
+    common_namespace,
+    logging_config,
+    openapi_settings,
+    secret_key,
+    static_root,
+)
+from common.settings.env import cache_for, database_for
 
-globals().update(service_settings("gateway"))
+SERVICE_NAME = "gateway"
+SECRET_KEY = secret_key(SERVICE_NAME)
+DATABASES = {"default": database_for(SERVICE_NAME)}
+CACHES = {"default": cache_for(SERVICE_NAME)}
+# Per project, so the gateway can route /static/<name>/ to each service's admin.
+STATIC_ROOT = static_root(SERVICE_NAME)
+STATIC_URL = f"/static/{SERVICE_NAME}/"
+SESSION_COOKIE_NAME = f"{SERVICE_NAME}_sessionid"
+CSRF_COOKIE_NAME = f"{SERVICE_NAME}_csrftoken"
+COMMON = common_namespace(SERVICE_NAME)
+SPECTACULAR_SETTINGS = openapi_settings(SERVICE_NAME)
+LOGGING = logging_config(SERVICE_NAME)
 ROOT_URLCONF = "common.tests.urls"
