@@ -193,7 +193,7 @@ def monitoring_gaps(services: Registry = SERVICES) -> list[str]:
     alerts = (monitoring / "alerts.yml").read_text()
     down = set(re.search(r'up\{job=~"([\w|]+)"\} == 0', alerts).group(1).split("|"))
     alloy = (monitoring / "config.alloy").read_text()
-    kept = set(re.search(r'regex\s+= "([\w|]+)"\s+action\s+= "keep"', alloy).group(1).split("|"))
+    kept = set(re.search(r'regex\s+= "([\w|]+)"[^=]*?action\s+= "keep"', alloy).group(1).split("|"))
     gaps = []
     for name, service in services.items():
         sd = jobs.get(name, {}).get("dns_sd_configs", [{}])[0]
