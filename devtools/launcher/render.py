@@ -36,6 +36,7 @@ COMPOSE = "docker-compose.yml"
 K8S_BASE = "deploy/k8s/base"
 # A new service's Kubernetes objects, @name@, @port@ ... filled in (k8s_service).
 K8S_TEMPLATE = "deploy/k8s/service.yaml.in"
+NETWORK_POLICIES = f"{K8S_BASE}/network-policies.yaml"
 
 
 def begin_marker(indent: str, comment: str, name: str) -> str:
@@ -47,6 +48,9 @@ def end_marker(indent: str, comment: str, name: str) -> str:
 
 
 # -- what each block holds (without the marker's indentation) --------------------------------
+
+
+Blocks = dict[str, list[str]]
 
 
 def upstream_services(services: Registry) -> list[Service]:
@@ -262,15 +266,7 @@ def k8s_gateway_urls(services: Registry) -> list[str]:
 def k8s_gateway_egress(services: Registry) -> list[str]:
     lines: list[str] = []
     for s in upstream_services(services):
-        lines += [
-            "- to:",
-            "    - podSelector:",
-            "        matchLabels:",
-            f"          app.kubernetes.io/name: {s.name}",
-            "  ports:",
-            "    - protocol: TCP",
-            f"      port: {s.port}",
-        ]
+        lines += peer_rule("to", f"podSelector:\n  matchLabels:\n    {LABEL}: {s.name}", s.port)
     return lines
 
 
@@ -288,7 +284,65 @@ def k8s_service(root: Path, service: Service) -> str:
     return text
 
 
-Blocks = dict[str, list[str]]
+def import_contracts(services: Registry = SERVICES) -> dict:
+    """pyproject.toml's [tool.importlinter] as the registry implies it:
+    no project imports another, `common` imports none of them (nor devtools), and devtools
+    none of them."""
+    packages = [service.package for service in services.values()]
+    return {
+        "root_packages": ["common", "devtools", *packages],
+        "contracts": [
+            {
+                "name": "Services talk HTTP only: no project imports another",
+                "type": "independence",
+                "modules": packages,
+            },
+            {
+                "name": "common is mechanism: it imports no project",
+                "type": "forbidden",
+                "source_modules": ["common"],
+                "forbidden_modules": ["devtools", *packages],
+            },
+            {
+                "name": "devtools works on the projects from outside: it imports none of them",
+                "type": "forbidden",
+                "source_modules": ["devtools"],
+                "forbidden_modules": packages,
+            },
+        ],
+    }
+
+
+def dockerfile_collectstatic(services: Registry) -> list[str]:
+    packages = " ".join(s.package for s in services.values())
+    return [
+        f"RUN for project in {packages}; do \\",
+        "        APP_ENV=development VAR_DIR=/tmp/build"
+        ' DJANGO_SETTINGS_MODULE="$project.settings" \\',
+        "            /opt/venv/bin/python -m django collectstatic --noinput -v 0 || exit 1; \\",
+        "    done \\",
+        "    && mkdir -p /app/var \\",
+        "    && mv /tmp/build/static /app/var/static \\",
+        "    && rm -rf /tmp/build",
+    ]
+
+
+def toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(f'"{value}"' for value in values) + "]"
+
+
+def import_linter_blocks(services: Registry) -> Blocks:
+    """pyproject.toml's import contracts that name every project (import_contracts), and
+    what `test --coverage` measures: what import-linter guards, devtools aside."""
+    independence, common, devtools = import_contracts(services)["contracts"]
+    packages = [s.package for s in services.values()]
+    return {
+        "coverage-source": [f"source = {toml_list(['common', *packages])}"],
+        "root-packages": [f'"{s.package}",' for s in services.values()],
+        "independence": [f"modules = {toml_list(independence['modules'])}"],
+        "common-forbidden": [f"forbidden_modules = {toml_list(common['forbidden_modules'])}"],
+        "devtools-forbidden": [f"forbidden_modules = {toml_list(devtools['forbidden_modules'])}"],
+    }
 
 
 def blocks(services: Registry) -> dict[str, Blocks]:
@@ -301,6 +355,11 @@ def blocks(services: Registry) -> dict[str, Blocks]:
     for service in services.values():
         compose[f"service:{service.name}"] = compose_service(service, services)
     return {
+        "pyproject.toml": import_linter_blocks(services),
+        "Dockerfile": {
+            "packages": [f"COPY {s.package} ./{s.package}" for s in services.values()],
+            "collectstatic": dockerfile_collectstatic(services),
+        },
         COMPOSE: compose,
         ".env.example": env_example_blocks(services),
         "deploy/postgres-init.sql": {"roles": postgres_roles(services)},
@@ -332,7 +391,10 @@ def blocks(services: Registry) -> dict[str, Blocks]:
             "migrate-env": k8s_migrate_env(services),
         },
         f"{K8S_BASE}/{GATEWAY}.yaml": {"service-urls": k8s_gateway_urls(services)},
-        f"{K8S_BASE}/network-policies.yaml": {"gateway-egress": k8s_gateway_egress(services)},
+        NETWORK_POLICIES: {
+            "gateway-egress": k8s_gateway_egress(services),
+            "projects": [f"- {name}" for name in services],
+        },
     }
 
 
@@ -392,6 +454,73 @@ def add_compose_services(text: str, services: Registry) -> str:
     return text.replace(anchor, f"\n{added}\n  {GATEWAY}:\n", 1)
 
 
+def add_network_policies(text: str, services: Registry) -> str:
+    """Append the policies of every service that has none: the gateway (and Prometheus)
+    may reach it, it may reach the gateway. Written once, like its k8s file: a caller it
+    gets later (common/identity/service_callers.py) is yours to add."""
+    for s in upstream_services(services):
+        if f"\n  name: {s.name}-ingress\n" in text:
+            continue
+        gateway, port = services[GATEWAY], s.port
+        text += network_policy(
+            f"{s.name}: the gateway, and Prometheus from the namespace it runs in.",
+            f"{s.name}-ingress",
+            s.name,
+            "Ingress",
+            [
+                *peer_rule("from", f"podSelector:\n  matchLabels:\n    {LABEL}: {GATEWAY}", port),
+                *peer_rule("from", f"namespaceSelector:\n  matchLabels:\n    {NAMESPACE}", port),
+            ],
+        )
+        text += network_policy(
+            f"What {s.name} may connect to: the gateway (PostgreSQL and Redis: database-egress,\n"
+            "# redis-egress; DNS: dns-egress).",
+            f"{s.name}-egress",
+            s.name,
+            "Egress",
+            peer_rule("to", f"podSelector:\n  matchLabels:\n    {LABEL}: {GATEWAY}", gateway.port),
+        )
+    return text
+
+
+LABEL = "app.kubernetes.io/name"
+NAMESPACE = "kubernetes.io/metadata.name: monitoring"
+
+
+def peer_rule(direction: str, peer: str, port: int) -> list[str]:
+    """One rule of a NetworkPolicy: to or from PEER (a YAML mapping), on TCP PORT."""
+    first, *rest = peer.splitlines()
+    return [
+        f"- {direction}:",
+        f"    - {first}",
+        *(f"      {line}" for line in rest),
+        "  ports:",
+        "    - protocol: TCP",
+        f"      port: {port}",
+    ]
+
+
+def network_policy(comment: str, name: str, selected: str, kind: str, rules: list[str]) -> str:
+    lines = [
+        "---",
+        f"# {comment}",
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata:",
+        f"  name: {name}",
+        "  labels:",
+        "    app.kubernetes.io/part-of: django-api-gateway",
+        "spec:",
+        "  podSelector:",
+        "    matchLabels:",
+        f"      {LABEL}: {selected}",
+        f"  policyTypes: [{kind}]",
+        f"  {kind.lower()}:",
+        *(f"    {line}" for line in rules),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def render(root: Path, services: Registry = SERVICES) -> dict[Path, str]:
     """{path: what it should hold} of every file the registry has a say in (new files
     included); unchanged files too."""
@@ -402,6 +531,8 @@ def render(root: Path, services: Registry = SERVICES) -> dict[Path, str]:
         text = path.read_text()
         if relative == COMPOSE:
             text = add_compose_services(text, services)
+        if relative == NETWORK_POLICIES:
+            text = add_network_policies(text, services)
         missing = set(file_blocks) - names_in(text)
         if missing:
             raise RenderError(f"{relative}: no markers for {', '.join(sorted(missing))}")
