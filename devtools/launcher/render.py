@@ -23,6 +23,7 @@ Standard library only, like the rest of the launcher: the output is text, not YA
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -562,8 +563,15 @@ def command_render(root: Path, check: bool, say: Callable[[str], None] = print) 
     try:
         different = stale(root)
         if check:
+            wanted = render(root)
             for path in different:
-                say(f"{path.relative_to(root)}: not what `manage_all.py render` writes")
+                relative = str(path.relative_to(root))
+                say(f"{relative}: not what `manage_all.py render` writes")
+                committed = path.read_text().splitlines() if path.exists() else []
+                diff = difflib.unified_diff(
+                    committed, wanted[path].splitlines(), relative, "rendered", lineterm=""
+                )
+                say("\n".join(diff))
             if different:
                 say("run `python3 manage_all.py render` and commit the result")
             return 1 if different else 0
