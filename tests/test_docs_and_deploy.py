@@ -97,7 +97,6 @@ def test_compose_runs_every_registry_project_with_the_image_entrypoint():
     entrypoint in production, after migrate, and with exactly its callers' tokens."""
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "migrate", *SERVICES} <= set(services)
     for name in SERVICES:
         spec = services[name]
         assert "exec python -m common.runtime.entrypoint" in " ".join(spec["entrypoint"])
