@@ -6,6 +6,7 @@
     python3 manage_all.py test [--coverage] [SUITE ...] [-- PYTEST ARGS]
     python3 manage_all.py logs REQUEST_ID          # one request's lines, all four projects
     python3 manage_all.py bench [BENCH ARGS]       # scripts/bench.py (needs wrk)
+    python3 manage_all.py render [--check]         # the deployment files from the registry
     python3 manage_all.py <gateway|users|products|orders> <django command> [args]
 
 Standard library only: it creates the virtualenv that everything else runs in. This file
@@ -27,8 +28,10 @@ from devtools.launcher.console import fail
 from devtools.launcher.logs import command_logs
 from devtools.launcher.passthrough import command_bench, command_django
 from devtools.launcher.plan import count_word
+from devtools.launcher.render import command_render
 from devtools.launcher.suites import PYTEST_SUITES, command_test
 from devtools.launcher.supervisor import command_up
+from devtools.launcher.venv import REPO
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,6 +65,15 @@ def parser() -> argparse.ArgumentParser:
         help="measure the suites (and the processes they start), print the figures, "
         "fail under [tool.coverage.report] fail_under",
     )
+    render = commands.add_parser(
+        "render",
+        help="write the registry's parts of the deployment files (common/topology.py)",
+    )
+    render.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail naming each file that differs from what render writes",
+    )
     # Listed for --help; its arguments go to scripts/bench.py untouched (main() below).
     commands.add_parser("bench", help="benchmark the gateway with wrk (scripts/bench.py)")
     return parser
@@ -81,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         argv, pytest_args = argv[:split], argv[split + 1 :]
     args = parser().parse_args(argv)
     args.pytest_args = pytest_args
+    if args.command == "render":
+        return command_render(REPO, check=args.check)
     return {"up": command_up, "test": command_test, "logs": command_logs}[args.command](args)
 
 

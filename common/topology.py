@@ -1,9 +1,11 @@
 """The service registry: the one list of projects, ports and names.
 
-The launcher (devtools/launcher, behind manage_all.py), the test runner, the settings, the
-import-linter contracts, the route table's checks and the deployment checks all read it:
-adding a service is a folder, one entry below and its rows in the gateway's route table
-(docs/architecture.md, "Add a service").
+The launcher (devtools/launcher, behind manage_all.py), the test runner, the settings and
+the route table's checks read it, and `manage_all.py render` writes the deployment files'
+parts that follow from it (compose, Kubernetes, Prometheus, .env.example, the PostgreSQL
+roles, the Dockerfile, the import contracts): adding a service is a folder, one entry
+below, its rows in the gateway's route table and one `render` (docs/architecture.md,
+"Add a service").
 
 Standard library only: manage_all.py imports it before any virtualenv exists.
 """

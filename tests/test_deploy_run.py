@@ -33,7 +33,8 @@ from devtools.harness import (
     json_call,
     wait_until_ok,
 )
-from tests.k8s_render import pod_spec, render
+from tests.deploy_checks import kustomize as render
+from tests.deploy_checks import pod_spec
 from tests.test_deploy_k8s import BASE, by_kind
 
 pytestmark = pytest.mark.e2e

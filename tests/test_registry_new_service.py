@@ -1,14 +1,22 @@
-"""Adding a service is one folder, one registry entry and its route-table rows.
+"""Adding a service is one folder, one registry entry, its route-table rows and one
+`manage_all.py render`.
 
 Built from a registry with a fifth service, `reviews`: the launcher's plan (start order,
-ports, colours, URL table, --scale, pytest suites, checks) and the import-linter contracts
-follow with no code change; the deployment checks list exactly the lines the deployment
-files still need (docs/architecture.md, "Add a service").
+ports, colours, URL table, --scale, pytest suites, checks) follows with no code change,
+and `render` writes its parts of every deployment file into a copy of them: its compose
+service, Kubernetes objects, Prometheus job, variables, database role, image lines and
+import contracts (docs/architecture.md, "Add a service"). `render --check` names a file
+whose generated lines were edited by hand.
 """
 
 from __future__ import annotations
 
+import shutil
 import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
 
 from common.topology import SERVICES, UPSTREAMS, Service, registry
 from devtools.harness import REPO_ROOT
@@ -21,8 +29,9 @@ from devtools.launcher.plan import (
     scalable,
     start_order,
 )
-from devtools.launcher.suites import check_commands, import_contracts
-from tests.deploy_checks import deployment_gaps
+from devtools.launcher.render import RenderError, blocks, command_render, render, stale
+from devtools.launcher.suites import check_commands
+from tests.deploy_checks import kustomize, pod_spec
 
 REVIEWS = Service("reviews", "review_service", 8004, "Review service", colour="34")
 WITH_REVIEWS = registry(*SERVICES.values(), REVIEWS)
@@ -82,87 +91,163 @@ def test_the_launchers_plan_takes_a_new_service_from_its_registry_entry():
     assert REVIEWS.port_var == "REVIEWS_PORT"
 
 
-def test_the_import_contracts_in_pyproject_are_the_registrys():
-    """pyproject.toml is static TOML: this test keeps its contracts equal to the registry's;
-    the others (the layers of the gateway and of common, the launcher's standard library)
-    no new service changes."""
-    section = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    wanted = import_contracts()
-    assert section["root_packages"] == wanted["root_packages"]
-    registry_names = {contract["name"] for contract in wanted["contracts"]}
-    assert [c for c in section["contracts"] if c["name"] in registry_names] == wanted["contracts"]
-    others = [c for c in section["contracts"] if c["name"] not in registry_names]
-    assert [(c["type"], c.get("containers", c.get("source_modules"))) for c in others] == [
-        ("layers", ["common"]),
-        ("forbidden", ["devtools.launcher"]),
-        ("layers", ["gateway_project"]),
+# What render reads: the files it fills in, and the rest of the kustomizations.
+RENDERED = [path for path in blocks(SERVICES) if not path.startswith("deploy/")]
+
+
+def copy_of_the_repository(root: Path) -> Path:
+    shutil.copytree(REPO_ROOT / "deploy", root / "deploy")
+    for relative in RENDERED:
+        shutil.copy(REPO_ROOT / relative, root / relative)
+    return root
+
+
+@pytest.fixture(scope="module")
+def with_reviews(tmp_path_factory) -> Path:
+    """A copy of the deployment files, rendered for the registry with `reviews`."""
+    root = copy_of_the_repository(tmp_path_factory.mktemp("reviews"))
+    for path, text in render(root, WITH_REVIEWS).items():
+        path.write_text(text)
+    return root
+
+
+def test_the_committed_files_are_what_render_writes():
+    assert stale(REPO_ROOT) == []
+
+
+def test_render_check_names_a_file_edited_by_hand_and_render_restores_it(tmp_path):
+    root = copy_of_the_repository(tmp_path)
+    config = root / "deploy/k8s/base/config.yaml"
+    config.write_text(config.read_text().replace("http://orders:8003", "http://orders:9"))
+    said: list[str] = []
+    assert command_render(root, check=True, say=said.append) == 1
+    assert said[0] == "deploy/k8s/base/config.yaml: not what `manage_all.py render` writes"
+    assert command_render(root, check=False, say=said.append) == 0
+    assert (root / "deploy/k8s/base/config.yaml").read_text() == (
+        REPO_ROOT / "deploy/k8s/base/config.yaml"
+    ).read_text()
+    assert command_render(root, check=True, say=said.append) == 0
+
+
+def test_a_marker_without_its_block_or_its_end_is_an_error(tmp_path):
+    root = copy_of_the_repository(tmp_path)
+    sql = root / "deploy/postgres-init.sql"
+    sql.write_text(sql.read_text().replace("-- <<< render roles", ""))
+    with pytest.raises(RenderError, match="`>>> render roles` is never closed"):
+        render(root)
+    sql.write_text(sql.read_text().replace("render roles", "render rolls"))
+    with pytest.raises(RenderError, match="no markers for roles"):
+        render(root)
+
+
+def test_a_new_service_gets_its_compose_service(with_reviews):
+    compose = yaml.safe_load((with_reviews / "docker-compose.yml").read_text())
+    services = compose["services"]
+    reviews = services["reviews"]
+    assert reviews["command"] == ["reviews"]
+    assert "exec python -m common.runtime.entrypoint" in " ".join(reviews["entrypoint"])
+    assert reviews["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert "127.0.0.1:8004/ready" in " ".join(reviews["healthcheck"]["test"])
+    env = reviews["environment"]
+    assert env["PORT"] == "8004"
+    assert env["DJANGO_SETTINGS_MODULE"] == "review_service.settings"
+    assert env["GATEWAY_INTERNAL_URL"] == "http://gateway:8000"
+    assert env["SECRET_KEY"] == "${REVIEWS_SECRET_KEY:?set REVIEWS_SECRET_KEY in .env}"
+    assert env["SERVICE_TOKEN"] == "${REVIEWS_SERVICE_TOKEN:?set REVIEWS_SERVICE_TOKEN in .env}"
+    assert env["SERVICE_TOKENS"] == "reviews=${REVIEWS_SERVICE_TOKEN}"
+    url = "postgres://reviews:${REVIEWS_DB_PASSWORD}@postgres:5432/reviews"
+    assert env["REVIEWS_DATABASE_URL"] == url
+    assert env["REVIEWS_SERVICE_URL"] == "http://reviews:8004"  # x-env: every project's
+    gateway = services["gateway"]
+    assert gateway["environment"]["REVIEWS_SERVICE_URL"] == "dns+http://reviews:8004"
+    assert gateway["depends_on"]["reviews"] == {"condition": "service_healthy"}
+    migrate = services["migrate"]
+    assert "order_service review_service gateway_project;" in migrate["command"][0]
+    assert migrate["environment"]["REVIEWS_DATABASE_URL"] == url
+    assert "REVIEWS_SECRET_KEY" in migrate["environment"]
+    assert services["postgres"]["environment"]["REVIEWS_DB_PASSWORD"].startswith(
+        "${REVIEWS_DB_PASSWORD:?"
+    )
+    # What the others had before is untouched, the new URL in x-env aside.
+    before = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
+    del services["orders"]["environment"]["REVIEWS_SERVICE_URL"]
+    assert services["orders"] == before["orders"]
+
+
+def test_a_new_service_gets_its_kubernetes_objects(with_reviews):
+    base = kustomize(with_reviews / "deploy/k8s/base")
+    kinds: dict[str, dict[str, dict]] = {}
+    for obj in base:
+        kinds.setdefault(obj["kind"], {})[obj["metadata"]["name"]] = obj
+    (container,) = pod_spec(kinds["Deployment"]["reviews"])["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert container["args"] == ["reviews"]
+    assert env["PORT"] == "8004"
+    assert env["DJANGO_SETTINGS_MODULE"] == "review_service.settings"
+    assert {"reviews", "reviews-headless"} <= set(kinds["Service"])
+    assert "reviews" in kinds["PodDisruptionBudget"]
+    secret = kinds["Secret"]["django-api-gateway"]["stringData"]
+    for key in ("SECRET_KEY", "DATABASE_URL", "SERVICE_TOKEN", "SERVICE_TOKEN_ACCEPTED"):
+        assert f"REVIEWS_{key}" in secret
+    assert kinds["ConfigMap"]["django-api-gateway"]["data"]["REVIEWS_SERVICE_URL"] == (
+        "http://reviews:8004"
+    )
+    (gateway,) = pod_spec(kinds["Deployment"]["gateway"])["containers"]
+    gateway_env = {e["name"]: e.get("value") for e in gateway["env"]}
+    assert gateway_env["REVIEWS_SERVICE_URL"] == "dns+http://reviews-headless:8004"
+    (migrate,) = pod_spec(kinds["Job"]["migrate"])["containers"]
+    assert "review_service gateway_project;" in migrate["command"][-1]
+    assert "REVIEWS_DATABASE_URL" in {e["name"] for e in migrate["env"]}
+    policies = kinds["NetworkPolicy"]
+    assert {"reviews-ingress", "reviews-egress"} <= set(policies)
+    reached = {
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+        for rule in policies["gateway-egress"]["spec"]["egress"]
+        for peer in rule["to"]
+    }
+    assert "reviews" in reached
+    (selector,) = policies["database-egress"]["spec"]["podSelector"]["matchExpressions"]
+    assert "reviews" in selector["values"]
+
+
+def test_a_new_service_is_scraped_watched_shipped_configured_and_given_a_role(with_reviews):
+    monitoring = with_reviews / "deploy/monitoring"
+    prometheus = yaml.safe_load((monitoring / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    assert jobs["reviews"]["dns_sd_configs"] == [
+        {"names": ["reviews"], "type": "A", "port": 8004, "refresh_interval": "30s"}
     ]
-    contracts = import_contracts(WITH_REVIEWS)
-    assert contracts["root_packages"][-1] == "review_service"
-    assert all(c.get("modules", c.get("forbidden_modules"))[-1] == "review_service"
-               for c in contracts["contracts"])  # fmt: skip
+    assert (
+        'up{job=~"gateway|users|products|orders|reviews"} == 0'
+        in (monitoring / "alerts.yml").read_text()
+    )
+    assert '"gateway|users|products|orders|reviews"' in (monitoring / "config.alloy").read_text()
+    example = (with_reviews / ".env.example").read_text().splitlines()
+    for line in (
+        "REVIEWS_SECRET_KEY=",
+        "REVIEWS_DATABASE_URL=",
+        "REVIEWS_SERVICE_URL=http://127.0.0.1:8004",
+        "REVIEWS_SERVICE_TOKEN=",
+        "REVIEWS_SERVICE_TOKEN_ACCEPTED=",
+        "REVIEWS_DB_PASSWORD=",
+    ):
+        assert line in example
+    sql = (with_reviews / "deploy/postgres-init.sql").read_text()
+    assert "\\getenv reviews_password REVIEWS_DB_PASSWORD\n" in sql
+    assert "CREATE DATABASE reviews OWNER reviews;" in sql
+    assert sql.index("CREATE DATABASE reviews") < sql.index("CREATE DATABASE gateway")
 
 
-def test_the_deployment_files_cover_the_registry():
-    assert deployment_gaps() == []
-
-
-def test_a_new_service_lists_what_the_deployment_files_still_need():
-    """The checklist of a fifth service: nothing outside these files needs a change."""
-    assert deployment_gaps(WITH_REVIEWS) == [
-        "pyproject.toml: root_packages lists review_service",
-        "pyproject.toml: modules of 'Services talk HTTP only: no project imports another'"
-        " lists review_service",
-        "pyproject.toml: forbidden_modules of 'common is mechanism: it imports no project'"
-        " lists review_service",
-        "pyproject.toml: forbidden_modules of 'devtools works on the projects from outside:"
-        " it imports none of them' lists review_service",
-        "docker-compose.yml: migrate runs `for project in user_service product_service"
-        " order_service review_service gateway_project;`",
-        "docker-compose.yml: migrate sets REVIEWS_DATABASE_URL",
-        "docker-compose.yml: migrate sets REVIEWS_SECRET_KEY",
-        "docker-compose.yml: x-env sets REVIEWS_SERVICE_URL",
-        "docker-compose.yml: the gateway sets REVIEWS_SERVICE_URL=dns+http://reviews:8004",
-        "docker-compose.yml: the gateway depends on reviews being healthy",
-        "docker-compose.yml: a service 'reviews'",
-        "Dockerfile: `COPY review_service ./review_service` in both stages",
-        "Dockerfile: collectstatic's loop names review_service",
-        "deploy/postgres-init.sql: \\getenv reviews_password REVIEWS_DB_PASSWORD",
-        "deploy/postgres-init.sql: CREATE ROLE reviews LOGIN PASSWORD :'reviews_password'"
-        " NOSUPERUSER NOCREATEDB NOCREATEROLE;",
-        "deploy/postgres-init.sql: CREATE DATABASE reviews OWNER reviews;",
-        "deploy/postgres-init.sql: REVOKE ALL ON DATABASE reviews FROM PUBLIC;",
-        ".env.example: REVIEWS_SECRET_KEY=",
-        ".env.example: REVIEWS_DATABASE_URL=",
-        ".env.example: REVIEWS_SERVICE_TOKEN=",
-        ".env.example: REVIEWS_DB_PASSWORD=",
-        ".env.example: REVIEWS_SERVICE_URL=http://127.0.0.1:8004",
-        "deploy/monitoring/prometheus.yml: a job 'reviews' on port 8004",
-        "deploy/monitoring/alerts.yml: InstanceDown watches job 'reviews'",
-        "deploy/monitoring/config.alloy: keeps the lines of 'reviews'",
-        "deploy/k8s/base/migrate-job.yaml: runs `for project in user_service product_service"
-        " order_service review_service gateway_project;`",
-        "deploy/k8s/base/secrets.yaml: a placeholder REVIEWS_DATABASE_URL",
-        "deploy/k8s/base/migrate-job.yaml: sets REVIEWS_DATABASE_URL",
-        "deploy/k8s/base/secrets.yaml: a placeholder REVIEWS_SECRET_KEY",
-        "deploy/k8s/base/migrate-job.yaml: sets REVIEWS_SECRET_KEY",
-        "deploy/k8s/base/reviews.yaml (in kustomization.yaml): Deployment reviews",
-        "deploy/k8s/base/reviews.yaml (in kustomization.yaml): Service reviews",
-        "deploy/k8s/base/reviews.yaml (in kustomization.yaml): PodDisruptionBudget reviews",
-        "deploy/k8s/base/reviews.yaml (in kustomization.yaml): Service reviews-headless",
-        "deploy/k8s/base/network-policies.yaml: NetworkPolicy reviews-ingress",
-        "deploy/k8s/base/network-policies.yaml: NetworkPolicy reviews-egress",
-        "deploy/k8s/base/secrets.yaml: a placeholder REVIEWS_SERVICE_TOKEN",
-        "deploy/k8s/base/secrets.yaml: a placeholder REVIEWS_SERVICE_TOKEN_ACCEPTED",
-        "deploy/k8s/base/config.yaml: REVIEWS_SERVICE_URL",
-        "deploy/k8s/base/gateway.yaml: REVIEWS_SERVICE_URL=dns+http://reviews-headless:8004",
-        "deploy/k8s/base/network-policies.yaml: gateway-egress reaches reviews",
-    ]
-
-
-def test_coverage_measures_common_and_every_project_in_the_registry():
-    """`test --coverage` measures what import-linter guards, the tools that work on the
-    projects (devtools) aside."""
-    section = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["coverage"]
-    roots = [p for p in import_contracts()["root_packages"] if p != "devtools"]
-    assert section["run"]["source"] == roots
+def test_a_new_service_is_in_the_image_and_the_import_contracts(with_reviews):
+    dockerfile = (with_reviews / "Dockerfile").read_text()
+    assert dockerfile.count("\nCOPY review_service ./review_service\n") == 2
+    assert "order_service review_service; do" in dockerfile
+    section = tomllib.loads((with_reviews / "pyproject.toml").read_text())["tool"]
+    assert section["importlinter"]["root_packages"][-1] == "review_service"
+    contracts = section["importlinter"]["contracts"]
+    assert all(
+        c.get("modules", c.get("forbidden_modules"))[-1] == "review_service"
+        for c in contracts
+        if c["type"] == "independence" or c.get("source_modules") in (["common"], ["devtools"])
+    )
+    assert section["coverage"]["run"]["source"][-1] == "review_service"

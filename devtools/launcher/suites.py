@@ -45,35 +45,6 @@ class SuiteResult:
     note: str = ""
 
 
-def import_contracts(services: Registry = SERVICES) -> dict:
-    """pyproject.toml's [tool.importlinter] as the registry implies it (a test compares):
-    no project imports another, `common` imports none of them (nor devtools), and devtools
-    none of them."""
-    packages = [service.package for service in services.values()]
-    return {
-        "root_packages": ["common", "devtools", *packages],
-        "contracts": [
-            {
-                "name": "Services talk HTTP only: no project imports another",
-                "type": "independence",
-                "modules": packages,
-            },
-            {
-                "name": "common is mechanism: it imports no project",
-                "type": "forbidden",
-                "source_modules": ["common"],
-                "forbidden_modules": ["devtools", *packages],
-            },
-            {
-                "name": "devtools works on the projects from outside: it imports none of them",
-                "type": "forbidden",
-                "source_modules": ["devtools"],
-                "forbidden_modules": packages,
-            },
-        ],
-    }
-
-
 def check_commands(services: Registry = SERVICES) -> list[tuple[str, list[str], dict[str, str]]]:
     """(label, command, extra environment) of every check: lint, formatting, import
     boundaries, and each project's migrations and OpenAPI schema."""
@@ -113,9 +84,8 @@ def tool(name: str) -> str | None:
 
 
 # The deployment files through their ecosystem's own linters: (label, tool, arguments).
-# promtool comes from Debian's prometheus package (deploy/ci-tools.sh), the rest from the
-# dev lock. What needs a rendered file (the Kubernetes manifests through
-# kubernetes-validate, prometheus.yml beside its rule files) stays in tests/.
+# promtool comes from Debian's prometheus package (deploy/ci-tools.sh), kubectl from the
+# machine's packages, the rest from the dev lock.
 DEPLOYMENT_LINTERS = (
     (
         "compose file against the compose specification",
@@ -133,8 +103,29 @@ DEPLOYMENT_LINTERS = (
 )
 
 
+# What needs rendering first: (label, arguments of this Python). The committed files
+# against what `manage_all.py render` writes from the registry (stale ones fail, named);
+# the kustomizations rendered by kubectl and validated, prometheus.yml beside its rule
+# files (devtools/launcher/rendered_checks.py, which says so when a tool is missing).
+RENDERED_CHECKS = (
+    (
+        "deployment files as manage_all.py render writes them",
+        ["manage_all.py", "render", "--check"],
+    ),
+    (
+        "Kubernetes manifests (kubectl kustomize) through kubernetes-validate",
+        ["-m", "devtools.launcher.rendered_checks", "kubernetes"],
+    ),
+    (
+        "Prometheus config beside its rules through promtool",
+        ["-m", "devtools.launcher.rendered_checks", "prometheus"],
+    ),
+)
+
+
 def deployment_linters() -> list[tuple[str, list[str], dict[str, str]]]:
-    """The linters as checks; one whose tool is missing is a command that says so."""
+    """The linters as checks; one whose tool is missing is a command that says so. Then
+    the checks of rendered files."""
     checks = []
     for label, name, arguments in DEPLOYMENT_LINTERS:
         found = tool(name)
@@ -143,6 +134,7 @@ def deployment_linters() -> list[tuple[str, list[str], dict[str, str]]]:
             checks.append((label, [sys.executable, "-c", f"raise SystemExit({missing!r})"], {}))
         else:
             checks.append((label, [found, *arguments], {}))
+    checks += [(label, [sys.executable, *arguments], {}) for label, arguments in RENDERED_CHECKS]
     return checks
 
 
