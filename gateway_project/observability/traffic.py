@@ -34,6 +34,7 @@ from django.http import HttpRequest
 from common.limits.state import pick_store, redis_cache
 from common.settings.namespaces import on_settings_change, on_test_reset
 from gateway_project.observability import usage
+from gateway_project.observability.hash_buckets import RedisHashBuckets
 
 logger = logging.getLogger(__name__)
 
@@ -117,42 +118,12 @@ class MemoryTraffic:
             self._buckets.clear()
 
 
-class RedisTraffic:
+class RedisTraffic(RedisHashBuckets):
     """One hash per bucket, kept KEEP_SECONDS after its last addition; one pipelined
-    round trip to add a batch or read the window."""
+    round trip to add a batch or read the window (observability.hash_buckets)."""
 
     def __init__(self, cache: Any, key: str = KEY, keep: int = KEEP_SECONDS) -> None:
-        self.cache = cache
-        self.key = key
-        self.keep = keep
-
-    @property
-    def client(self) -> Any:
-        return self.cache.client.get_client(write=True)
-
-    def _key(self, bucket: int) -> str:
-        return self.cache.make_key(self.key.format(bucket))
-
-    def add(self, batch: Mapping[int, Counter]) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        for bucket, tally in batch.items():
-            key = self._key(bucket)
-            for field, count in tally.items():
-                pipe.hincrby(key, field, count)
-            pipe.expire(key, self.keep)
-        pipe.execute()
-
-    def read(self, buckets: Sequence[int]) -> dict[int, Counter]:
-        pipe = self.client.pipeline(transaction=False)
-        for bucket in buckets:
-            pipe.hgetall(self._key(bucket))
-        return {
-            bucket: Counter({k.decode(): int(v) for k, v in stored.items()})
-            for bucket, stored in zip(buckets, pipe.execute(), strict=True)
-        }
-
-    def forget(self, buckets: Sequence[int]) -> None:
-        self.client.delete(*(self._key(bucket) for bucket in buckets))
+        super().__init__(cache, key, keep)
 
 
 _memories = {tier: MemoryTraffic() for tier in TIERS}

@@ -23,6 +23,7 @@ from typing import Any
 
 from common.limits.state import pick_store
 from common.settings.namespaces import on_settings_change, on_test_reset
+from gateway_project.observability.hash_buckets import RedisHashBuckets
 
 DAY_SECONDS = 86_400
 KEEP_DAYS = 31
@@ -68,38 +69,21 @@ class MemoryUsage:
 
 
 class RedisUsage:
-    """One hash per consumer and day; one pipelined round trip to add or to read."""
+    """One hash per consumer and day (observability.hash_buckets), kept KEEP_DAYS + 1 days
+    after its last addition."""
 
     def __init__(self, cache: Any) -> None:
-        self.cache = cache
-
-    def _key(self, consumer: int, day: int) -> str:
-        return self.cache.make_key(KEY.format(f"{consumer}:{day}"))
-
-    @property
-    def client(self) -> Any:
-        return self.cache.client.get_client(write=True)
+        self.buckets = RedisHashBuckets(cache, KEY, (KEEP_DAYS + 1) * DAY_SECONDS)
 
     def add(self, batch: dict[tuple[int, int], Counter]) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        for (consumer, day), tally in batch.items():
-            key = self._key(consumer, day)
-            for field, count in tally.items():
-                pipe.hincrby(key, field, count)
-            pipe.expire(key, (KEEP_DAYS + 1) * DAY_SECONDS)
-        pipe.execute()
+        self.buckets.add({f"{consumer}:{day}": tally for (consumer, day), tally in batch.items()})
 
     def read(self, consumer: int, days: list[int]) -> dict[int, Counter]:
-        pipe = self.client.pipeline(transaction=False)
-        for day in days:
-            pipe.hgetall(self._key(consumer, day))
-        return {
-            day: Counter({k.decode(): int(v) for k, v in stored.items()})
-            for day, stored in zip(days, pipe.execute(), strict=True)
-        }
+        found = self.buckets.read([f"{consumer}:{day}" for day in days])
+        return {day: found[f"{consumer}:{day}"] for day in days}
 
     def forget(self) -> None:
-        self.cache.delete_pattern(KEY.format("*"))
+        self.buckets.forget_all()
 
 
 _memory = MemoryUsage()
