@@ -98,7 +98,9 @@ def test_burst_across_two_workers_lets_exactly_the_limit_through(tmp_path, fake,
     statuses = [status for status, _, _ in answers]
     assert statuses.count(HTTPStatus.OK) == limit, collections.Counter(statuses)
     assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) == 3 * limit
-    assert len(fake.received) == limit
+    # Only the forwarded reads: the gateway's health checks of the three services (every URL
+    # names this fake) reach it too, more of them the longer a loaded machine takes.
+    assert len([r for r in fake.received if r.path == "/products/1"]) == limit
     remaining = sorted(int(h["RateLimit-Remaining"]) for s, h, _ in answers if s == HTTPStatus.OK)
     assert remaining == list(range(limit))
     refused = next(a for a in answers if a[0] == HTTPStatus.TOO_MANY_REQUESTS)
