@@ -89,6 +89,9 @@ _SUCCESS = """
 local t = redis.call('TIME')  -- ARGV[3], when given, is a test's clock
 local now = tonumber(ARGV[3]) or t[1] * 1000 + math.floor(t[2] / 1000)
 local key = KEYS[1]
+-- No breaker (never failed, or kept past KEEP_MS): nothing to clear, and no key made
+-- without an expiry.
+if redis.call('EXISTS', key) == 0 then return {'closed', 0, ''} end
 local state = redis.call('HGET', key, 'state') or 'closed'
 if state == 'open' then
   if ARGV[1] ~= '1' then return {'open', 0, ''} end
@@ -197,7 +200,9 @@ class MemoryBreakerStore:
     def success(self, key: str, s: BreakerSettings, is_trial: bool) -> tuple[str, int, str]:
         now = self._now()
         with self._lock:
-            entry = self._entry(key, now, create=True)
+            entry = self._entry(key, now, create=False)
+            if entry is None:  # as in Redis: nothing to clear, nothing kept
+                return CLOSED, 0, ""
             if entry.get("state") == OPEN:
                 if not is_trial:
                     return OPEN, 0, ""

@@ -15,6 +15,7 @@ skip. With REDIS_URL set and Redis unreachable, they fail.
 from __future__ import annotations
 
 from collections import Counter
+from unittest import mock
 
 import pytest
 
@@ -107,6 +108,19 @@ def test_a_breaker_opens_half_opens_and_closes_on_the_test_clock(twin_redis):
         assert store.success(key, BREAKER, True) == ("closed", 0, "closed")
 
 
+def test_a_success_on_no_breaker_keeps_nothing(twin_redis):
+    """A success where no breaker is kept (never failed, or expired) makes none: in Redis no
+    hash without an expiry, in memory no entry."""
+    clock = ManualClock()
+    shared = SharedRedis(twin_redis.cache)
+    redis, memory = RedisBreakerStore(shared, clock=clock.ms), MemoryBreakerStore(clock=clock.ms)
+    for store in (memory, redis):
+        assert store.success("breaker:fresh", BREAKER, False) == ("closed", 0, "")
+        assert store.read("breaker:fresh") == {}
+    client = twin_redis.cache.client.get_client(write=True)
+    assert client.keys(twin_redis.cache.make_key("breaker:*")) == []
+
+
 def registry_ops(seed: int) -> list[tuple]:
     """heartbeat (an instance's URL may change), deregister, live, and advances."""
 
@@ -143,6 +157,30 @@ def test_the_registries_agree(seed, twin_redis):
         return found
 
     run_twins(registry_ops(seed), clock, twin_redis, answers)
+
+
+def test_a_heartbeat_between_reading_an_instance_as_expired_and_dropping_it_keeps_it(
+    twin_redis,
+):
+    """live() reads the hash, then drops what it read as expired: an instance that
+    heartbeats in between stays (the drop checks again, in Redis)."""
+    clock = ManualClock()
+    registry = RedisRegistry(SharedRedis(twin_redis.cache), clock=clock.seconds)
+    registry.heartbeat("svc", "i1", "http://10.0.0.1:80")
+    clock.advance(MINUTE)
+    hgetall = registry.redis.client.hgetall
+    key = registry.redis.key("registry:svc")
+
+    def read_then_heartbeat(name: str) -> dict:
+        stale = hgetall(name)  # what live() read: i1 a minute old
+        registry.heartbeat("svc", "i1", "http://10.0.0.1:80")  # ... and i1 beats now
+        return stale
+
+    with mock.patch.object(type(registry.redis.client), "hgetall", autospec=True) as patched:
+        patched.side_effect = lambda client, name: read_then_heartbeat(name)
+        assert registry.live("svc", ttl=30) == []  # as read
+    assert [e.instance_id for e in registry.live("svc", ttl=30)] == ["i1"]
+    assert hgetall(key)
 
 
 VARIES = ((), ("accept",), ("accept", "accept-language"))

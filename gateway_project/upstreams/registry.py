@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from common.limits.shared_redis import SharedRedis
@@ -129,6 +129,20 @@ class MemoryRegistry:
             self._entries.clear()
 
 
+# KEYS[1] a service's hash; ARGV[1] the cutoff, ARGV[2..] instance ids read as expired.
+# Deletes each whose last heartbeat is still before the cutoff.
+_DROP_EXPIRED = """
+local cutoff = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw and cjson.decode(raw)['last_heartbeat'] < cutoff then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return 0
+"""
+
+
 class RedisRegistry:
     """One hash per service: instance id → the registration as JSON. The times are the
     gateway's (`clock`: seconds since the epoch)."""
@@ -142,16 +156,24 @@ class RedisRegistry:
         return f"registry:{service}"
 
     def heartbeat(self, service: str, instance_id: str, url: str) -> Registration:
+        """Read the instance's entry and write the new one as one compare-and-set (WATCH):
+        two heartbeats at once cannot lose the first registration time."""
         now = self._clock()
-        raw = self.redis.call("hget", self._key(service), instance_id)
-        registered = now
-        if raw:
-            previous = json.loads(raw)
-            if previous.get("url") == url:
-                registered = previous["registered_at"]
-        entry = Registration(service, instance_id, url, registered, now)
-        self.redis.call("hset", self._key(service), instance_id, json.dumps(asdict(entry)))
-        return entry
+        key = self.redis.key(self._key(service))
+
+        def write(pipe: Any) -> Registration:
+            raw = pipe.hget(key, instance_id)
+            registered = now
+            if raw:
+                previous = json.loads(raw)
+                if previous.get("url") == url:
+                    registered = previous["registered_at"]
+            entry = Registration(service, instance_id, url, registered, now)
+            pipe.multi()
+            pipe.hset(key, instance_id, json.dumps(asdict(entry)))
+            return entry
+
+        return self.redis.client.transaction(write, key, value_from_callable=True)
 
     def deregister(self, service: str, instance_id: str) -> bool:
         return bool(self.redis.call("hdel", self._key(service), instance_id))
@@ -163,7 +185,12 @@ class RedisRegistry:
             entry = Registration(**json.loads(raw))
             (entries if entry.last_heartbeat >= cutoff else expired).append(entry)
         if expired:
-            self.redis.call("hdel", self._key(service), *[e.instance_id for e in expired])
+            # Only those still expired: a heartbeat since the read keeps its instance.
+            self.redis.script(
+                _DROP_EXPIRED,
+                [self._key(service)],
+                [repr(cutoff), *[e.instance_id for e in expired]],
+            )
         return entries
 
     def reset(self) -> None:
