@@ -36,14 +36,20 @@ def test_each_caller_opens_only_what_it_needs(tmp_path):
             "order_ref": "stolen",
             "items": [{"product_id": product["id"], "quantity": 1}],
         }
-        for token in (tokens["gateway"], stack.base_env["SERVICE_TOKEN"], "forged"):
+        # A caller the endpoint does not accept: 403. A token that is no caller's (the
+        # shared one, once each project has its own, or a forged one): 401.
+        for token, expected in [
+            (tokens["gateway"], HTTPStatus.FORBIDDEN),
+            (stack.base_env["SERVICE_TOKEN"], HTTPStatus.UNAUTHORIZED),
+            ("forged", HTTPStatus.UNAUTHORIZED),
+        ]:
             status, _, problem = json_call(
                 "POST",
                 f"{products}/internal/reservations",
                 reservation,
                 headers={"X-Service-Token": token},
             )
-            assert status == HTTPStatus.FORBIDDEN, problem
+            assert status == expected, problem
     finally:
         stack.stop()
 

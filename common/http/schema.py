@@ -84,6 +84,21 @@ API_KEY_SECURITY_SCHEME = {
 }
 
 
+class ServiceTokenScheme(OpenApiAuthenticationExtension):
+    """Service-to-service endpoints (common.identity.auth.ServiceTokenAuthentication)."""
+
+    target_class = "common.identity.auth.ServiceTokenAuthentication"
+    name = "serviceToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Service-Token",
+            "description": "A project's own service token (internal endpoints only).",
+        }
+
+
 class GatewayConsumerScheme(OpenApiAuthenticationExtension):
     """A call the gateway forwards for a consumer's API key
     (common.identity.auth.GatewayConsumerAuthentication). The scheme is defined, but no

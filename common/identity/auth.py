@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -188,6 +189,19 @@ class HasServiceToken(BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         return bool(accepted_callers(request))
+
+
+class ServiceTokenRequired:
+    """A view mixin (before the view class) for service-to-service endpoints: none or an
+    unknown X-Service-Token is 401 with a challenge naming the header, a caller the
+    endpoint does not accept 403; a user's token counts for nothing here. One style in
+    every project (the gateway's internal endpoints answer the same)."""
+
+    authentication_classes: Sequence[type[BaseAuthentication]] = (ServiceTokenAuthentication,)
+    permission_classes: Sequence[type[BasePermission]] = (HasServiceToken,)
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return SERVICE_TOKEN_HEADER
 
 
 class IsStaff(BasePermission):

@@ -14,7 +14,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from common.http.schema import request_example
-from common.identity.auth import HasServiceToken, IsStaff
+from common.identity.auth import IsStaff, ServiceTokenRequired
 from product_service.catalog import selectors, services
 from product_service.catalog.cache import CacheHeadersMixin
 from product_service.catalog.filters import ProductFilter
@@ -119,11 +119,8 @@ class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
         services.product_delete(product=instance)
 
 
-class InternalView(APIView):
+class InternalView(ServiceTokenRequired, APIView):
     """Service to service only: the X-Service-Token header, no user authentication."""
-
-    authentication_classes = []
-    permission_classes = [HasServiceToken]
 
 
 class ReservationCreateView(InternalView):

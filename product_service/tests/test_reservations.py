@@ -188,9 +188,11 @@ def test_internal_api_needs_the_service_token(api_client, keyboard, staff, heade
     as_staff = api_client.post(RESERVE, body, format="json", headers=staff)
     release = api_client.post(release_path("o"), headers=headers)
 
-    assert reserve.status_code == HTTPStatus.FORBIDDEN
-    assert as_staff.status_code == HTTPStatus.FORBIDDEN
-    assert release.status_code == HTTPStatus.FORBIDDEN
+    # None or an unknown one is no credential (401, the header named); a user's token,
+    # staff or not, is no service token.
+    for response in (reserve, as_staff, release):
+        assert response.status_code == HTTPStatus.UNAUTHORIZED
+        assert response["WWW-Authenticate"] == "X-Service-Token"
     assert stocks(keyboard) == [5]
 
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.http.schema import request_example
-from common.identity.auth import HasServiceToken
+from common.identity.auth import ServiceTokenRequired
 from common.identity.jwt import token_backend
 from user_service.accounts import services
 from user_service.accounts.authentication import AccountJWTAuthentication
@@ -172,13 +172,12 @@ class JwksView(PublicView):
         return response
 
 
-class InternalAuthenticateView(PublicView):
+class InternalAuthenticateView(ServiceTokenRequired, PublicView):
     """For the other projects' admin login (common.identity.sso): credentials in, the admins'
     sign-on credential out (common.identity.jwt.AdminSignOnToken, not an API token); the caller
     verifies it offline.
     """
 
-    permission_classes = (HasServiceToken,)
     serializer_class = CredentialsSerializer
     throttle_classes = (LoginRateThrottle,)
 
@@ -192,11 +191,10 @@ class InternalAuthenticateView(PublicView):
         return Response({"sign_on": services.admin_sign_on_issue(user=user)})
 
 
-class InternalStatusView(PublicView):
+class InternalStatusView(ServiceTokenRequired, PublicView):
     """For common.identity.sso's re-check: whether a signed-in admin still is active staff at the
     credential version it signed in with, and whether its sign-on was signed out."""
 
-    permission_classes = (HasServiceToken,)
     serializer_class = AccountStatusSerializer
     parameter_examples = {"username": DEMO_USERNAME, "sign_on": DEMO_SIGN_ON_JTI}
 
@@ -218,10 +216,9 @@ class InternalStatusView(PublicView):
         return Response(AccountStatusSerializer(status).data)
 
 
-class InternalSignOutView(PublicView):
+class InternalSignOutView(ServiceTokenRequired, PublicView):
     """For common.identity.sso's single logout: the sign-on is spent at every admin."""
 
-    permission_classes = (HasServiceToken,)
     serializer_class = SignOutSerializer
 
     @extend_schema(

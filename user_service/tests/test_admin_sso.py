@@ -183,7 +183,8 @@ def test_the_status_names_the_credential_version_and_the_sign_out(api_client):
         "signed_out": False,
     }
     assert unknown.json()["signed_out"] is True
-    assert anonymous.status_code == HTTPStatus.FORBIDDEN
+    assert anonymous.status_code == HTTPStatus.UNAUTHORIZED
+    assert anonymous["WWW-Authenticate"] == "X-Service-Token"
 
 
 def test_admin_sessions_last_a_working_day_not_two_weeks(client):

@@ -120,7 +120,8 @@ def test_internal_authenticate_needs_the_service_token(api_client, alice):
         headers={"X-Service-Token": settings.COMMON["SERVICE_TOKEN"]},
     )
 
-    assert without.status_code == HTTPStatus.FORBIDDEN
+    assert without.status_code == HTTPStatus.UNAUTHORIZED
+    assert without["WWW-Authenticate"] == "X-Service-Token"
     assert with_token.status_code == HTTPStatus.OK
     assert set(with_token.json()) == {"sign_on"}
     AdminSignOnToken(with_token.json()["sign_on"])  # verifies: its own type
