@@ -60,7 +60,7 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
-            return AccessToken(raw_token)
+            return AccessToken(raw_token)  # type: ignore[arg-type]  # simplejwt: bytes too
         except TokenError as error:
             raise InvalidToken(str(error.args[0])) from error
 
@@ -148,7 +148,7 @@ on_settings_change("COMMON")(caller_tokens.cache_clear)
 on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(_forget_verified_tokens)
 
 
-class ServiceCallers(frozenset):
+class ServiceCallers(frozenset[str]):
     """The callers an X-Service-Token is: `request.auth` after ServiceTokenAuthentication."""
 
 
@@ -219,5 +219,6 @@ class GatewayConsumerAuthentication(BaseAuthentication):
             "consumer_name": meta.get("HTTP_X_CONSUMER_NAME", ""),
             "scopes": meta.get("HTTP_X_CONSUMER_SCOPES", "").split(),
         }
-        user = TokenUser({jwt_settings.USER_ID_CLAIM: int(owner), "is_staff": False, **grant})
+        claims = {jwt_settings.USER_ID_CLAIM: int(owner), "is_staff": False, **grant}
+        user = TokenUser(claims)  # type: ignore[arg-type]  # simplejwt: any mapping of claims
         return user, grant

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -168,6 +169,10 @@ REST_FRAMEWORK = {
 JWT_ISSUER = env.str("JWT_ISSUER", default="users")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="api")
 
+# Each project's settings module sets it (globals().update(service_settings(...))): named
+# here for the type checker only, with no value, so the star import brings nothing.
+COMMON: dict[str, Any]
+
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
     "ISSUER": JWT_ISSUER,
@@ -184,7 +189,7 @@ SIMPLE_JWT = {
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 
 
-def service_settings(name: str) -> dict:
+def service_settings(name: str) -> dict[str, Any]:
     """The settings that depend on which project this is."""
     service = SERVICES[name]
     os.environ.setdefault("SERVICE_NAME", name)
@@ -242,13 +247,14 @@ def public_origin() -> str:
     """PUBLIC_ORIGIN; in development the gateway's URL on this machine (its registry port,
     or GATEWAY_PORT as `up` reads it), in production none: relative links until set."""
     if not is_development():
-        return env.str("PUBLIC_ORIGIN", default="")
+        origin: str = env.str("PUBLIC_ORIGIN", default="")
+        return origin
     gateway = SERVICES["gateway"]
     port = env.int(gateway.port_var, default=gateway.port)
     return env.str("PUBLIC_ORIGIN", default="") or f"http://127.0.0.1:{port}"
 
 
-def logging_config(service: str) -> dict:
+def logging_config(service: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,

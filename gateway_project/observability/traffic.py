@@ -76,7 +76,7 @@ TIERS = (FINE, COARSE)
 
 _lock = threading.Lock()
 _flushing = threading.Lock()  # one flush at a time, and no read in the middle of one
-_pending: dict[int, Counter] = {}  # bucket -> field -> count, not yet in the store
+_pending: dict[int, Counter[str]] = {}  # bucket -> field -> count, not yet in the store
 _flusher: threading.Thread | None = None
 _last_failure_log = 0.0
 
@@ -85,11 +85,11 @@ class TrafficStore(Protocol):
     """Where the buckets are added up: Redis (RedisTraffic, every process's) or this
     process's memory (MemoryTraffic)."""
 
-    def add(self, batch: Mapping[int, Counter]) -> None:
+    def add(self, batch: Mapping[int, Counter[str]]) -> None:
         """Add each bucket's counts to what the store has."""
         ...
 
-    def read(self, buckets: Sequence[int]) -> dict[int, Counter]:
+    def read(self, buckets: Sequence[int]) -> dict[int, Counter[str]]:
         """The counts of these buckets (oldest first); older ones may be let go."""
         ...
 
@@ -99,14 +99,14 @@ class TrafficStore(Protocol):
 class MemoryTraffic:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._buckets: dict[int, Counter] = {}
+        self._buckets: dict[int, Counter[str]] = {}
 
-    def add(self, batch: Mapping[int, Counter]) -> None:
+    def add(self, batch: Mapping[int, Counter[str]]) -> None:
         with self._lock:
             for bucket, tally in batch.items():
                 self._buckets.setdefault(bucket, Counter()).update(tally)
 
-    def read(self, buckets: Sequence[int]) -> dict[int, Counter]:
+    def read(self, buckets: Sequence[int]) -> dict[int, Counter[str]]:
         with self._lock:
             for bucket in [b for b in self._buckets if b < buckets[0]]:
                 del self._buckets[bucket]
@@ -131,9 +131,10 @@ class RedisTraffic:
         return self.cache.client.get_client(write=True)
 
     def _key(self, bucket: int) -> str:
-        return self.cache.make_key(self.key.format(bucket))
+        key: str = self.cache.make_key(self.key.format(bucket))
+        return key
 
-    def add(self, batch: Mapping[int, Counter]) -> None:
+    def add(self, batch: Mapping[int, Counter[str]]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for bucket, tally in batch.items():
             key = self._key(bucket)
@@ -142,7 +143,7 @@ class RedisTraffic:
             pipe.expire(key, self.keep)
         pipe.execute()
 
-    def read(self, buckets: Sequence[int]) -> dict[int, Counter]:
+    def read(self, buckets: Sequence[int]) -> dict[int, Counter[str]]:
         pipe = self.client.pipeline(transaction=False)
         for bucket in buckets:
             pipe.hgetall(self._key(bucket))
@@ -264,16 +265,16 @@ def flush() -> None:
                 logger.warning("dashboard traffic not stored (Redis): %s", error)
 
 
-def _coarse(batch: Mapping[int, Counter]) -> dict[int, Counter]:
+def _coarse(batch: Mapping[int, Counter[str]]) -> dict[int, Counter[str]]:
     """10 s buckets added up into the coarse tier's."""
     ratio = COARSE.seconds // FINE.seconds
-    result: dict[int, Counter] = {}
+    result: dict[int, Counter[str]] = {}
     for bucket, tally in batch.items():
         result.setdefault(bucket // ratio, Counter()).update(tally)
     return result
 
 
-def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter]:
+def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter[str]]:
     """The tier's window of buckets, oldest first, from every process (Redis) or this one."""
     wanted = tier.wanted(now if now is not None else time.time())
     store = traffic_store(tier)

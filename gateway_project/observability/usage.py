@@ -29,7 +29,7 @@ KEEP_DAYS = 31
 KEY = "gateway:usage:{}"
 
 _lock = threading.Lock()
-_pending: dict[tuple[int, int], Counter] = {}
+_pending: dict[tuple[int, int], Counter[str]] = {}
 
 
 def today() -> int:
@@ -48,9 +48,9 @@ def record(consumer: int, route: str, status_field: str, latency_slot: int) -> N
 class MemoryUsage:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._days: dict[tuple[int, int], Counter] = {}
+        self._days: dict[tuple[int, int], Counter[str]] = {}
 
-    def add(self, batch: dict[tuple[int, int], Counter]) -> None:
+    def add(self, batch: dict[tuple[int, int], Counter[str]]) -> None:
         oldest = today() - KEEP_DAYS
         with self._lock:
             for key, tally in batch.items():
@@ -58,7 +58,7 @@ class MemoryUsage:
             for key in [key for key in self._days if key[1] < oldest]:
                 del self._days[key]
 
-    def read(self, consumer: int, days: list[int]) -> dict[int, Counter]:
+    def read(self, consumer: int, days: list[int]) -> dict[int, Counter[str]]:
         with self._lock:
             return {day: Counter(self._days.get((consumer, day), ())) for day in days}
 
@@ -74,13 +74,14 @@ class RedisUsage:
         self.cache = cache
 
     def _key(self, consumer: int, day: int) -> str:
-        return self.cache.make_key(KEY.format(f"{consumer}:{day}"))
+        key: str = self.cache.make_key(KEY.format(f"{consumer}:{day}"))
+        return key
 
     @property
     def client(self) -> Any:
         return self.cache.client.get_client(write=True)
 
-    def add(self, batch: dict[tuple[int, int], Counter]) -> None:
+    def add(self, batch: dict[tuple[int, int], Counter[str]]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for (consumer, day), tally in batch.items():
             key = self._key(consumer, day)
@@ -89,7 +90,7 @@ class RedisUsage:
             pipe.expire(key, (KEEP_DAYS + 1) * DAY_SECONDS)
         pipe.execute()
 
-    def read(self, consumer: int, days: list[int]) -> dict[int, Counter]:
+    def read(self, consumer: int, days: list[int]) -> dict[int, Counter[str]]:
         pipe = self.client.pipeline(transaction=False)
         for day in days:
             pipe.hgetall(self._key(consumer, day))
@@ -122,7 +123,7 @@ def flush() -> None:
         usage_store().add(batch)
 
 
-def read(consumer: int, days: int = 30) -> dict[int, Counter]:
+def read(consumer: int, days: int = 30) -> dict[int, Counter[str]]:
     """The consumer's last `days` UTC days (today included), oldest first, with what this
     process has not flushed yet."""
     flush()

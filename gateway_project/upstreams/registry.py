@@ -14,9 +14,9 @@ import ipaddress
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from common.limits.shared_redis import SharedRedis
@@ -36,7 +36,7 @@ class RegistrationRefused(ValueError):
     """The URL is not one the gateway may send traffic to."""
 
 
-def checked_base_url(url: str, allowed: list[str]) -> str:
+def checked_base_url(url: str, allowed: Sequence[str]) -> str:
     """The normalised base URL, or RegistrationRefused saying why not."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -56,7 +56,7 @@ def checked_base_url(url: str, allowed: list[str]) -> str:
     return base_url(parts.scheme, parts.hostname, port)
 
 
-def host_allowed(host: str, allowed: list[str]) -> bool:
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
     """An exact host name, an address, or an address inside an allowed network (CIDR)."""
     host = host.lower()
     try:
@@ -158,7 +158,8 @@ class RedisRegistry:
 
     def live(self, service: str, ttl: float) -> list[Registration]:
         cutoff = self._clock() - ttl
-        entries, expired = [], []
+        entries: list[Registration] = []
+        expired: list[Registration] = []
         for raw in self.redis.call("hgetall", self._key(service)).values():
             entry = Registration(**json.loads(raw))
             (entries if entry.last_heartbeat >= cutoff else expired).append(entry)
@@ -182,21 +183,23 @@ class Registry:
             return self.shared
         return self.memory
 
-    def _run(self, method: str, *args: object) -> object:
+    def _run(self, method: str, *args: object) -> Any:
         backend = self._backend()
-        if backend is self.memory:
+        if not isinstance(backend, RedisRegistry):  # memory
             return getattr(self.memory, method)(*args)
         try:
             return getattr(backend, method)(*args)
-        except self.shared.redis.errors as error:
-            self.shared.redis.failed(error)
+        except backend.redis.errors as error:
+            backend.redis.failed(error)
             return getattr(self.memory, method)(*args)
 
     def heartbeat(self, service: str, instance_id: str, url: str) -> Registration:
-        return self._run("heartbeat", service, instance_id, url)
+        entry: Registration = self._run("heartbeat", service, instance_id, url)
+        return entry
 
     def deregister(self, service: str, instance_id: str) -> bool:
-        return self._run("deregister", service, instance_id)
+        removed: bool = self._run("deregister", service, instance_id)
+        return removed
 
     def live(self, service: str, ttl: float) -> list[Registration] | None:
         """The live registrations; None when Redis cannot say (keep what was known)."""
