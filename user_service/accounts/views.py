@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from http import HTTPStatus
+from typing import TYPE_CHECKING, cast
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,6 +32,9 @@ from user_service.accounts.serializers import (
 )
 from user_service.accounts.throttles import LoginRateThrottle
 
+if TYPE_CHECKING:
+    from user_service.accounts.models import User
+
 # Examples Swagger UI's "Try it out" sends as they are: register, then log in with them.
 DEMO_USERNAME, DEMO_PASSWORD = "ada", "Analytical-Engine-1843"
 DEMO_CREDENTIALS = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
@@ -43,7 +47,7 @@ class PublicView(GenericAPIView):
     """Open to anyone, and a stale Authorization header does not get in the way."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    permission_classes: tuple[type[BasePermission], ...] = (AllowAny,)
 
     def get_authenticate_header(self, request: Request) -> str:
         # 401, not 403, for bad credentials and tokens: DRF needs a challenge to send.
@@ -130,7 +134,8 @@ class PasswordView(AccountView):
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_password_change(user=request.user, **serializer.validated_data)
+        user = cast("User", request.user)  # IsAuthenticated
+        services.user_password_change(user=user, **serializer.validated_data)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -155,7 +160,10 @@ class ProfileView(AccountView):
     def patch(self, request: Request) -> Response:
         serializer = ProfileUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_profile_update(user=request.user, **serializer.validated_data)
+        user = services.user_profile_update(
+            user=cast("User", request.user),  # IsAuthenticated
+            **serializer.validated_data,
+        )
         return Response(UserSerializer(user).data)
 
 
