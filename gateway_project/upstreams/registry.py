@@ -185,12 +185,13 @@ class Registry:
 
     def _run(self, method: str, *args: object) -> Any:
         backend = self._backend()
-        if not isinstance(backend, RedisRegistry):  # memory
+        if backend is self.memory or self.shared is None:  # (the latter: memory too)
             return getattr(self.memory, method)(*args)
+        shared = self.shared
         try:
             return getattr(backend, method)(*args)
-        except backend.redis.errors as error:
-            backend.redis.failed(error)
+        except shared.redis.errors as error:
+            shared.redis.failed(error)
             return getattr(self.memory, method)(*args)
 
     def heartbeat(self, service: str, instance_id: str, url: str) -> Registration:
