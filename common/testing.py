@@ -336,8 +336,10 @@ class TwinRedis:
 
 
 def random_ops(
-    seed: int, steps: int, makers: Sequence[tuple[float, Callable[[random.Random], tuple]]]
-) -> list[tuple]:
+    seed: int,
+    steps: int,
+    makers: Sequence[tuple[float, Callable[[random.Random], tuple[Any, ...]]]],
+) -> list[tuple[Any, ...]]:
     """`steps` operations, each made by one of `makers` picked by weight: the same list
     for the same seed, to drive twins with."""
     rng = random.Random(seed)
@@ -345,12 +347,16 @@ def random_ops(
     return [rng.choices(makers, weights)[0][1](rng) for _ in range(steps)]
 
 
+def _all_equal(found: Sequence[Any]) -> bool:
+    return all(a == found[0] for a in found)
+
+
 def run_twins(
-    ops: Sequence[tuple],
+    ops: Sequence[tuple[Any, ...]],
     clock: ManualClock,
     redis: TwinRedis | None,
-    answers: Callable[[tuple], Sequence[Any]],
-    check: Callable[[Sequence[Any]], bool] = lambda found: all(a == found[0] for a in found),
+    answers: Callable[[tuple[Any, ...]], Sequence[Any]],
+    check: Callable[[Sequence[Any]], bool] = _all_equal,
 ) -> None:
     """Apply `ops` in order: ("advance", ms) moves the test clock and Redis' by `ms`; any
     other op is given to every twin by `answers`, whose answers must pass `check` (by

@@ -73,7 +73,7 @@ def balancer_choice(value: Any) -> str:
     """GATEWAY_BALANCER: a strategy, optionally with per-service ones
     ('round_robin,products=least_request'); a name it does not know is an error, not
     round robin by surprise."""
-    checked = per_service_setting(balancer_name)(value)
+    checked: str = per_service_setting(balancer_name)(value)
     if not checked:
         raise ValueError(f"expected a balancer (one of {', '.join(BALANCERS)})")
     return checked

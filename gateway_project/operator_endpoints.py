@@ -19,7 +19,7 @@ proxy port in the same spirit.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 
 from django.conf import settings
@@ -78,7 +78,7 @@ def operator_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def operator_only_patterns(
-    patterns: list[URLPattern | URLResolver],
+    patterns: Sequence[URLPattern | URLResolver],
 ) -> list[URLPattern | URLResolver]:
     """PATTERNS with the operator endpoints among them guarded by operator_only."""
     return [

@@ -1,5 +1,7 @@
 """The gateway's settings: the shared base, the route table and the GATEWAY namespace."""
 
+from typing import Any
+
 from common.settings.base import *  # noqa: F403 -- the shared base
 from common.settings.base import (
     common_namespace,
@@ -69,7 +71,7 @@ MIDDLEWARE = [
 # per-route settings go in the same dict.
 _gateway = gateway_from_environment(COMMON)  # GATEWAY, parsed from the environment
 CACHE_SECONDS = _gateway.CACHE_SECONDS
-GATEWAY_ROUTES = [
+GATEWAY_ROUTES: list[dict[str, Any]] = [
     {"path": "users/register", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {"path": "users/login", "service": "users", "methods": {"POST": PUBLIC}, "throttle": "auth"},
     {

@@ -13,7 +13,7 @@ responses, the error handlers); any other path continues down the full chain.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.handlers.base import BaseHandler
@@ -55,10 +55,11 @@ class _ApiPathHandler(BaseHandler):
     caller already made (the path is resolved once)."""
 
     def __init__(self, middleware: list[str]) -> None:
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        handler = convert_exception_to_response(self._get_response)
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        # BaseHandler's own view-calling step (not in the stubs).
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
         for middleware_path in reversed(middleware):
             instance = import_string(middleware_path)(handler)
             if hasattr(instance, "process_view"):
@@ -71,10 +72,10 @@ class _ApiPathHandler(BaseHandler):
         self._middleware_chain = handler
 
     def resolve_request(self, request: HttpRequest) -> ResolverMatch:
-        return request.resolver_match
+        return cast(ResolverMatch, request.resolver_match)  # the caller resolved the path
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self._middleware_chain(request)
+        return cast(HttpResponse, self._middleware_chain(request))  # a sync chain
 
 
 class ApiPathMiddleware:

@@ -94,9 +94,7 @@ class StrictDecimalField(serializers.DecimalField):
     `decimal_places` after the point, no sign unless `min_value` is negative, no exponent.
     The pattern is the schema's too (common.http.schema), so both refuse the same text."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
-        "invalid": 'Must be a string of digits like "9.99".'
-    }
+    default_error_messages = {"invalid": 'Must be a string of digits like "9.99".'}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

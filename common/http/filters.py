@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 from django_filters import rest_framework as filters
 from drf_spectacular.drainage import set_override
 
@@ -26,7 +27,7 @@ class StrictFilterSet(filters.FilterSet):
     def is_valid(self) -> bool:
         valid = super().is_valid()
         for name in self.filters:
-            if len(self.data.getlist(name)) > 1:
+            if len(cast(QueryDict, self.data).getlist(name)) > 1:  # a request's query
                 self.form.add_error(name, GIVE_ONCE)
                 valid = False
         return valid
@@ -44,7 +45,7 @@ class _DigitsField(forms.IntegerField):
 
 
 class IntegerFilter(filters.NumberFilter):
-    field_class = _DigitsField
+    field_class = _DigitsField  # type: ignore[assignment]  # the stubs: DecimalField only
 
 
 class _TrueFalseField(forms.NullBooleanField):
@@ -53,7 +54,7 @@ class _TrueFalseField(forms.NullBooleanField):
 
     widget = forms.TextInput
 
-    def to_python(self, value: Any) -> bool | None:
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # as Django's
         if value in self.empty_values:
             return None
         text = str(value).strip().lower()

@@ -29,7 +29,7 @@ class ExampleRequest:
     body: Any = None  # the request body's first example, or None
 
 
-def operations(document: dict) -> list[tuple[str, str, dict]]:
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(path, method, operation) of every operation, in the document's order."""
     return [
         (path, method, operation)
@@ -39,13 +39,15 @@ def operations(document: dict) -> list[tuple[str, str, dict]]:
     ]
 
 
-def _parameters(document: dict, path: str, operation: dict) -> list[dict]:
+def _parameters(
+    document: dict[str, Any], path: str, operation: dict[str, Any]
+) -> list[dict[str, Any]]:
     shared = document["paths"][path].get("parameters", [])
     own = {(p["name"], p["in"]): p for p in [*shared, *operation.get("parameters", [])]}
     return list(own.values())
 
 
-def parameter_example(parameter: dict) -> Any:
+def parameter_example(parameter: dict[str, Any]) -> Any:
     """What Swagger UI fills in: the first of `examples`, else `example` (either place)."""
     if parameter.get("examples"):
         return next(iter(parameter["examples"].values()))["value"]
@@ -54,7 +56,7 @@ def parameter_example(parameter: dict) -> Any:
     return parameter.get("schema", {}).get("example")
 
 
-def body_example(operation: dict) -> Any:
+def body_example(operation: dict[str, Any]) -> Any:
     media = operation.get("requestBody", {}).get("content", {}).get(JSON)
     if media is None:
         return None
@@ -69,7 +71,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def default_request(document: dict, path: str, method: str) -> ExampleRequest:
+def default_request(document: dict[str, Any], path: str, method: str) -> ExampleRequest:
     """The request "Try it out" → "Execute" sends with nothing edited."""
     operation = document["paths"][path][method]
     request = ExampleRequest(method.upper(), path, body=body_example(operation))
@@ -87,7 +89,7 @@ def default_request(document: dict, path: str, method: str) -> ExampleRequest:
     return request
 
 
-def _schema_errors(document: dict, schema: dict, value: Any) -> list[str]:
+def _schema_errors(document: dict[str, Any], schema: dict[str, Any], value: Any) -> list[str]:
     import jsonschema
 
     # The document's components beside the schema: its `#/components/...` refs resolve.
@@ -96,7 +98,7 @@ def _schema_errors(document: dict, schema: dict, value: Any) -> list[str]:
     return [error.message for error in validator.iter_errors(value)]
 
 
-def example_problems(document: dict) -> list[str]:
+def example_problems(document: dict[str, Any]) -> list[str]:
     """Everything the document lacks for "Try it out" to work from its defaults."""
     problems = []
     for path, method, operation in operations(document):
@@ -124,7 +126,7 @@ def example_problems(document: dict) -> list[str]:
     return problems
 
 
-def security_problems(document: dict) -> list[str]:
+def security_problems(document: dict[str, Any]) -> list[str]:
     """Where anyone may call, anyone's `{}` is the requirement or comes first."""
     problems = []
     for path, method, operation in operations(document):

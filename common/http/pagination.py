@@ -31,6 +31,8 @@ class CheckedCursorPagination(CursorPagination):
     that does not decode is. DRF passes the position to the query unchecked. The
     `next` and `previous` links start with PUBLIC_ORIGIN (`public_url`)."""
 
+    max_page_size: int  # each service's pagination sets it
+
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         if len(request.query_params.getlist(self.cursor_query_param)) > 1:
             raise ValidationError({self.cursor_query_param: [GIVE_ONCE]})
@@ -41,7 +43,7 @@ class CheckedCursorPagination(CursorPagination):
         self.base_url = public_url(request)  # what get_next_link / get_previous_link build on
         return page
 
-    def get_page_size(self, request: Any) -> int:
+    def get_page_size(self, request: Any) -> int | None:
         """`page_size` as the schema has it: once, a whole number from 1 to the maximum;
         anything else is 400 (DRF reads the last of several and ignores a bad one)."""
         name = self.page_size_query_param
@@ -59,14 +61,14 @@ class CheckedCursorPagination(CursorPagination):
     def _page_size_rule(self) -> str:
         return f"A whole number from 1 to {self.max_page_size}, given once."
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size)
         return parameters
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         """DRF's, with links documented as URI references: absolute under PUBLIC_ORIGIN,
         a path without it."""
         documented = super().get_paginated_response_schema(schema)

@@ -59,7 +59,7 @@ def problem(
     *,
     slug: str | None = None,
     title: str | None = None,
-    errors: dict | None = None,
+    errors: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JsonResponse:
@@ -118,7 +118,7 @@ def database_unavailable(error: Exception) -> HttpResponse:
     )
 
 
-def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     """DRF's EXCEPTION_HANDLER: DRF's own answer, rewritten as problem details.
 
     Exceptions DRF does not know return None, so Django's handler500 answers (as JSON).
@@ -164,8 +164,10 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
     for name, value in response.items():
         if name.lower() not in ("content-type", "content-length"):
             result[name] = value
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        result["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    if isinstance(exc, exceptions.Throttled):
+        wait: float | None = exc.wait  # type: ignore[attr-defined]  # set in __init__, not stubbed
+        if wait is not None:
+            result["Retry-After"] = str(max(1, int(wait + 0.999)))
     return result
 
 

@@ -10,7 +10,7 @@ status, media type and body against the schema.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from django.core.validators import RegexValidator
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -50,7 +50,8 @@ class StatelessJWTScheme(SimpleJWTScheme):
     name = "jwtAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {**super().get_security_definition(auto_schema), **JWT_SECURITY_SCHEME}
+        definition = super().get_security_definition(auto_schema)  # type: ignore[no-untyped-call]
+        return {**definition, **JWT_SECURITY_SCHEME}
 
 
 def request_example(name: str, value: Any) -> OpenApiExample:
@@ -58,7 +59,7 @@ def request_example(name: str, value: Any) -> OpenApiExample:
     return OpenApiExample(name, value=value, request_only=True)
 
 
-def optional_first(security: list[dict]) -> list[dict]:
+def optional_first(security: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Anyone's `{}` before the token: open to all, a token optional (Swagger UI draws
     the same padlock either way; the order is for readers of the document)."""
     return sorted(security, key=bool)
@@ -108,21 +109,24 @@ class GatewayConsumerScheme(OpenApiAuthenticationExtension):
     target_class = "common.identity.auth.GatewayConsumerAuthentication"
     name = "apiKey"
 
-    def get_security_requirement(self, auto_schema: Any) -> None:
+    def get_security_requirement(self, auto_schema: Any) -> None:  # type: ignore[override]
         return None
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return API_KEY_SECURITY_SCHEME
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(serializers.Serializer[Any]):
     """RFC 9457 problem details; some answers add members (`items`, `product_ids`)."""
 
     type = serializers.URLField()
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
-    errors = serializers.JSONField(required=False, help_text="Validation errors by field.")
+    # A member of the document, named as RFC 9457 has it (shadows Serializer.errors).
+    errors = serializers.JSONField(  # type: ignore[assignment]
+        required=False, help_text="Validation errors by field."
+    )
 
 
 # The statuses the shared machinery may answer on any operation, and why.
@@ -152,7 +156,7 @@ class ProblemAutoSchema(AutoSchema):
     def get_operation_id(self) -> str:
         return camel_operation_id(super().get_operation_id())
 
-    def get_auth(self) -> list[dict]:
+    def get_auth(self) -> list[dict[str, Any]]:
         return optional_first(super().get_auth())
 
     def _get_parameters(self) -> list[dict[str, Any]]:
@@ -166,15 +170,19 @@ class ProblemAutoSchema(AutoSchema):
     def _map_serializer_field(
         self, field: Any, direction: str, bypass_extensions: bool = False
     ) -> Any:
-        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        schema = super()._map_serializer_field(  # type: ignore[no-untyped-call]
+            field, direction, bypass_extensions
+        )
         if direction != "request" or not isinstance(schema, dict):
             return schema
         if is_list_serializer(field):
             # DRF's ListSerializer checks these, but drf-spectacular leaves them out.
-            minimum = field.min_length if field.min_length is not None else 0
+            # (the stubs have min_length and max_length as arguments, not attributes)
+            least, most = field.min_length, field.max_length  # type: ignore[union-attr]
+            minimum = least if least is not None else 0
             schema["minItems"] = max(minimum, 0 if field.allow_empty else 1)
-            if field.max_length is not None:
-                schema["maxItems"] = field.max_length
+            if most is not None:
+                schema["maxItems"] = most
         elif getattr(field, "schema_extra", None):
             schema.update(field.schema_extra)
             if isinstance(field, serializers.DecimalField):  # the pattern bounds it
@@ -191,7 +199,9 @@ class ProblemAutoSchema(AutoSchema):
             schema["pattern"] = ANY_TEXT if blank_ok else NOT_BLANK_TEXT
         return schema
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         wanted = dict(PROBLEM_STATUSES)
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -199,7 +209,7 @@ class ProblemAutoSchema(AutoSchema):
         for code in [code for code in responses if code[:1] in "45"]:
             wanted.setdefault(code, responses[code].get("description") or "Problem")
         for code, description in wanted.items():
-            problem = self._get_response_for_code(
+            problem = self._get_response_for_code(  # type: ignore[no-untyped-call]
                 ProblemSerializer, code, [PROBLEM_CONTENT_TYPE], direction
             )
             problem["description"] = responses.get(code, {}).get("description") or description

@@ -11,7 +11,7 @@ permissions in this admin can change. The user service's own admin is left as it
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib import admin
@@ -22,6 +22,12 @@ from django.http import HttpRequest, HttpResponse
 
 from common.identity.admin_nav import admin_links
 from common.settings.namespaces import common_settings
+
+# Generic in the stubs only (Django's own class is not subscriptable).
+if TYPE_CHECKING:
+    _UserAdmin = UserAdmin[User]
+else:
+    _UserAdmin = UserAdmin
 
 SECTION = "Signed-on accounts and this admin's permissions"
 # Rewritten from the user service at every sign-in and re-check: read-only here.
@@ -44,7 +50,7 @@ def users_admin_url() -> str:
     return common_settings.PUBLIC_ORIGIN + link.href
 
 
-class SignedOnUserAdmin(UserAdmin):
+class SignedOnUserAdmin(_UserAdmin):
     """Accounts that signed in here: only their groups and permissions change here."""
 
     change_list_template = "admin/signed_on_users_change_list.html"

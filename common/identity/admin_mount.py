@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from functools import cache
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
@@ -65,7 +66,7 @@ def _serves(urlconf: MountedURLconf, path_info: str) -> bool:
     order service's own port is the `orders` app's changelist at /admin/, not a page of
     the admin mounted at /admin/orders/ (whose catch-all would answer it)."""
     try:
-        match = get_resolver(urlconf).resolve(path_info)
+        match = get_resolver(urlconf).resolve(path_info)  # type: ignore[arg-type]  # a module-like
     except Resolver404:
         return False
     return getattr(match.func, "__name__", "") != "catch_all_view"
@@ -95,7 +96,7 @@ class AdminMountMiddleware:
             and path_info.startswith(self.prefix)
             and _serves(mounted, path_info)
         ):
-            request.urlconf = mounted
+            request.urlconf = mounted  # type: ignore[attr-defined]  # Django reads it; unstubbed
             cookie_path = self.prefix
         elif self.prefix and path_info.startswith(SSO_COOKIE_PATH):
             cookie_path = SSO_COOKIE_PATH
@@ -155,26 +156,29 @@ def _sso_cookie_on(request: HttpRequest, response: HttpResponse) -> None:
 
 
 @receiver(user_logged_in)
-def _remember_sign_in(sender: object, request: HttpRequest | None, user: object, **kwargs) -> None:
+def _remember_sign_in(
+    sender: object, request: HttpRequest | None, user: object, **kwargs: Any
+) -> None:
     """A password sign-in to an admin: bind the session to its sign-on credential and
     leave that in the SSO cookie for the other admins."""
     if request is None or getattr(request, "admin_sso_via_cookie", False):
         return
     from common.identity import sso
 
-    if getattr(request, "admin_sso_token", None) is None:
-        request.admin_sso_token = sso.issue_sign_on(user)
-    if request.admin_sso_token is not None:
-        sso.remember_sign_on(request, request.admin_sso_token)
+    token = getattr(request, "admin_sso_token", None)
+    if token is None:
+        token = request.admin_sso_token = sso.issue_sign_on(user)  # type: ignore[attr-defined]
+    if token is not None:
+        sso.remember_sign_on(request, token)
 
 
 @receiver(user_logged_out)
-def _forget_sign_in(sender: object, request: HttpRequest | None, **kwargs) -> None:
+def _forget_sign_in(sender: object, request: HttpRequest | None, **kwargs: Any) -> None:
     """Single logout: signing out of one admin spends the sign-on for all of them."""
     if request is not None:
         if not getattr(request, "admin_sso_ended", False):
             from common.identity import sso
 
             sso.sign_out(request)
-        request.admin_sso_token = None
-        request.admin_sso_forget = True
+        request.admin_sso_token = None  # type: ignore[attr-defined]  # the request's own
+        request.admin_sso_forget = True  # type: ignore[attr-defined]

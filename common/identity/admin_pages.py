@@ -55,7 +55,9 @@ class PageCheckedChangeList(ChangeList):
             raise Http404(f"No page {self.page_num}.")
 
 
-def _page_checked_changelist(self: ModelAdmin, request: HttpRequest, **kwargs: Any) -> type:
+def _page_checked_changelist(
+    self: ModelAdmin[Any], request: HttpRequest, **kwargs: Any
+) -> type[PageCheckedChangeList]:
     return PageCheckedChangeList
 
 
@@ -64,4 +66,4 @@ def install() -> None:
     (`get_changelist`) is set on the base class, so the admins of Django's apps (users,
     groups) are covered as well as the projects'; a ModelAdmin overriding the hook
     chooses its own changelist."""
-    ModelAdmin.get_changelist = _page_checked_changelist
+    ModelAdmin.get_changelist = _page_checked_changelist  # type: ignore[method-assign]

@@ -6,7 +6,7 @@ import hmac
 import time
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.authentication import BaseAuthentication
@@ -26,6 +26,9 @@ from common.identity.jwt import AccessToken
 from common.identity.service_callers import callers_for
 from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 from common.topology import SERVICES
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 -- a header name
 # Who calls with an API key, as the gateway tells a service (beside its own service
@@ -61,7 +64,7 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
-            return AccessToken(raw_token)
+            return AccessToken(raw_token)  # type: ignore[arg-type]  # simplejwt: bytes too
         except TokenError as error:
             raise InvalidToken(str(error.args[0])) from error
 
@@ -149,7 +152,7 @@ on_settings_change("COMMON")(caller_tokens.cache_clear)
 on_settings_change("COMMON", "JWT_ISSUER", "JWT_AUDIENCE", "SIMPLE_JWT")(_forget_verified_tokens)
 
 
-class ServiceCallers(frozenset):
+class ServiceCallers(frozenset[str]):
     """The callers an X-Service-Token is: `request.auth` after ServiceTokenAuthentication."""
 
 
@@ -198,7 +201,7 @@ class ServiceTokenRequired:
     every project (the gateway's internal endpoints answer the same)."""
 
     authentication_classes: Sequence[type[BaseAuthentication]] = (ServiceTokenAuthentication,)
-    permission_classes: Sequence[type[BasePermission]] = (HasServiceToken,)
+    permission_classes: Sequence[_PermissionClass] = (HasServiceToken,)
 
     def get_authenticate_header(self, request: Request) -> str:
         return SERVICE_TOKEN_HEADER
@@ -233,5 +236,6 @@ class GatewayConsumerAuthentication(BaseAuthentication):
             "consumer_name": meta.get("HTTP_X_CONSUMER_NAME", ""),
             "scopes": meta.get("HTTP_X_CONSUMER_SCOPES", "").split(),
         }
-        user = TokenUser({jwt_settings.USER_ID_CLAIM: int(owner), "is_staff": False, **grant})
+        claims = {jwt_settings.USER_ID_CLAIM: int(owner), "is_staff": False, **grant}
+        user = TokenUser(claims)  # type: ignore[arg-type]  # simplejwt: any mapping of claims
         return user, grant

@@ -53,7 +53,7 @@ class KeyRing:
         self.ttl = ttl
         self._pinned: dict[str, Any] = {}
         self._fetched: dict[str, Any] = {}
-        self._jwks: dict[str, dict] = {}
+        self._jwks: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._fetched_at = float("-inf")  # last successful fetch
         self._tried_at = float("-inf")  # last fetch, failed or not
@@ -66,7 +66,7 @@ class KeyRing:
         self._jwks[jwk["kid"]] = jwk
         return jwk["kid"]
 
-    def jwks(self) -> dict:
+    def jwks(self) -> dict[str, Any]:
         return {"keys": list(self._jwks.values())}
 
     def key_for(self, kid: str | None) -> Any | None:

@@ -168,7 +168,7 @@ class ServiceClient:
         path: str,
         *,
         json: Any = None,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | tuple[float, float] | None = None,
         idempotent: bool = False,
@@ -191,7 +191,7 @@ class ServiceClient:
             pick = pool.pick(exclude=tried)
             if pick is None:
                 if kept is not None:
-                    kept.copies_unanswered = unanswered
+                    kept.copies_unanswered = unanswered  # type: ignore[attr-defined]
                     return kept
                 if failure is not None:
                     raise failure
@@ -237,7 +237,7 @@ class ServiceClient:
                 continue
             # What the caller must know of a resent call: a copy that reached an instance
             # and got no answer may still be acted on there, after this answer.
-            response.copies_unanswered = unanswered
+            response.copies_unanswered = unanswered  # type: ignore[attr-defined]
             logger.debug(
                 "%s %s %s -> %s",
                 self.name,
@@ -253,7 +253,7 @@ class ServiceClient:
         method: str,
         url: str,
         json: Any,
-        params: dict | None,
+        params: dict[str, Any] | None,
         headers: dict[str, str] | None,
         timeout: float | tuple[float, float] | None,
     ) -> requests.Response:

@@ -26,7 +26,7 @@ import hashlib
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.contrib.auth import (
@@ -105,7 +105,7 @@ def throttled_login_response(request: HttpRequest, error: Exception) -> HttpResp
         f"(after {time.strftime('%H:%M:%S', time.gmtime(time.time() + seconds))} UTC)."
     )
     form = AdminAuthenticationForm(request, data=request.POST)
-    form._errors = ErrorDict({NON_FIELD_ERRORS: ErrorList([message])})
+    form._errors = ErrorDict({NON_FIELD_ERRORS: ErrorList([message])})  # type: ignore[attr-defined]
     context = {
         **admin.site.each_context(request),
         "title": "Log in",
@@ -117,7 +117,8 @@ def throttled_login_response(request: HttpRequest, error: Exception) -> HttpResp
     }
     response = TemplateResponse(request, "admin/login.html", context, status=429)
     response["Retry-After"] = str(seconds)
-    response.problem_passthrough = True  # a page for a person, not problem JSON
+    # a page for a person, not problem JSON (common.http.problems reads it)
+    response.problem_passthrough = True  # type: ignore[attr-defined]
     return response.render()
 
 
@@ -162,7 +163,8 @@ class UserServiceBackend(ModelBackend):
         user = user_for_claims(token.payload)
         if user is not None and request is not None:
             # common.identity.admin_mount hands it on to the other admins (the SSO cookie).
-            request.admin_sso_token = token.token  # as issued: only the issuer can sign
+            # as issued: only the issuer can sign
+            request.admin_sso_token = token.token  # type: ignore[attr-defined]
         return user
 
 
@@ -181,7 +183,8 @@ def user_for_claims(claims: dict[str, Any]) -> Any:
     if not username:
         return None
     if _local_accounts() is not None:
-        user = user_model.objects.filter(pk=claims.get("user_id"), username=username).first()
+        user_id = claims.get("user_id")  # None matches no account
+        user = user_model.objects.filter(pk=user_id, username=username).first()  # type: ignore[misc]
         ok = user is not None and user.is_staff and user.is_active
         return user if ok else None
     if claims.get("is_staff") is not True:
@@ -227,7 +230,8 @@ def sign_on_status(username: str, jti: str) -> dict[str, Any] | None:
     SSO_RECHECK_SECONDS here, so a change reaches this admin within that."""
     local = _local_accounts()
     if local is not None:
-        return local.admin_sign_on_status(username=username, jti=jti)
+        status: dict[str, Any] | None = local.admin_sign_on_status(username=username, jti=jti)
+        return status
     key = _status_key(username, jti)
     with contextlib.suppress(Exception):
         remembered = cache.get(key)
@@ -248,7 +252,7 @@ def sign_on_status(username: str, jti: str) -> dict[str, Any] | None:
     return status or None
 
 
-def _still_signed_on(status: dict[str, Any] | None, version: Any) -> bool:
+def _still_signed_on(status: dict[str, Any] | None, version: Any) -> TypeGuard[dict[str, Any]]:
     return bool(
         status
         and status.get("is_active") is True
@@ -260,7 +264,7 @@ def _still_signed_on(status: dict[str, Any] | None, version: Any) -> bool:
 
 def remember_sign_on(request: HttpRequest, raw: str) -> None:
     """After a sign-in: bind the session to the credential it came from."""
-    claims = AdminSignOnToken(raw).payload
+    claims = AdminSignOnToken(raw).payload  # type: ignore[arg-type]  # simplejwt: a str too
     request.session[SESSION_SIGN_ON] = [claims["jti"], claims.get("cv"), claims["username"]]
 
 
@@ -271,18 +275,18 @@ def sign_in_by_cookie(request: HttpRequest) -> bool:
     if raw is None:
         return False
     try:
-        claims = AdminSignOnToken(raw).payload
+        claims = AdminSignOnToken(raw).payload  # type: ignore[arg-type]  # simplejwt: a str too
     except TokenError:
-        request.admin_sso_forget = True
+        request.admin_sso_forget = True  # type: ignore[attr-defined]  # read by the middleware
         return False
     status = sign_on_status(claims["username"], claims["jti"])
     if not _still_signed_on(status, claims.get("cv")):
-        request.admin_sso_forget = True
+        request.admin_sso_forget = True  # type: ignore[attr-defined]  # read by the middleware
         return False
     user = user_for_claims({**claims, **status})
     if user is None:
         return False
-    request.admin_sso_via_cookie = True
+    request.admin_sso_via_cookie = True  # type: ignore[attr-defined]  # read by the signal
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
     remember_sign_on(request, raw)
     return True
@@ -308,7 +312,7 @@ def session_still_signed_on(request: HttpRequest) -> bool:
 
 def end_stale_session(request: HttpRequest) -> None:
     """The re-check failed: sign out here (the sign-on is spent or void already)."""
-    request.admin_sso_ended = True
+    request.admin_sso_ended = True  # type: ignore[attr-defined]  # read by the signal
     logout(request)
 
 
@@ -322,7 +326,7 @@ def sign_out(request: HttpRequest) -> None:
     with contextlib.suppress(TokenError):
         raw = request.COOKIES.get(SSO_COOKIE)
         if raw:
-            claims = AdminSignOnToken(raw).payload
+            claims = AdminSignOnToken(raw).payload  # type: ignore[arg-type]  # simplejwt: a str too
             spent.append((claims["username"], claims["jti"]))
     local = _local_accounts()
     for username, jti in dict.fromkeys(spent):
@@ -342,4 +346,5 @@ def issue_sign_on(user: Any) -> str | None:
     local = _local_accounts()
     if local is None or not getattr(user, "is_staff", False):
         return None
-    return local.admin_sign_on_issue(user=user)
+    issued: str | None = local.admin_sign_on_issue(user=user)
+    return issued

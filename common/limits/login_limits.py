@@ -26,7 +26,7 @@ from common.limits.counters import (
     parse_rate,
     window_counter,
 )
-from common.settings.namespaces import common_settings, on_test_reset
+from common.settings.namespaces import Rate, common_settings, on_test_reset
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Limit:
     """One counter an attempt is counted on: `key` names the window, `rate` bounds it."""
 
     key: str
-    rate: str
+    rate: str | Rate
 
 
 def _is_trusted(address: str) -> bool:

@@ -51,7 +51,8 @@ class SharedRedis:
         return self.cache.client.get_client(write=True)
 
     def key(self, name: str) -> str:
-        return self.cache.make_key(name)
+        key: str = self.cache.make_key(name)
+        return key
 
     def available(self) -> bool:
         """False for a moment after a failure: callers fall back without trying Redis."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -39,7 +40,8 @@ CHECKS = {"database": _check_database, "cache": _check_cache}
 
 def ready(request: HttpRequest) -> JsonResponse:
     """Readiness: 200 when the database and the cache answer, else 503 naming the failure."""
-    results, healthy = {}, True
+    results: dict[str, dict[str, Any]] = {}
+    healthy = True
     for name, check in CHECKS.items():
         started = time.perf_counter()
         try:

@@ -8,7 +8,7 @@ import math
 import time
 import traceback
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO, cast
 
 from common.observability.context import request_id_var
 
@@ -107,7 +107,7 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
     straight to its stream; any other handler (a test's caplog, a file, Sentry...) gets
     the record.
     """
-    handlers: list[logging.Handler] = []
+    handlers: list[logging.StreamHandler[TextIO]] = []
     found: list[RequestIdFilter] = []
     current: logging.Logger | None = logger
     while current is not None:
@@ -116,7 +116,7 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
             if request_filter is None:
                 logger.log(level, message, extra=fields)
                 return
-            handlers.append(handler)
+            handlers.append(cast("logging.StreamHandler[TextIO]", handler))  # _json_console's
             found.append(request_filter)
         current = current.parent if current.propagate else None
     if logger.filters or logger.disabled or not handlers:
@@ -138,7 +138,7 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
         line = _encoder.encode(entry) + handler.terminator
-        with handler.lock:
+        with handler.lock:  # type: ignore[union-attr]  # Handler.__init__ made it
             try:
                 handler.stream.write(line)
                 handler.stream.flush()

@@ -22,14 +22,16 @@ logger = logging.getLogger(__name__)
 METRICS_PATH = "/metrics"
 
 
-def scrape_gauge_set(gauge: Gauge, compute: Callable[[], float], environ: dict | None) -> None:
+def scrape_gauge_set(
+    gauge: Gauge, compute: Callable[[], float], environ: dict[str, Any] | None
+) -> None:
     """Set `gauge` to `compute()` when this request (its WSGI `environ`) is a scrape."""
     if (environ or {}).get("PATH_INFO") != METRICS_PATH:
         return
     try:
         gauge.set(compute())
     except DatabaseError as error:
-        logger.warning("%s: database error: %s", gauge.describe()[0].name, error)
+        logger.warning("%s: database error: %s", next(iter(gauge.describe())).name, error)
         gauge.set(float("nan"))
 
 

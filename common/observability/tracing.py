@@ -70,7 +70,7 @@ def _open(name: str, kind: Any, parent: Any, attributes: dict[str, Any]) -> Iter
             traceparent_var.reset(token)
 
 
-def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager:
+def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
     """A client span around an outgoing call (a no-op when tracing is off).
 
     with tracing.span("upstream", **{"peer.service": "products"}):
@@ -114,7 +114,7 @@ class TracingMiddleware:
             TraceContextTextMapPropagator().extract(carrier) if carrier["traceparent"] else None
         )
         attributes = {"http.request.method": request.method, "url.path": request.path}
-        with _open(request.method, SpanKind.SERVER, parent, attributes) as current:
+        with _open(str(request.method), SpanKind.SERVER, parent, attributes) as current:
             response = self.get_response(request)
             match = getattr(request, "resolver_match", None)
             # A router's patterns are regexes (`^orders$`): the route without its anchors.

@@ -137,6 +137,7 @@ def start_registration(service: str) -> None:
         stdin=subprocess.PIPE,
         text=True,
     )
+    assert child.stdin is not None  # stdin=PIPE
     child.stdin.write(own_service_token() + "\n")
     child.stdin.close()
 

@@ -3,6 +3,8 @@
 gunicorn -c common/runtime/gunicorn_conf.py product_service.wsgi:application
 """
 
+from typing import Any
+
 from gunicorn import glogging
 
 from common.runtime import entrypoint
@@ -22,7 +24,7 @@ worker_connections = server_env.worker_connections()
 timeout = _options["timeout"]
 graceful_timeout = server_env.graceful_timeout()
 keepalive = _options["keepalive"]
-max_requests = _options["max_requests"]
+max_requests = int(_options["max_requests"])  # an int already: for the type
 max_requests_jitter = max_requests // 10
 proc_name = _service
 accesslog = None  # the JSON access log comes from common.http.middleware.AccessLogMiddleware
@@ -32,7 +34,7 @@ control_socket_disable = True
 forwarded_allow_ips = _options["forwarded_allow_ips"]
 
 
-class JsonLogger(glogging.Logger):
+class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn is untyped
     """gunicorn's own lines (start, workers, timeouts) in the app's JSON; no access log.
 
     The app writes one JSON access line per request itself. (A `logconfig_dict` would
@@ -40,7 +42,7 @@ class JsonLogger(glogging.Logger):
     "What was done in the first round".)
     """
 
-    def setup(self, cfg):
+    def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         from common.observability.logging import (
             GunicornServerFilter,
@@ -53,18 +55,18 @@ class JsonLogger(glogging.Logger):
             handler.addFilter(GunicornServerFilter())
             handler.addFilter(RequestIdFilter(_service))
 
-    def access(self, resp, req, environ, request_time):
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         return None
 
 
 logger_class = JsonLogger
 
 
-def on_starting(server):
+def on_starting(server: Any) -> None:
     entrypoint.empty_metrics_dir(_service)  # prometheus_client's multiprocess directory
 
 
-def child_exit(server, worker):
+def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

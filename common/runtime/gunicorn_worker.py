@@ -34,7 +34,9 @@ import errno
 import selectors
 import socket
 import time
+from concurrent.futures import Future
 from functools import partial
+from typing import Any
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -70,11 +72,11 @@ class Inbox:
         self.registered = False  # with the poller
 
 
-class BufferingThreadWorker(ThreadWorker):
+class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is untyped
     """gthread with every request read in full, off-thread, within its bounds."""
 
     @classmethod
-    def check_config(cls, cfg, log):
+    def check_config(cls, cfg: Any, log: Any) -> None:
         super().check_config(cfg, log)
         if cfg.is_ssl:
             raise RuntimeError(
@@ -82,7 +84,7 @@ class BufferingThreadWorker(ThreadWorker):
                 "terminate TLS in front of the server"
             )
 
-    def init_process(self):
+    def init_process(self) -> None:
         self.header_seconds = header_timeout()
         self.body_seconds = body_timeout()
         self.max_body = max_body_size()
@@ -93,7 +95,7 @@ class BufferingThreadWorker(ThreadWorker):
 
     # Where connections come from: accepted, kept alive, or with a pipelined request
 
-    def accept(self, listener):
+    def accept(self, listener: socket.socket) -> None:
         try:
             client_sock, client_addr = listener.accept()
         except OSError as error:
@@ -104,13 +106,13 @@ class BufferingThreadWorker(ThreadWorker):
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking
         self.receive(conn, b"", time.monotonic() + self.header_seconds)
 
-    def on_client_socket_readable(self, conn, client):
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
         """A kept-alive connection's next request begins: its headers' time starts now."""
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
         self.receive(conn, b"", time.monotonic() + self.header_seconds)
 
-    def finish_request(self, conn, fs):
+    def finish_request(self, conn: TConn, fs: Future[bool]) -> None:
         """A request was answered. Bytes already read past it (a pipelined request) are the
         start of the next one, framed like any other; the rest is gthread's."""
         rest = getattr(conn, "rest", b"")
@@ -186,7 +188,7 @@ class BufferingThreadWorker(ThreadWorker):
 
     # On an app thread: the request is all there
 
-    def handle(self, conn):
+    def handle(self, conn: TConn) -> Any:
         data = conn.__dict__.pop("request_bytes", None)
         if data is not None:
             conn.sock.setblocking(True)
@@ -194,7 +196,7 @@ class BufferingThreadWorker(ThreadWorker):
             conn.parser.unreader.unread(data)
         return super().handle(conn)
 
-    def handle_request(self, req, conn):
+    def handle_request(self, req: Any, conn: TConn) -> Any:
         req._expected_100_continue = False  # the body is in: answered in the loop if asked
         return super().handle_request(req, conn)
 
@@ -241,7 +243,7 @@ class BufferingThreadWorker(ThreadWorker):
             self.send_now(conn, _answer(408, "Request Timeout", body))
         self.drop(conn)
 
-    def murder_pending(self):
+    def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
         if now < self.next_sweep:
@@ -257,7 +259,7 @@ class BufferingThreadWorker(ThreadWorker):
                     self.poller.unregister(conn.sock)
                 self.drop(conn)
 
-    def wait_for_and_dispatch_events(self, timeout):
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
         if self.inboxes or self.lingering:
             timeout = min(timeout, SWEEP_SECONDS)
         super().wait_for_and_dispatch_events(timeout)

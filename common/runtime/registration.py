@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from common.settings import server_env
@@ -41,7 +42,7 @@ class Registrar:
         self.instance_id = url.split("://", 1)[1]
         self.stopping = threading.Event()
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> int:
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> int:
         request = urllib.request.Request(  # noqa: S310 -- http(s) only, checked in main()
             f"{self.gateway}{path}",
             data=json.dumps(body).encode() if body is not None else None,
@@ -50,7 +51,8 @@ class Registrar:
         )
         try:
             with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-                return response.status
+                status: int = response.status
+                return status
         except urllib.error.HTTPError as error:
             return error.code
         except OSError:

@@ -24,10 +24,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 
 from common.settings.server_env import body_timeout
 
-WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class Alarm:
@@ -134,14 +135,14 @@ def bounded_app(app: WSGIApp) -> WSGIApp:
     """`app` with CLIENT_BODY_TIMEOUT on sending its answer (gunicorn)."""
     seconds = body_timeout()
 
-    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         sock = environ.get("gunicorn.socket")
         answer = app(environ, start_response)
         if sock is None:
             return answer  # granian: see the module's docstring
         file_wrapper = environ.get("wsgi.file_wrapper")
         if file_wrapper and isinstance(answer, file_wrapper):
-            return answer  # a file gunicorn sends itself
+            return cast(Iterable[bytes], answer)  # a file gunicorn sends itself
         return _BoundedAnswer(answer, sock, seconds)
 
     return application

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -174,6 +175,10 @@ REST_FRAMEWORK = {
 JWT_ISSUER = env.str("JWT_ISSUER", default="users")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="api")
 
+# Each project's settings module assigns it (COMMON = common_namespace(SERVICE_NAME)): named
+# here for the type checker only, with no value, so the star import brings nothing.
+COMMON: dict[str, Any]
+
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
     "ISSUER": JWT_ISSUER,
@@ -213,7 +218,7 @@ def static_root(name: str) -> Path:
     return var_dir() / "static" / name
 
 
-def common_namespace(name: str) -> dict:
+def common_namespace(name: str) -> dict[str, Any]:
     """COMMON: defaults, parsing and checks in common.settings.namespaces.CommonSettings
     (code reads it through common_settings). The dict is complete, so tests override keys
     of it."""
@@ -230,7 +235,7 @@ def common_namespace(name: str) -> dict:
     ).as_dict()
 
 
-def openapi_settings(name: str) -> dict:
+def openapi_settings(name: str) -> dict[str, Any]:
     """SPECTACULAR_SETTINGS: the project's document, its Swagger UI from local assets."""
     title = SERVICES[name].title
     return {
@@ -250,13 +255,14 @@ def public_origin() -> str:
     """PUBLIC_ORIGIN; in development the gateway's URL on this machine (its registry port,
     or GATEWAY_PORT as `up` reads it), in production none: relative links until set."""
     if not is_development():
-        return env.str("PUBLIC_ORIGIN", default="")
+        origin: str = env.str("PUBLIC_ORIGIN", default="")
+        return origin
     gateway = SERVICES["gateway"]
     port = env.int(gateway.port_var, default=gateway.port)
     return env.str("PUBLIC_ORIGIN", default="") or f"http://127.0.0.1:{port}"
 
 
-def logging_config(service: str) -> dict:
+def logging_config(service: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -48,7 +48,7 @@ class MissingSetting(ImproperlyConfigured):
 
 
 def app_env() -> str:
-    value = env.str("APP_ENV", default="production").strip().lower()
+    value: str = env.str("APP_ENV", default="production").strip().lower()
     if value not in APP_ENVS:
         raise ImproperlyConfigured(f"APP_ENV must be one of {', '.join(APP_ENVS)}, not {value!r}")
     return value
@@ -81,7 +81,8 @@ def environment_of(schema: type) -> dict[str, Any]:
 
 def jwt_jwks_url() -> str:
     """Where a project that holds no public key fetches the signer's keys (JWKS)."""
-    return env.str("JWT_JWKS_URL", default="")
+    found: str = env.str("JWT_JWKS_URL", default="")
+    return found
 
 
 def dev_admin() -> tuple[str, str, str | None]:
@@ -117,7 +118,7 @@ def dev_file(name: str, make: Callable[[], str]) -> str:
 
 def secret(variable: str, *, dev_name: str, make: Callable[[], str] | None = None) -> str:
     """A secret from the environment; generated under var/ in development only."""
-    value = env.str(variable, default="")
+    value: str = env.str(variable, default="")
     if value:
         return value
     if not is_development():
@@ -127,7 +128,7 @@ def secret(variable: str, *, dev_name: str, make: Callable[[], str] | None = Non
 
 def pem_value(variable: str) -> str:
     """A PEM from VARIABLE or the file named by VARIABLE_FILE ('' when neither is set)."""
-    value = env.str(variable, default="")
+    value: str = env.str(variable, default="")
     if value:
         # One-line forms (.env files, CI secrets) carry the newlines as "\n".
         return value.replace("\\n", "\n")
@@ -192,7 +193,7 @@ def service_urls() -> dict[str, str]:
     }
 
 
-def database_for(service: str) -> dict:
+def database_for(service: str) -> dict[str, Any]:
     """DATABASES["default"] from <SERVICE>_DATABASE_URL, else SQLite under var/.
 
     SQLite is set up for concurrent writers: WAL lets readers run beside a writer,
@@ -206,7 +207,7 @@ def database_for(service: str) -> dict:
         directory = var_dir()
         directory.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{directory / f'{service}.sqlite3'}"
-    config = env.db_url_config(url)
+    config: dict[str, Any] = env.db_url_config(url)
     engine = config["ENGINE"]
     if engine.endswith("sqlite3"):
         config["ENGINE"] = "django_prometheus.db.backends.sqlite3"
@@ -228,7 +229,7 @@ def database_for(service: str) -> dict:
     return config
 
 
-def cache_for(service: str) -> dict:
+def cache_for(service: str) -> dict[str, Any]:
     """CACHES["default"]: django-redis on REDIS_URL, else local memory (one process)."""
     url = env.str("REDIS_URL", default="")
     if not url:

@@ -63,10 +63,10 @@ def text(value: Any) -> str:
 
 def url(value: Any) -> str:
     """An http(s) base URL without its trailing slash, or '' for none."""
-    value = text(value).strip().rstrip("/")
-    if value and not value.startswith(("http://", "https://")):
-        raise ValueError(f"expected an http(s) URL, not {value!r}")
-    return value
+    base = text(value).strip().rstrip("/")
+    if base and not base.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s) URL, not {base!r}")
+    return base
 
 
 def number(
@@ -110,12 +110,13 @@ def networks(value: Any) -> tuple[str, ...]:
 # -- namespaces -----------------------------------------------------------------------------
 
 
-def setting(default: Any, parse: Callable[[Any], Any], *, env: str | Mapping[str, str] = ""):
+def setting(default: Any, parse: Callable[[Any], Any], *, env: str | Mapping[str, str] = "") -> Any:
     """A namespace field: its default, its parser, and the variable it comes from (one
     name, or for a mapping one variable per key: {"anon": "GATEWAY_RATE_ANON"})."""
     metadata = {"parse": parse, "env": env}
     if isinstance(default, Mapping | list):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+        kind: Callable[[Any], Any] = type(default)  # a fresh copy for each object
+        return dataclasses.field(default_factory=lambda: kind(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -145,7 +146,7 @@ class Namespace:
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
 
-def _parsed(field: dataclasses.Field, value: Any, where: str) -> Any:
+def _parsed(field: dataclasses.Field[Any], value: Any, where: str) -> Any:
     parse, env = field.metadata["parse"], field.metadata["env"]
     try:
         if isinstance(env, Mapping):  # one variable per key, merged over the default
@@ -210,7 +211,7 @@ class SettingsObject(Generic[N]):
         self._parsed = None
 
 
-_objects: dict[str, SettingsObject] = {}
+_objects: dict[str, SettingsObject[Any]] = {}
 _callbacks: list[tuple[frozenset[str], Callable[[], None]]] = []
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import itertools
 import random
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, TypeVar
 
 
 class Loaded(Protocol):
     in_flight: int
+
+
+L = TypeVar("L", bound=Loaded)  # what is chosen among: an instance of the pool
 
 
 class Balancer:
@@ -21,7 +24,7 @@ class Balancer:
 
     name: ClassVar[str] = ""
 
-    def choose(self, healthy: list[Loaded]) -> Loaded:
+    def choose(self, healthy: list[L]) -> L:
         raise NotImplementedError
 
 
@@ -33,7 +36,7 @@ class RoundRobin(Balancer):
     def __init__(self) -> None:
         self._turn = itertools.count()
 
-    def choose(self, healthy: list[Loaded]) -> Loaded:
+    def choose(self, healthy: list[L]) -> L:
         return healthy[next(self._turn) % len(healthy)]
 
 
@@ -43,7 +46,7 @@ class LeastRequest(Balancer):
 
     name = "least_request"
 
-    def choose(self, healthy: list[Loaded]) -> Loaded:
+    def choose(self, healthy: list[L]) -> L:
         first, second = random.sample(healthy, 2)
         if first.in_flight == second.in_flight:
             return first

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 from common.limits.shared_redis import SharedRedis
 from common.upstreams import metrics
@@ -146,11 +146,15 @@ class MemoryBreakerStore:
 
     def __init__(self, clock: Callable[[], int] = _wall_ms) -> None:
         self._lock = threading.Lock()
-        self._states: dict[str, dict[str, float | str]] = {}
+        self._states: dict[str, dict[str, Any]] = {}
         self._expires: dict[str, int] = {}  # key -> when its state is forgotten (PEXPIRE)
         self._now = clock
 
-    def _entry(self, key: str, now: int, create: bool) -> dict | None:
+    @overload
+    def _entry(self, key: str, now: int, create: Literal[True]) -> dict[str, Any]: ...
+    @overload
+    def _entry(self, key: str, now: int, create: Literal[False]) -> dict[str, Any] | None: ...
+    def _entry(self, key: str, now: int, create: bool) -> dict[str, Any] | None:
         """The key's state (under the lock), forgotten once its time is up."""
         expires = self._expires.get(key)
         if expires is not None and expires <= now:
@@ -160,7 +164,7 @@ class MemoryBreakerStore:
             return self._states.setdefault(key, {})
         return self._states.get(key)
 
-    def _open(self, key: str, entry: dict, now: int, reset_ms: int) -> int:
+    def _open(self, key: str, entry: dict[str, Any], now: int, reset_ms: int) -> int:
         self._expires[key] = now + KEEP_MS
         entry["opens"] = entry.get("opens", 0) + 1
         until = now + int(reset_ms * min(2 ** (entry["opens"] - 1), MAX_BACKOFF))
@@ -265,7 +269,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _decode(result: list) -> tuple[str, int, str]:
+def _decode(result: list[Any]) -> tuple[str, int, str]:
     state, wait, change = result
     return _text(state), int(wait), _text(change)
 
@@ -365,7 +369,8 @@ class Breakers:
 
     def read(self, key: str) -> dict[str, Any]:
         """The shared state of one breaker (for the status page), memory's on failure."""
-        return self._run("read", key)
+        state: dict[str, Any] = self._run("read", key)
+        return state
 
     def state_for_status(self, key: str) -> str:
         entry = self.read(key)

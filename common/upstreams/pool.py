@@ -17,7 +17,9 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from common.upstreams import metrics
@@ -54,7 +56,9 @@ class Instance:
     ejected: bool = False
     last_failure: float = 0.0  # monotonic, for panic routing
     readiness: Readiness | None = None  # the last /ready poll's
-    outcomes: collections.deque = field(default_factory=lambda: collections.deque(maxlen=512))
+    outcomes: collections.deque[Any] = field(
+        default_factory=lambda: collections.deque[Any](maxlen=512)
+    )
     # Every worker thread shares the instance: `in_flight` changes under this lock only.
     _in_flight_lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
@@ -127,7 +131,7 @@ class ServicePool:
 
     # -- membership ---------------------------------------------------------------------
 
-    def update(self, found: dict[str, dict]) -> None:
+    def update(self, found: dict[str, dict[str, Any]]) -> None:
         """Replace the membership: url -> {sources, last_heartbeat}."""
         with self._lock:
             current = self.instances
@@ -144,7 +148,7 @@ class ServicePool:
 
     # -- choosing -----------------------------------------------------------------------
 
-    def pick(self, exclude: set[str] = frozenset()) -> Pick | None:
+    def pick(self, exclude: AbstractSet[str] = frozenset()) -> Pick | None:
         """The instance for the next request, or None when every breaker is open."""
         candidates = [i for i in self.members() if i.url not in exclude]
         now = time.monotonic()
@@ -268,10 +272,10 @@ class ServicePool:
 
 
 def membership(
-    targets: list[Target], resolved: dict[str, list[str]], registrations: list
-) -> dict[str, dict]:
+    targets: list[Target], resolved: dict[str, list[str]], registrations: list[Any]
+) -> dict[str, dict[str, Any]]:
     """url -> {sources, last_heartbeat} from the three sources."""
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
 
     def add(url: str, source: str, **info: object) -> None:
         entry = found.setdefault(url, {"sources": set()})

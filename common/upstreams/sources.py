@@ -10,7 +10,7 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -82,7 +82,7 @@ class DnsResolver:
     failed lookup keeps the last good answer and tries again after min_ttl.
     """
 
-    def __init__(self, *, min_ttl: float, max_ttl: float, nameservers: list[str]) -> None:
+    def __init__(self, *, min_ttl: float, max_ttl: float, nameservers: Sequence[str]) -> None:
         import dns.resolver
 
         self.min_ttl, self.max_ttl = min_ttl, max_ttl
@@ -116,7 +116,8 @@ class DnsResolver:
                 failed = True
                 continue
             addresses += [record.to_text() for record in answer]
-            ttls.append(answer.rrset.ttl)
+            if answer.rrset is not None:  # an answer (NoAnswer was raised otherwise)
+                ttls.append(answer.rrset.ttl)
         if not addresses and not failed:
             addresses = _getaddrinfo(host)
         now = time.monotonic()
@@ -145,7 +146,7 @@ def _getaddrinfo(host: str) -> list[str]:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         return []
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def addresses_of(

@@ -18,7 +18,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from common.topology import SERVICES
+from common.topology import SERVICES, Service
 from devtools.launcher.console import fail, paint
 from devtools.launcher.plan import Registry, project_env, pytest_suites
 from devtools.launcher.venv import REPO, VENV, ensure_venv
@@ -47,7 +47,7 @@ class SuiteResult:
 
 def check_commands(services: Registry = SERVICES) -> list[tuple[str, list[str], dict[str, str]]]:
     """(label, command, extra environment) of every check: lint, formatting, import
-    boundaries, and each project's migrations and OpenAPI schema."""
+    boundaries, and each project's types, migrations and OpenAPI schema."""
     checks: list[tuple[str, list[str], dict[str, str]]] = [
         ("ruff check", [sys.executable, "-m", "ruff", "check", "."], {}),
         ("ruff format --check", [sys.executable, "-m", "ruff", "format", "--check", "."], {}),
@@ -60,6 +60,7 @@ def check_commands(services: Registry = SERVICES) -> list[tuple[str, list[str], 
             "VAR_DIR": str(REPO / "var" / "test"),
         }
         django = [sys.executable, "-m", "django"]
+        checks.append((f"{service.name}: mypy", mypy_command(service), env))
         checks.append(
             (
                 f"{service.name}: makemigrations --check",
@@ -75,6 +76,23 @@ def check_commands(services: Registry = SERVICES) -> list[tuple[str, list[str], 
             )
         )
     return checks
+
+
+# Where each project's mypy run keeps its cache: one per run, as each loads other settings.
+MYPY_CACHE = REPO / "var" / "mypy_cache"
+
+
+def mypy_packages(service: Service) -> list[str]:
+    """What a project's mypy run checks: its package; the gateway's run checks common too
+    (each run follows the imports into common, under the run's settings)."""
+    return ["common", service.package] if service.is_gateway else [service.package]
+
+
+def mypy_command(service: Service) -> list[str]:
+    """mypy over the project under its own settings (pyproject.toml's [tool.mypy]: strict
+    on common and the gateway, the default mode on the services)."""
+    cache = MYPY_CACHE / service.name
+    return [sys.executable, "-m", "mypy", "--cache-dir", str(cache), *mypy_packages(service)]
 
 
 def tool(name: str) -> str | None:
@@ -139,7 +157,7 @@ def deployment_linters() -> list[tuple[str, list[str], dict[str, str]]]:
 
 
 def run_checks() -> SuiteResult:
-    """Lint, formatting, import boundaries, migrations and OpenAPI schemas."""
+    """Lint, formatting, import boundaries, types, migrations and OpenAPI schemas."""
     result = SuiteResult("checks")
     started = time.monotonic()
     for label, command, extra in check_commands():

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,8 +12,17 @@ from django.http import HttpRequest
 from gateway_project.consumers import services
 from gateway_project.consumers.models import ApiKey, Consumer
 
+# The admin's classes are generic in the stubs only (Django's own are not subscriptable).
+if TYPE_CHECKING:
+    _KeyInline = admin.TabularInline[ApiKey, Consumer]
+    _ConsumerAdmin = admin.ModelAdmin[Consumer]
+    _KeyAdmin = admin.ModelAdmin[ApiKey]
+else:
+    _KeyInline = admin.TabularInline
+    _ConsumerAdmin = _KeyAdmin = admin.ModelAdmin
 
-class ApiKeyInline(admin.TabularInline):
+
+class ApiKeyInline(_KeyInline):
     model = ApiKey
     fields = ("prefix", "scopes", "created_at", "expires_at", "revoked_at")
     readonly_fields = fields
@@ -24,7 +35,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Consumer)
-class ConsumerAdmin(admin.ModelAdmin):
+class ConsumerAdmin(_ConsumerAdmin):
     list_display = ("name", "owner_id", "rate", "quota", "quota_period", "is_active", "created_at")
     list_filter = ("is_active", "quota_period")
     search_fields = ("name", "=owner_id")
@@ -32,7 +43,7 @@ class ConsumerAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(_KeyAdmin):
     list_display = ("prefix", "consumer", "scopes", "created_at", "expires_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("=prefix", "consumer__name")

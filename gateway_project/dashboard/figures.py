@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from gateway_project.observability.traffic import (
     CLASSES,
@@ -19,7 +20,7 @@ RANGES: dict[int, Tier] = {5 * 60: FINE, 15 * 60: FINE, 60 * 60: COARSE}
 DEFAULT_RANGE = 5 * 60
 
 
-def _series(window: list[Counter], prefix: str, seconds: int) -> dict:
+def _series(window: list[Counter[str]], prefix: str, seconds: int) -> dict[str, Any]:
     slots = len(LATENCY_BOUNDS_MS) + 1
     rate, errors, p50, p99 = [], [], [], []
     classes: dict[str, list[int]] = {name: [] for name in CLASSES}
@@ -33,7 +34,7 @@ def _series(window: list[Counter], prefix: str, seconds: int) -> dict:
         for name, field in CLASSES.items():
             classes[name].append(tally.get(prefix + field, 0))
     totals = {name: sum(values) for name, values in classes.items()}
-    whole = Counter()
+    whole: Counter[int] = Counter()
     for tally in window:
         for slot in range(slots):
             whole[slot] += tally.get(f"{prefix}h{slot}", 0)
@@ -51,7 +52,7 @@ def _series(window: list[Counter], prefix: str, seconds: int) -> dict:
     }
 
 
-def _names(window: list[Counter], kind: str) -> set[str]:
+def _names(window: list[Counter[str]], kind: str) -> set[str]:
     return {field.split("|")[1] for tally in window for field in tally if field.startswith(kind)}
 
 
@@ -60,7 +61,7 @@ def traffic_figures(
     services: list[str],
     now: float | None = None,
     range_seconds: int = DEFAULT_RANGE,
-) -> dict:
+) -> dict[str, Any]:
     """Series (one value per bucket, oldest first) for every route, service and scope."""
     tier = RANGES[range_seconds]
     by_bucket = buckets(now, tier)

@@ -24,7 +24,11 @@ REFRESH_SECONDS = 5
 # The instance states shown are at most this old: staler ones are polled afresh.
 STATE_MAX_AGE = REFRESH_SECONDS / 2
 # Routes to pages rather than the API, hidden from the routes table unless asked for.
-PAGE_PREFIXES = {"admin": "/admin/", "static": "/static/", "docs": ("/docs", "/api/docs")}
+PAGE_PREFIXES: dict[str, str | tuple[str, ...]] = {
+    "admin": "/admin/",
+    "static": "/static/",
+    "docs": ("/docs", "/api/docs"),
+}
 RANGE_LABELS = {300: "5 min", 900: "15 min", 3600: "1 h"}
 logger = logging.getLogger(__name__)
 
@@ -58,7 +62,10 @@ def shown_state(instance: dict[str, Any]) -> str:
         return "down"
     if instance.get("state") == "ejected":
         return "ejected"
-    return {"up": "up", "unknown": "unknown"}.get(instance.get("ready", ""), instance["state"])
+    state: str = {"up": "up", "unknown": "unknown"}.get(
+        instance.get("ready", ""), instance["state"]
+    )
+    return state
 
 
 def services_rows() -> list[dict[str, Any]]:
@@ -67,7 +74,7 @@ def services_rows() -> list[dict[str, Any]]:
     try:
         from gateway_project.upstreams.status import services_snapshot
     except ImportError:
-        services_snapshot = None
+        services_snapshot = None  # type: ignore[assignment]  # the module is optional
     if services_snapshot is not None:
         try:
             services = list(services_snapshot(fresh_within=STATE_MAX_AGE))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from typing import Any
 
 from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
@@ -36,11 +37,11 @@ _HEALTH = {
 def _get(
     summary: str,
     policy: str,
-    content: dict,
+    content: dict[str, Any],
     *,
     tag: str = "gateway",
     also: dict[str, str] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     responses = {"200": {"description": "OK", "content": content}}
     if policy == STAFF:
         responses["401"] = {"description": "No valid credentials"}
@@ -58,7 +59,7 @@ def _get(
     }
 
 
-def _json(schema: dict) -> dict:
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
@@ -102,7 +103,7 @@ CONSUMERS_API = "/gateway/consumers"  # gateway_project.portal, mounted by the U
 
 
 @functools.cache
-def _portal_document() -> dict:
+def _portal_document() -> dict[str, Any]:
     """drf-spectacular's description of the URLconf's consumers API (read from the URLconf:
     the hub does not import the portal)."""
     doc = SchemaGenerator().get_schema(request=None, public=True)
@@ -114,13 +115,13 @@ def _portal_document() -> dict:
     return prune_components({"paths": paths, "components": doc.get("components", {})})
 
 
-def portal_paths() -> tuple[dict, dict]:
+def portal_paths() -> tuple[dict[str, Any], dict[str, Any]]:
     """The consumers API's paths and the schemas they name (a fresh copy each time)."""
     doc = copy.deepcopy(_portal_document())
     return doc["paths"], doc.get("components", {}).get("schemas", {})
 
 
-def gateway_spec() -> dict:
+def gateway_spec() -> dict[str, Any]:
     """The gateway's own paths that this deployment serves."""
     paths = {path: item for path, item in OWN_PATHS.items() if _served(path)}
     portal, schemas = portal_paths()

@@ -16,7 +16,9 @@ from common.http.schema import camel_operation_id
 SHARED_SECTIONS = ("securitySchemes",)  # the gateway's own, the same in every document
 
 
-def _definitions(documents: dict[str, dict]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
+def _definitions(
+    documents: dict[str, dict[str, Any]],
+) -> dict[tuple[str, str], list[tuple[str, Any]]]:
     seen: dict[tuple[str, str], list[tuple[str, Any]]] = {}
     for source, doc in documents.items():
         for section, entries in doc.get("components", {}).items():
@@ -27,7 +29,7 @@ def _definitions(documents: dict[str, dict]) -> dict[tuple[str, str], list[tuple
     return seen
 
 
-def clashing_names(documents: dict[str, dict]) -> set[tuple[str, str]]:
+def clashing_names(documents: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
     """(section, name) pairs that two documents define differently."""
     return {
         key
@@ -49,7 +51,7 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def renamed(source: str, doc: dict, clashes: set[tuple[str, str]]) -> dict:
+def renamed(source: str, doc: dict[str, Any], clashes: set[tuple[str, str]]) -> dict[str, Any]:
     """The document with its clashing components renamed after `source`."""
     prefix = source[:1].upper() + source[1:]
     renames = {}
@@ -66,7 +68,9 @@ def renamed(source: str, doc: dict, clashes: set[tuple[str, str]]) -> dict:
     return doc
 
 
-def merge_documents(documents: dict[str, dict], *, info: dict) -> dict:
+def merge_documents(
+    documents: dict[str, dict[str, Any]], *, info: dict[str, Any]
+) -> dict[str, Any]:
     """`documents` maps a source name (service) to its document as the gateway shows it."""
     clashes = clashing_names(documents)
     merged: dict[str, Any] = {

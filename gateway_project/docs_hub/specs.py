@@ -30,7 +30,7 @@ SECURITY_SCHEME = "jwtAuth"
 API_KEY_SCHEME = "apiKey"
 OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-_cache: dict[str, tuple[float, dict | None, str]] = {}
+_cache: dict[str, tuple[float, dict[str, Any] | None, str]] = {}
 _lock = threading.Lock()
 
 
@@ -39,7 +39,9 @@ def path_shape(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", "/" + path.strip("/"))
 
 
-def security_for(policy: str, service_security: list | None = None) -> list[dict[str, list]]:
+def security_for(
+    policy: str, service_security: list[Any] | None = None
+) -> list[dict[str, list[Any]]]:
     """The gateway's policy as OpenAPI security. A public route takes a token when its
     service reads one (`GET /products/{id}` shows staff more) and else none: Swagger UI
     then sends none, and a stale token cannot make the gateway refuse a login. Anyone's
@@ -62,7 +64,7 @@ def _refs(node: Any) -> Iterable[str]:
             yield from _refs(value)
 
 
-def prune_components(doc: dict) -> dict:
+def prune_components(doc: dict[str, Any]) -> dict[str, Any]:
     """Drop components no kept path refers to (internal endpoints' schemas, say)."""
     components = doc.get("components", {})
     wanted: set[tuple[str, str]] = set()
@@ -89,7 +91,9 @@ def prune_components(doc: dict) -> dict:
     return doc
 
 
-def _operation_for_gateway(operation: dict, policy: str, scope: str | None = None) -> dict:
+def _operation_for_gateway(
+    operation: dict[str, Any], policy: str, scope: str | None = None
+) -> dict[str, Any]:
     operation["security"] = security_for(policy, operation.get("security"))
     operation["x-gateway-policy"] = policy
     if scope is not None and policy != PUBLIC:
@@ -103,7 +107,7 @@ def _operation_for_gateway(operation: dict, policy: str, scope: str | None = Non
     return operation
 
 
-def gateway_view(service: str, spec: dict, routes: list[Route]) -> dict:
+def gateway_view(service: str, spec: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
     """The service's document with only the routed paths, methods and the gateway's auth."""
     doc = copy.deepcopy(spec)
     table = {path_shape(route.name): route for route in routes if route.service == service}
@@ -129,7 +133,7 @@ def gateway_view(service: str, spec: dict, routes: list[Route]) -> dict:
     return prune_components(doc)
 
 
-def fetch_spec(service: str) -> dict:
+def fetch_spec(service: str) -> dict[str, Any]:
     """The service's own /api/schema (JSON); APIException or ValueError when it fails."""
     response = client_for(service).get(
         "/api/schema", params={"format": "json"}, timeout=FETCH_TIMEOUT
@@ -142,7 +146,7 @@ def fetch_spec(service: str) -> dict:
     return spec
 
 
-def service_spec(service: str) -> tuple[dict | None, str]:
+def service_spec(service: str) -> tuple[dict[str, Any] | None, str]:
     """(the service's own document or None, why not), from a short-lived cache."""
     now = time.monotonic()
     with _lock:
@@ -165,7 +169,7 @@ def _forget_specs() -> None:
         _cache.clear()
 
 
-def unavailable_spec(service: str, title: str, reason: str) -> dict:
+def unavailable_spec(service: str, title: str, reason: str) -> dict[str, Any]:
     """A valid, empty document saying why: Swagger UI shows it instead of an error."""
     return {
         "openapi": "3.0.3",

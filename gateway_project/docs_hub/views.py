@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -20,7 +21,7 @@ MERGED_TITLE = "Every service (merged)"
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="specs")
 
 
-def documents() -> dict[str, dict]:
+def documents() -> dict[str, dict[str, Any]]:
     """Every source's document as the gateway shows it, asked of the services in parallel;
     a service that did not answer gets the unavailable stand-in."""
     table = routes()

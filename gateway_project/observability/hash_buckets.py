@@ -26,9 +26,10 @@ class RedisHashBuckets:
         return self.cache.client.get_client(write=True)
 
     def _key(self, bucket: object) -> str:
-        return self.cache.make_key(self.key.format(bucket))
+        key: str = self.cache.make_key(self.key.format(bucket))
+        return key
 
-    def add(self, batch: Mapping[Any, Counter]) -> None:
+    def add(self, batch: Mapping[Any, Counter[str]]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for bucket, tally in batch.items():
             key = self._key(bucket)
@@ -37,7 +38,7 @@ class RedisHashBuckets:
             pipe.expire(key, self.keep)
         pipe.execute()
 
-    def read(self, buckets: Sequence[Any]) -> dict[Any, Counter]:
+    def read(self, buckets: Sequence[Any]) -> dict[Any, Counter[str]]:
         pipe = self.client.pipeline(transaction=False)
         for bucket in buckets:
             pipe.hgetall(self._key(bucket))

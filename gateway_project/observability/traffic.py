@@ -77,7 +77,7 @@ TIERS = (FINE, COARSE)
 
 _lock = threading.Lock()
 _flushing = threading.Lock()  # one flush at a time, and no read in the middle of one
-_pending: dict[int, Counter] = {}  # bucket -> field -> count, not yet in the store
+_pending: dict[int, Counter[str]] = {}  # bucket -> field -> count, not yet in the store
 _flusher: threading.Thread | None = None
 _last_failure_log = 0.0
 
@@ -86,11 +86,11 @@ class TrafficStore(Protocol):
     """Where the buckets are added up: Redis (RedisTraffic, every process's) or this
     process's memory (MemoryTraffic)."""
 
-    def add(self, batch: Mapping[int, Counter]) -> None:
+    def add(self, batch: Mapping[int, Counter[str]]) -> None:
         """Add each bucket's counts to what the store has."""
         ...
 
-    def read(self, buckets: Sequence[int]) -> dict[int, Counter]:
+    def read(self, buckets: Sequence[int]) -> dict[int, Counter[str]]:
         """The counts of these buckets (oldest first); older ones may be let go."""
         ...
 
@@ -100,14 +100,14 @@ class TrafficStore(Protocol):
 class MemoryTraffic:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._buckets: dict[int, Counter] = {}
+        self._buckets: dict[int, Counter[str]] = {}
 
-    def add(self, batch: Mapping[int, Counter]) -> None:
+    def add(self, batch: Mapping[int, Counter[str]]) -> None:
         with self._lock:
             for bucket, tally in batch.items():
                 self._buckets.setdefault(bucket, Counter()).update(tally)
 
-    def read(self, buckets: Sequence[int]) -> dict[int, Counter]:
+    def read(self, buckets: Sequence[int]) -> dict[int, Counter[str]]:
         with self._lock:
             for bucket in [b for b in self._buckets if b < buckets[0]]:
                 del self._buckets[bucket]
@@ -235,16 +235,16 @@ def flush() -> None:
                 logger.warning("dashboard traffic not stored (Redis): %s", error)
 
 
-def _coarse(batch: Mapping[int, Counter]) -> dict[int, Counter]:
+def _coarse(batch: Mapping[int, Counter[str]]) -> dict[int, Counter[str]]:
     """10 s buckets added up into the coarse tier's."""
     ratio = COARSE.seconds // FINE.seconds
-    result: dict[int, Counter] = {}
+    result: dict[int, Counter[str]] = {}
     for bucket, tally in batch.items():
         result.setdefault(bucket // ratio, Counter()).update(tally)
     return result
 
 
-def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter]:
+def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter[str]]:
     """The tier's window of buckets, oldest first, from every process (Redis) or this one."""
     wanted = tier.wanted(now if now is not None else time.time())
     store = traffic_store(tier)
@@ -255,7 +255,7 @@ def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter]:
             result = store.read(wanted)
         except Exception as error:
             logger.warning("dashboard traffic not read (Redis): %s", error)
-            result = {bucket: Counter() for bucket in wanted}
+            result = {bucket: Counter[str]() for bucket in wanted}
         with _lock:  # what this process has not flushed yet
             pending = {bucket: Counter(tally) for bucket, tally in _pending.items()}
     for bucket, tally in (pending if tier is FINE else _coarse(pending)).items():

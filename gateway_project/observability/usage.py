@@ -30,7 +30,7 @@ KEEP_DAYS = 31
 KEY = "gateway:usage:{}"
 
 _lock = threading.Lock()
-_pending: dict[tuple[int, int], Counter] = {}
+_pending: dict[tuple[int, int], Counter[str]] = {}
 
 
 def today() -> int:
@@ -49,9 +49,9 @@ def record(consumer: int, route: str, status_field: str, latency_slot: int) -> N
 class MemoryUsage:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._days: dict[tuple[int, int], Counter] = {}
+        self._days: dict[tuple[int, int], Counter[str]] = {}
 
-    def add(self, batch: dict[tuple[int, int], Counter]) -> None:
+    def add(self, batch: dict[tuple[int, int], Counter[str]]) -> None:
         oldest = today() - KEEP_DAYS
         with self._lock:
             for key, tally in batch.items():
@@ -59,7 +59,7 @@ class MemoryUsage:
             for key in [key for key in self._days if key[1] < oldest]:
                 del self._days[key]
 
-    def read(self, consumer: int, days: list[int]) -> dict[int, Counter]:
+    def read(self, consumer: int, days: list[int]) -> dict[int, Counter[str]]:
         with self._lock:
             return {day: Counter(self._days.get((consumer, day), ())) for day in days}
 
@@ -75,10 +75,10 @@ class RedisUsage:
     def __init__(self, cache: Any) -> None:
         self.buckets = RedisHashBuckets(cache, KEY, (KEEP_DAYS + 1) * DAY_SECONDS)
 
-    def add(self, batch: dict[tuple[int, int], Counter]) -> None:
+    def add(self, batch: dict[tuple[int, int], Counter[str]]) -> None:
         self.buckets.add({f"{consumer}:{day}": tally for (consumer, day), tally in batch.items()})
 
-    def read(self, consumer: int, days: list[int]) -> dict[int, Counter]:
+    def read(self, consumer: int, days: list[int]) -> dict[int, Counter[str]]:
         found = self.buckets.read([f"{consumer}:{day}" for day in days])
         return {day: found[f"{consumer}:{day}"] for day in days}
 
@@ -106,7 +106,7 @@ def flush() -> None:
         usage_store().add(batch)
 
 
-def read(consumer: int, days: int = 30) -> dict[int, Counter]:
+def read(consumer: int, days: int = 30) -> dict[int, Counter[str]]:
     """The consumer's last `days` UTC days (today included), oldest first, with what this
     process has not flushed yet."""
     flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.validators import RegexValidator
 from rest_framework import serializers
@@ -12,12 +12,20 @@ from gateway_project.consumers import services
 from gateway_project.consumers.models import QUOTA_PERIODS, ApiKey, Consumer
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
     status = serializers.SerializerMethodField()
 
     class Meta:
         model = ApiKey
-        fields = ("id", "prefix", "scopes", "status", "created_at", "expires_at", "revoked_at")
+        fields: tuple[str, ...] = (
+            "id",
+            "prefix",
+            "scopes",
+            "status",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        )
         read_only_fields = fields
 
     def get_status(self, key: ApiKey) -> str:
@@ -30,14 +38,15 @@ class NewApiKeySerializer(ApiKeySerializer):
     key = serializers.SerializerMethodField(help_text="The key itself: shown this once only.")
 
     class Meta(ApiKeySerializer.Meta):
-        fields = ("key", *ApiKeySerializer.Meta.fields)
+        fields: tuple[str, ...] = ("key", *ApiKeySerializer.Meta.fields)
         read_only_fields = fields
 
     def get_key(self, key: ApiKey) -> str:
-        return self.context["raw_key"]
+        raw: str = self.context["raw_key"]
+        return raw
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(serializers.Serializer[Any]):
     """The scopes are the route table's (an enum in the schema, read when the serializer
     is made: the table is the settings')."""
 
@@ -48,10 +57,11 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].child.choices = services.known_scopes()
+        scopes = cast(serializers.ListField, self.fields["scopes"])  # the field above
+        cast(serializers.ChoiceField, scopes.child).choices = services.known_scopes()
 
 
-class ConsumerSerializer(serializers.ModelSerializer):
+class ConsumerSerializer(serializers.ModelSerializer[Consumer]):
     keys = ApiKeySerializer(many=True, read_only=True)
 
     class Meta:
@@ -75,7 +85,7 @@ class ConsumerSerializer(serializers.ModelSerializer):
 RATE = RegexValidator(r"^(\s*\d+\s*/\s*\d*\s*[smhd][a-z]*\s*)?$", "expected like '100/min'")
 
 
-class ConsumerWriteSerializer(serializers.Serializer):
+class ConsumerWriteSerializer(serializers.Serializer[Any]):
     """A user names and describes their consumer; staff also set its owner and limits."""
 
     name = StrictCharField(max_length=100)

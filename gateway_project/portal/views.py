@@ -49,7 +49,8 @@ class PortalView(APIView):
     def consumers(self) -> QuerySet[Consumer]:
         found = Consumer.objects.prefetch_related("keys")
         user = self.request.user
-        return found if user.is_staff else found.filter(owner_id=user.id)
+        # IsAuthenticated: a signed-in user, whose id is set
+        return found if user.is_staff else found.filter(owner_id=user.id)  # type: ignore[misc]
 
     def consumer(self, consumer_id: int) -> Consumer:
         """404 for another user's consumer: its existence is not theirs to learn."""

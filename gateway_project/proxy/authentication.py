@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
+from common.http.middleware import access_log
 from common.identity.auth import CachedStatelessJWTAuthentication
 from common.identity.revocation import token_is_revoked
 from gateway_project.conf import gateway_settings
@@ -37,8 +38,11 @@ class CachedJWTAuthentication(CachedStatelessJWTAuthentication):
             return super().authenticate(request)
         except AuthenticationFailed:
             route = getattr(request.parser_context.get("view"), "route", None)
-            auth_route = route is not None and route.throttle == "auth"
-            if auth_route and route.policy_for(request.method) == PUBLIC:
+            if (
+                route is not None
+                and route.throttle == "auth"
+                and (route.policy_for(request.method) == PUBLIC)
+            ):
                 return None
             raise
 
@@ -60,7 +64,7 @@ def presented_key(request: Request) -> str | None:
     meta = request._request.META
     scheme, _, value = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() == API_KEY_SCHEME:
-        return value.strip()
+        return str(value).strip()
     return meta.get(API_KEY_HEADER)
 
 
@@ -75,8 +79,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         holder = key_cache.find(raw)
         if holder is None:
             raise AuthenticationFailed("This API key is not valid: unknown, expired or revoked.")
-        request._request.access_log["consumer"] = holder.consumer_id
-        request._request.access_log["api_key"] = holder.prefix
+        access_log(request._request)["consumer"] = holder.consumer_id
+        access_log(request._request)["api_key"] = holder.prefix
         return holder, holder.prefix
 
     def authenticate_header(self, request: Request) -> str:
@@ -100,7 +104,7 @@ class RouteAuthPolicy(BasePermission):
         if not (user is not None and user.is_authenticated):
             return False
         if isinstance(user, KeyHolder):
-            return key_allowed(view.route, request.method, user)  # type: ignore[attr-defined]
+            return key_allowed(view.route, request.method, user)
         if policy == USER:
             return True
         return policy == STAFF and bool(user.is_staff)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core import signals
@@ -38,7 +39,7 @@ DISPATCHED = "gateway.dispatched"
 def full_handling(request: HttpRequest) -> None:
     """What `WSGIHandler.__call__` and `get_response` do before the middleware, for a
     request the dispatcher let in and that turns out not to be forwarded."""
-    environ = request.environ
+    environ = request.environ  # type: ignore[attr-defined]  # a WSGIRequest's
     if not environ.get(DISPATCHED) or environ.get(FULL_HANDLING):
         return
     environ[FULL_HANDLING] = True
@@ -53,12 +54,16 @@ class ProxyDispatcher:
     def __init__(self, handler: WSGIHandler) -> None:
         self.handler = handler
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         handler = self.handler
         environ[DISPATCHED] = True
         set_urlconf(settings.ROOT_URLCONF)
         request = handler.request_class(environ)
-        response = handler._middleware_chain(request)
+        # WSGIHandler's own (BaseHandler.load_middleware made it; not in the stubs)
+        # (its private attributes are used below as Django's handler uses them: Any)
+        response: Any = handler._middleware_chain(request)  # type: ignore[attr-defined]
         if response.status_code >= 400:
             log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
@@ -79,8 +84,12 @@ class ProxyDispatcher:
                 "wsgi.file_wrapper"
             ):
                 response.file_to_stream.close = response.close
-                return environ["wsgi.file_wrapper"](response.file_to_stream, response.block_size)
-            return response
+                wrapped: Iterable[bytes] = environ["wsgi.file_wrapper"](
+                    response.file_to_stream, response.block_size
+                )
+                return wrapped
+            streamed: Iterable[bytes] = response
+            return streamed
         # A forwarded answer is bytes already: sent as they are, its resources closed now.
         body = response.content
         for closer in (*response._resource_closers, request.close):

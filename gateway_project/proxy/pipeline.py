@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import APIException
 
+from common.http.middleware import access_log
 from common.identity.auth import (
     CONSUMER_ID_HEADER,
     CONSUMER_NAME_HEADER,
@@ -109,7 +111,7 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
 
 def record(request: HttpRequest, route: Route, status: int, seconds: float) -> None:
     """Stage 6: the request's Prometheus series and the dashboard's traffic buckets."""
-    metrics.observe_request(route.name, request.method, status, seconds)
+    metrics.observe_request(route.name, cast(str, request.method), status, seconds)
     traffic.record(request, route, status, seconds)
 
 
@@ -125,8 +127,8 @@ def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
     group = upstreams()
     bulkhead = group.bulkheads[route.service]
     if not bulkhead.enter():
-        request.access_log["upstream_status"] = "bulkhead_full"
-        metrics.observe_upstream(route.service, request.method, "bulkhead_full", 0.0)
+        access_log(request)["upstream_status"] = "bulkhead_full"
+        metrics.observe_upstream(route.service, cast(str, request.method), "bulkhead_full", 0.0)
         raise BulkheadFull(route.service, bulkhead.limit)
     try:
         return _forward(request, route, body, group)
@@ -140,7 +142,7 @@ def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upst
     if query := request.META.get("QUERY_STRING"):
         target = f"{target}?{query}"
     connect, read = route.timeouts()
-    method = request.method
+    method = cast(str, request.method)  # a served request's
     headers = upstream_request_headers(request)
     if isinstance(holder := getattr(request, "user", None), KeyHolder):
         headers.update(consumer_headers(holder))
@@ -158,7 +160,7 @@ def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upst
                 return last_answer
             if failure is not None:
                 raise failure
-            request.access_log["upstream_status"] = "circuit_open"
+            access_log(request)["upstream_status"] = "circuit_open"
             metrics.observe_upstream(service, method, "circuit_open", 0.0)
             error = CircuitOpen(service=service)
             error.wait = pool.retry_after()
@@ -200,11 +202,12 @@ def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upst
         ):
             last_answer = answer
             continue
-        request.access_log["upstream_status"] = answer.status
-        request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
+        log = access_log(request)
+        log["upstream_status"] = answer.status
+        log["upstream_ms"] = round(elapsed * 1000, 2)
         if len(tried) > 1:
-            request.access_log["upstream_attempts"] = len(tried)
-        request.access_log["upstream_instance"] = instance.id
+            log["upstream_attempts"] = len(tried)
+        log["upstream_instance"] = instance.id
         return answer
 
 
@@ -242,6 +245,7 @@ def _failure_for(
     request: HttpRequest, route: Route, url: str, elapsed: float, error: UpstreamError
 ) -> APIException:
     """The client's answer for a failed exchange (if no retry saves it), logged and counted."""
+    failure: APIException
     if isinstance(error, UpstreamUnreachable):
         outcome, failure = "unavailable", ServiceUnavailable(service=route.service)
     elif isinstance(error, UpstreamTimeout):
@@ -249,8 +253,9 @@ def _failure_for(
     else:
         what = error.what if isinstance(error, UpstreamBroken) else str(error)
         outcome, failure = "error", BadGateway(route.service, what)
-    metrics.observe_upstream(route.service, request.method, outcome, elapsed)
-    request.access_log["upstream_status"] = outcome
-    request.access_log["upstream_ms"] = round(elapsed * 1000, 2)
+    metrics.observe_upstream(route.service, cast(str, request.method), outcome, elapsed)
+    log = access_log(request)
+    log["upstream_status"] = outcome
+    log["upstream_ms"] = round(elapsed * 1000, 2)
     logger.warning("%s %s %s %s: %s", route.service, url, request.method, request.path, error)
     return failure

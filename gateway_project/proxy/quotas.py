@@ -52,7 +52,7 @@ def quota_state(
     }
 
 
-def route_figures(tally: Counter, route: str) -> dict[str, Any]:
+def route_figures(tally: Counter[str], route: str) -> dict[str, Any]:
     """Requests, answers by status class and latency quantiles of one route in `tally`."""
     histogram = [tally.get(f"{route}|h{slot}", 0) for slot in range(len(LATENCY_BOUNDS_MS) + 1)]
     return {
@@ -67,7 +67,7 @@ def usage_summary(consumer: Any, days: int, counter: WindowCounter) -> dict[str,
     """A consumer's last `days` UTC days: per route in all and per day, and its quota
     (`counter`: the throttles' windows, gateway_project.proxy.throttling.window_counter())."""
     per_day = usage.read(consumer.pk, days)
-    whole: Counter = Counter()
+    whole: Counter[str] = Counter()
     daily = []
     for day, tally in per_day.items():
         whole.update(tally)

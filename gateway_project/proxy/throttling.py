@@ -12,12 +12,14 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from typing import cast
 
 from django.utils import timezone
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from common.http.middleware import access_log
 from common.limits.counters import CounterUnavailable, LocalWindowCounter, RedisWindowCounter
 from common.limits.state import pick_store
 from common.settings.namespaces import on_settings_change, on_test_reset, parse_rate
@@ -120,9 +122,10 @@ class GatewayRateThrottle(BaseThrottle):
 
     def rate_of(self, request: Request, scope: str) -> tuple[int, int]:
         """(limit, window seconds): the scope's rate, or the consumer's own."""
-        user = request.user
-        if scope == "consumer" and user.rate:
-            return parse_rate(user.rate)
+        if scope == "consumer":  # the scope of a key's holder
+            rate = cast(KeyHolder, request.user).rate
+            if rate:
+                return parse_rate(rate)
         return gateway_settings.RATES[scope]
 
     def count(
@@ -139,7 +142,7 @@ class GatewayRateThrottle(BaseThrottle):
                 raise ThrottleBackendUnavailable() from error
             metrics.THROTTLE_BACKEND_FAILURES.labels(scope, "fail_open").inc()
             _log_backend_failure(scope, "fail_open", error)
-            request._request.access_log["throttle"] = "unavailable"
+            access_log(request._request)["throttle"] = "unavailable"
             return True
         self.state = RateLimitState(
             scope=scope,
@@ -151,9 +154,9 @@ class GatewayRateThrottle(BaseThrottle):
         # The headers name the policy closest to its limit (a consumer has two).
         shown = getattr(request._request, "rate_limit", None)
         if shown is None or self.state.remaining < shown.remaining or count > limit:
-            request._request.rate_limit = self.state
+            request._request.rate_limit = self.state  # type: ignore[attr-defined]  # for the view
         if count > limit:
-            request._request.throttled_by = scope
+            request._request.throttled_by = scope  # type: ignore[attr-defined]
         return count <= limit
 
     def wait(self) -> float | None:

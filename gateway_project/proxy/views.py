@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import JSONRenderer
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from common.http.middleware import access_log
 from gateway_project.conf import gateway_settings
 from gateway_project.proxy import metrics
 from gateway_project.proxy.authentication import (
@@ -36,10 +40,12 @@ class GatewayOwnNegotiation(BaseContentNegotiation):
 
     renderer = JSONRenderer()
 
-    def select_parser(self, request: Request, parsers: list) -> None:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> None:
         return None
 
-    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None):
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: Any = None
+    ) -> tuple[BaseRenderer, str]:
         return self.renderer, self.renderer.media_type
 
 
@@ -66,12 +72,12 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
 class ProxyView(APIView):
     """Forwards one route's requests to its service, after the edge's checks."""
 
-    route: Route | None = None
+    route: Route = None  # type: ignore[assignment]  # as_view(route=...) sets it
     schema = None  # the services' schemas describe these paths, not the gateway's
     authentication_classes = [CachedJWTAuthentication, ApiKeyAuthentication]
     permission_classes = [RouteAuthPolicy]
     content_negotiation_class = GatewayOwnNegotiation
-    parser_classes: list = []
+    parser_classes: list[Any] = []
     renderer_classes = [JSONRenderer]
 
     @property
@@ -79,7 +85,7 @@ class ProxyView(APIView):
         # DRF would add Allow/Vary of its own to every answer, the service's included.
         return {}
 
-    def get_throttles(self) -> list[GatewayRateThrottle]:
+    def get_throttles(self) -> list[BaseThrottle]:
         if self.route.throttle == "none":
             return []
         # A consumer's quota after its rate limit (ConsumerQuotaThrottle passes the others).
@@ -90,7 +96,7 @@ class ProxyView(APIView):
         token is counted (per IP) too, so guessing tokens is rate limited. The body is
         read last: an oversized one is 413 only for a caller who may send it."""
         route = self.route
-        request._request.access_log.update(route=route.name, upstream_service=route.service)
+        access_log(request._request).update(route=route.name, upstream_service=route.service)
         self.format_kwarg = None
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
             request
@@ -104,21 +110,22 @@ class ProxyView(APIView):
         self.check_permissions(request)
         self.body = read_body(request._request, gateway_settings.MAX_BODY_BYTES)
 
-    def throttled(self, request: Request, wait: float | None) -> None:
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
         scope = getattr(getattr(request._request, "rate_limit", None), "scope", "-")
         metrics.THROTTLED_REQUESTS.labels(scope).inc()
-        request._request.access_log["throttled"] = True
-        super().throttled(request, wait)
+        access_log(request._request)["throttled"] = True
+        super().throttled(request, wait)  # type: ignore[arg-type]  # DRF passes None too
 
     def proxy(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         return proxy_request(request._request, self.route, self.body)
 
-    get = head = post = put = patch = delete = options = proxy
+    get = head = post = put = patch = delete = options = proxy  # type: ignore[assignment]
 
-    def finalize_response(
+    # The answer is Django's HttpResponse (a service's, or JSON), not a DRF Response.
+    def finalize_response(  # type: ignore[override]
         self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
     ) -> HttpResponse:
-        response = super().finalize_response(request, response, *args, **kwargs)
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[arg-type]
         django_request = request._request
         if response.status_code == 405 and not getattr(response, "problem_passthrough", False):
             response["Allow"] = ", ".join(self.route.allowed_methods)
@@ -128,7 +135,7 @@ class ProxyView(APIView):
         if self.route.cache and not response.has_header("X-Cache"):
             # The gateway's own answers on a cacheable route (401, 429, 503...) say so too.
             response["X-Cache"] = "BYPASS"
-        log = django_request.access_log
+        log = access_log(django_request)
         log.setdefault("throttled", False)
         log["client_ip"] = client_ip_for(django_request)
         return response

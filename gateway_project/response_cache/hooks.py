@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin, urlsplit
 
 from django.http import HttpRequest, HttpResponse
@@ -55,7 +55,7 @@ def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
         return None
     state = _State(route=route.name, seconds=seconds)
     setattr(request, STATE_ATTRIBUTE, state)
-    reason = policy.request_bypass_reason(request.method, request.headers)
+    reason = policy.request_bypass_reason(cast(str, request.method), request.headers)
     if reason in ("method", "no-store"):
         state.result, state.may_store = BYPASS, False
         return None
@@ -83,7 +83,7 @@ def lookup(request: HttpRequest, route: Route) -> HttpResponse | None:
     except (ValueError, KeyError, TypeError):
         logger.warning("unreadable response cache entry for %s", request.path)
         return None
-    response = _response_for(entry, request.method)
+    response = _response_for(entry, cast(str, request.method))
     _answer_conditional(request, response)
     _finish(request, state, HIT, response)
     return response
@@ -134,7 +134,7 @@ def _answer_conditional(request: HttpRequest, response: HttpResponse) -> None:
     for name in [name for name in response.headers if name.lower() in policy.NOT_MODIFIED_DROPS]:
         del response[name]
     # No Content-Length either (proxy.middleware.set_content_length sets none on a 304).
-    response.upstream_content_length = None
+    response.upstream_content_length = None  # type: ignore[attr-defined]  # the middleware's
 
 
 def _store(request: HttpRequest, state: _State, response: HttpResponse, keys: list[str]) -> str:
@@ -163,7 +163,15 @@ def _store(request: HttpRequest, state: _State, response: HttpResponse, keys: li
     tags = [policy.path_tag(request.path), *keys]
     try:
         response_store().put(
-            Offer(state.base, names, state.headers, entry.dumps(), ttl, tags, state.seen)
+            Offer(
+                state.base,
+                names,
+                cast(dict[str, str], state.headers),  # lookup() set them
+                entry.dumps(),
+                ttl,
+                tags,
+                state.seen,
+            )
         )
     except StoreUnavailable:
         return BYPASS
@@ -182,10 +190,10 @@ def _response_for(entry: Entry, method: str) -> HttpResponse:
     for name, value in entry.headers:
         response[name] = value
     response["Age"] = str(entry.age_now())
-    response.problem_passthrough = True
+    response.problem_passthrough = True  # type: ignore[attr-defined]  # the gateway's own
     # A HEAD answer says the length a GET's would have (RFC 9110 §9.3.2), as the
     # service's own HEAD answer does (proxy.middleware.set_content_length).
-    response.upstream_content_length = str(len(entry.body))
+    response.upstream_content_length = str(len(entry.body))  # type: ignore[attr-defined]
     return response
 
 

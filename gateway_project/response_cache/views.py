@@ -7,12 +7,15 @@ The route table refuses `internal` paths, so no client reaches it through a prox
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.http.middleware import access_log
 from common.identity.auth import HasServiceToken, ServiceTokenAuthentication
 from gateway_project.response_cache.hooks import invalidate
 from gateway_project.response_cache.policy import SURROGATE_KEY
@@ -27,7 +30,7 @@ class CacheUnavailable(APIException):
     wait = 1
 
 
-class PurgeRequestSerializer(serializers.Serializer):
+class PurgeRequestSerializer(serializers.Serializer[Any]):
     keys = serializers.ListField(
         child=serializers.RegexField(SURROGATE_KEY.pattern, max_length=128),
         min_length=1,
@@ -53,5 +56,5 @@ class CachePurgeView(APIView):
             purged = invalidate(keys, source="purge")
         except StoreUnavailable as error:
             raise CacheUnavailable() from error
-        request._request.access_log["purged_keys"] = keys
+        access_log(request._request)["purged_keys"] = keys
         return Response({"keys": keys, "purged": purged})

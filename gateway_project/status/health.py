@@ -18,6 +18,7 @@ from typing import Any
 
 from django.http import HttpResponse, JsonResponse
 from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from common.observability.context import request_id_var
@@ -30,7 +31,7 @@ from gateway_project.upstreams.discovery import upstreams
 _executor = ThreadPoolExecutor(max_workers=len(UPSTREAMS), thread_name_prefix="health")
 
 
-def service_readiness(service: str, request_id: str) -> dict:
+def service_readiness(service: str, request_id: str) -> dict[str, Any]:
     """{status: up|down, latency_ms[, detail]}: up when one of its instances is ready, as
     the service's pool knows it (gateway_project.upstreams.discovery.Upstreams.readiness)."""
     readiness = upstreams().readiness(service, request_id)
@@ -43,12 +44,12 @@ def service_readiness(service: str, request_id: str) -> dict:
     return result
 
 
-def aggregate(request_id: str) -> tuple[int, dict]:
+def aggregate(request_id: str) -> tuple[int, dict[str, Any]]:
     """(status, body): 200 when every service is ready, else 503 naming the ones that are not."""
     futures = {name: _executor.submit(service_readiness, name, request_id) for name in UPSTREAMS}
     services = {name: future.result() for name, future in futures.items()}
     healthy = all(entry["status"] == "up" for entry in services.values())
-    body = {"status": "ok" if healthy else "degraded", "services": services}
+    body: dict[str, Any] = {"status": "ok" if healthy else "degraded", "services": services}
     if not healthy:
         body["down"] = sorted(name for name, entry in services.items() if entry["status"] != "up")
     return (HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE), body
@@ -58,15 +59,18 @@ _round = threading.Lock()
 _cached: dict[str, Any] = {"until": float("-inf"), "answer": None}
 
 
-def cached_aggregate(request_id: str) -> tuple[int, dict]:
+def cached_aggregate(request_id: str) -> tuple[int, dict[str, Any]]:
     """The last aggregate while it is fresh; one round of /ready calls at a time."""
+    answer: tuple[int, dict[str, Any]]
     if time.monotonic() < _cached["until"]:
-        return _cached["answer"]
+        answer = _cached["answer"]
+        return answer
     with _round:
         if time.monotonic() >= _cached["until"]:
             _cached["answer"] = aggregate(request_id)
             _cached["until"] = time.monotonic() + gateway_settings.HEALTH_CACHE_SECONDS
-        return _cached["answer"]
+        answer = _cached["answer"]
+        return answer
 
 
 @on_test_reset
@@ -77,21 +81,22 @@ def _forget_health() -> None:
 class HealthAggregateView(APIView):
     """Anonymous (no token is read), throttled per client like any anonymous call."""
 
-    authentication_classes: list = []
-    permission_classes: list = []
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
     schema = None
 
-    def get_throttles(self) -> list[GatewayRateThrottle]:
+    def get_throttles(self) -> list[BaseThrottle]:
         return [GatewayRateThrottle("default")]
 
     def get(self, request: Request) -> HttpResponse:
         status, body = cached_aggregate(request_id_var.get())
         return JsonResponse(body, status=status)
 
-    def finalize_response(
+    # The answer is Django's HttpResponse (a service's, or JSON), not a DRF Response.
+    def finalize_response(  # type: ignore[override]
         self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
     ) -> HttpResponse:
-        response = super().finalize_response(request, response, *args, **kwargs)
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[arg-type]
         if state := getattr(request._request, "rate_limit", None):
             for name, value in state.headers().items():
                 response[name] = value

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import cast
 
 import pycurl
 
@@ -189,7 +190,7 @@ def exchange(
     try:
         curl.perform()
     except pycurl.error as error:
-        code, message = error.args
+        code, message = cast(tuple[int, str], error.args)  # pycurl's (code, message)
         if code in _UNREACHABLE:
             raise UpstreamUnreachable(message) from None
         if code == pycurl.E_OPERATION_TIMEDOUT:

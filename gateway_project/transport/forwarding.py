@@ -64,11 +64,11 @@ def client_ip_for(request: HttpRequest) -> str:
     X-Forwarded-For is read from the right: the last address no trusted proxy owns is
     the client, so a client cannot choose its own rate-limit bucket by sending one.
     """
-    cached = getattr(request, "_gateway_client_ip", None)
+    cached: str | None = getattr(request, "_gateway_client_ip", None)
     if cached is not None:
         return cached
     client = unmapped(forwarded_client(request.META, is_trusted_proxy))
-    request._gateway_client_ip = client
+    request._gateway_client_ip = client  # type: ignore[attr-defined]  # once per request
     return client
 
 
@@ -228,7 +228,7 @@ def add_passed_cookie(response: HttpResponse, line: str) -> None:
     while key in response.cookies:
         n += 1
         key = f"{cookie.key}#{n}"
-    dict.__setitem__(response.cookies, key, cookie)
+    dict.__setitem__(response.cookies, key, cookie)  # type: ignore[misc]  # past SimpleCookie's
 
 
 def upstream_content_length(headers: list[tuple[str, str]]) -> str | None:
@@ -260,6 +260,6 @@ def response_from(answer: Answer) -> HttpResponse:
         else:
             response[name] = value
     # Upstream answers, errors included, go back as they are; a HEAD answer's length too.
-    response.problem_passthrough = True
-    response.upstream_content_length = upstream_content_length(answer.headers)
+    response.problem_passthrough = True  # type: ignore[attr-defined]
+    response.upstream_content_length = upstream_content_length(answer.headers)  # type: ignore[attr-defined]
     return response

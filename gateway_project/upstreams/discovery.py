@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from http import HTTPStatus
+from typing import Any, cast
 
 from common.settings.namespaces import common_settings, on_settings_change, on_test_reset
 from common.topology import UPSTREAMS
@@ -82,7 +83,7 @@ class Upstreams:
         }
         self._resolver: DnsResolver | None = None
         self._dns: dict[str, Resolution] = {}
-        self._registrations: dict[str, list] = {service: [] for service in UPSTREAMS}
+        self._registrations: dict[str, list[Any]] = {service: [] for service in UPSTREAMS}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
@@ -199,7 +200,7 @@ class Upstreams:
             )
             known = [instance.readiness for instance in members]
             if members and all(r is not None and r.at >= oldest for r in known):
-                return _summary(known)
+                return _summary(cast(list[Readiness], known))  # none is None
         polled = []
         for instance in members:
             polled.append(self.check_ready(instance, request_id))

@@ -14,7 +14,7 @@ import ipaddress
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -36,7 +36,7 @@ class RegistrationRefused(ValueError):
     """The URL is not one the gateway may send traffic to."""
 
 
-def checked_base_url(url: str, allowed: list[str]) -> str:
+def checked_base_url(url: str, allowed: Sequence[str]) -> str:
     """The normalised base URL, or RegistrationRefused saying why not."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -56,7 +56,7 @@ def checked_base_url(url: str, allowed: list[str]) -> str:
     return base_url(parts.scheme, parts.hostname, port)
 
 
-def host_allowed(host: str, allowed: list[str]) -> bool:
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
     """An exact host name, an address, or an address inside an allowed network (CIDR)."""
     host = host.lower()
     try:
@@ -173,14 +173,16 @@ class RedisRegistry:
             pipe.hset(key, instance_id, json.dumps(asdict(entry)))
             return entry
 
-        return self.redis.client.transaction(write, key, value_from_callable=True)
+        entry: Registration = self.redis.client.transaction(write, key, value_from_callable=True)
+        return entry
 
     def deregister(self, service: str, instance_id: str) -> bool:
         return bool(self.redis.call("hdel", self._key(service), instance_id))
 
     def live(self, service: str, ttl: float) -> list[Registration]:
         cutoff = self._clock() - ttl
-        entries, expired = [], []
+        entries: list[Registration] = []
+        expired: list[Registration] = []
         for raw in self.redis.call("hgetall", self._key(service)).values():
             entry = Registration(**json.loads(raw))
             (entries if entry.last_heartbeat >= cutoff else expired).append(entry)
@@ -209,21 +211,24 @@ class Registry:
             return self.shared
         return self.memory
 
-    def _run(self, method: str, *args: object) -> object:
+    def _run(self, method: str, *args: object) -> Any:
         backend = self._backend()
-        if backend is self.memory:
+        if backend is self.memory or self.shared is None:  # (the latter: memory too)
             return getattr(self.memory, method)(*args)
+        shared = self.shared
         try:
             return getattr(backend, method)(*args)
-        except self.shared.redis.errors as error:
-            self.shared.redis.failed(error)
+        except shared.redis.errors as error:
+            shared.redis.failed(error)
             return getattr(self.memory, method)(*args)
 
     def heartbeat(self, service: str, instance_id: str, url: str) -> Registration:
-        return self._run("heartbeat", service, instance_id, url)
+        entry: Registration = self._run("heartbeat", service, instance_id, url)
+        return entry
 
     def deregister(self, service: str, instance_id: str) -> bool:
-        return self._run("deregister", service, instance_id)
+        removed: bool = self._run("deregister", service, instance_id)
+        return removed
 
     def live(self, service: str, ttl: float) -> list[Registration] | None:
         """The live registrations; None when Redis cannot say (keep what was known)."""

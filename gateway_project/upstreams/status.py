@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 from common.upstreams.pool import Instance
 from gateway_project.upstreams.discovery import upstreams
@@ -16,7 +17,7 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat() if epoch else None
 
 
-def _ready(instance: Instance, now: float) -> dict:
+def _ready(instance: Instance, now: float) -> dict[str, Any]:
     """The instance's last /ready as /health reads it: up, down (and why) or unknown."""
     readiness = instance.readiness
     if readiness is None:
@@ -28,7 +29,7 @@ def _ready(instance: Instance, now: float) -> dict:
     }
 
 
-def services_snapshot(fresh_within: float | None = None) -> list[dict]:
+def services_snapshot(fresh_within: float | None = None) -> list[dict[str, Any]]:
     """Every service and instance as this worker sees it, its registrations read afresh
     (an instance past its TTL is gone); breaker states are the shared ones.
 

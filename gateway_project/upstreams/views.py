@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from functools import cache
 from http import HTTPStatus
+from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
@@ -64,7 +65,7 @@ def _warn_unscoped_once() -> None:
 on_test_reset(_warn_unscoped_once.cache_clear)
 
 
-class RegistrationSerializer(serializers.Serializer):
+class RegistrationSerializer(serializers.Serializer[Any]):
     service = serializers.ChoiceField(choices=UPSTREAMS)
     url = serializers.CharField(max_length=300)
     instance_id = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,100}$", required=False)
@@ -80,8 +81,8 @@ class InstanceRegistrationView(APIView):
     """POST registers or heartbeats (the same call); DELETE deregisters."""
 
     authentication_classes = [ServiceTokenAuthentication]
-    permission_classes: list = []  # check_registers: HasServiceToken's test, for one service
-    throttle_classes: list = []
+    permission_classes: list[Any] = []  # check_registers: HasServiceToken's test, for one service
+    throttle_classes: list[Any] = []
     schema = None
 
     def post(self, request: Request) -> Response:
@@ -107,8 +108,8 @@ class InstanceRegistrationView(APIView):
 
 class InstanceDeregistrationView(APIView):
     authentication_classes = [ServiceTokenAuthentication]
-    permission_classes: list = []  # check_registers: HasServiceToken's test, for one service
-    throttle_classes: list = []
+    permission_classes: list[Any] = []  # check_registers: HasServiceToken's test, for one service
+    throttle_classes: list[Any] = []
     schema = None
 
     def delete(self, request: Request, service: str, instance_id: str) -> Response:

@@ -36,7 +36,8 @@ class OrderLineSerializer(serializers.Serializer):
 
 
 class OrderCreateSerializer(serializers.Serializer):
-    items = OrderLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    # (many=True makes a ListSerializer, which takes the lengths: not in the stubs)
+    items = OrderLineSerializer(many=True, min_length=1, max_length=MAX_LINES)  # type: ignore[call-arg]
 
     def validate_items(self, items: list[dict]) -> list[dict]:
         if any(quantity > MAX_QUANTITY for quantity in order_lines_merge(items).values()):

@@ -21,12 +21,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.exceptions import APIException
 
 from order_service.orders import products
 from order_service.orders.exceptions import (
@@ -123,6 +124,7 @@ def order_place(
     if isinstance(outcome, products.Reserved):
         return _confirm_or_release(order.id, outcome.items)
     if isinstance(outcome, products.Rejected):
+        error: APIException
         if outcome.status == 409:
             error = InsufficientStock(outcome.detail or None, items=_stock_items(outcome.body))
         else:
@@ -162,7 +164,8 @@ def _replay(order: Order, fingerprint: str) -> PlaceResult:
         raise IdempotencyKeyInUse()
     if order.response_status >= 400:
         raise error_from_stored(order.response_body or {})
-    return PlaceResult(order.id, order.response_body, replayed=True)
+    # a stored answer (response_status is set): its body was stored with it
+    return PlaceResult(order.id, cast(dict[str, Any], order.response_body), replayed=True)
 
 
 def order_total(reserved: Iterable[products.ReservedItem]) -> Decimal:

@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.http.middleware import access_log
 from common.http.schema import request_example
 from order_service.orders import selectors, services
 from order_service.orders.filters import OrderFilter
@@ -110,7 +111,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             items=serializer.validated_data["items"],
             idempotency_key=key,
         )
-        request.access_log["order_id"] = str(result.order_id)
+        access_log(request)["order_id"] = str(result.order_id)
         response = Response(result.body, status=status.HTTP_201_CREATED)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"

@@ -88,7 +88,7 @@ class ProductAdmin(admin.ModelAdmin):
     show_full_result_count = False  # no COUNT(*) over a large catalog
     paginator = NoCountPaginator
 
-    def get_paginator(
+    def get_paginator(  # type: ignore[override]  # Django's arguments pass through **kwargs
         self, request: HttpRequest, queryset: Any, per_page: int, **kwargs: Any
     ) -> NoCountPaginator:
         try:
@@ -135,7 +135,7 @@ class ProductAdmin(admin.ModelAdmin):
 class ReservationItemInline(admin.TabularInline):
     model = ReservationItem
     fields = ["product", "name", "unit_price", "quantity"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # field names only: no groups
     extra = 0
     can_delete = False
 

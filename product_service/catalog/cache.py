@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.http import HttpResponse
@@ -61,7 +61,13 @@ def product_key(product_id: int) -> str:
     return f"product-{product_id}"
 
 
-class CacheHeadersMixin:
+if TYPE_CHECKING:  # what the mixin is mixed into
+    from rest_framework.viewsets import GenericViewSet as _ViewSet
+else:
+    _ViewSet = object
+
+
+class CacheHeadersMixin(_ViewSet):
     """For a viewset: Cache-Control, Surrogate-Control, Surrogate-Key and an ETag on its
     successful reads."""
 

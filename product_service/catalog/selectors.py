@@ -18,7 +18,7 @@ def product_list(*, include_inactive: bool = False) -> QuerySet[Product]:
     return (_ALL_PRODUCTS if include_inactive else _ACTIVE_PRODUCTS).all()
 
 
-def units_held() -> Subquery:
+def units_held() -> Coalesce:
     """Units of a product (the outer row) held by unreleased reservations."""
     held = (
         ReservationItem.objects.filter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import cast
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from common.http.middleware import access_log
 from common.http.schema import request_example
 from common.identity.auth import IsStaff, ServiceTokenRequired
 from product_service.catalog import selectors, services
@@ -99,7 +101,7 @@ class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
         staff = bool(getattr(self.request.user, "is_staff", False))
         return selectors.product_list(include_inactive=staff)
 
-    def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:  # type: ignore[override]
         # The filters describe the list. A product by id is that product whatever the
         # query string says, and building the filter form on every read is a measurable
         # part of a GET /products/{id} (docs/performance.md, "What each change bought").
@@ -112,7 +114,8 @@ class ProductViewSet(CacheHeadersMixin, viewsets.ModelViewSet):
 
     def perform_update(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.product_update(
-            product=serializer.instance, data=serializer.validated_data
+            product=cast(Product, serializer.instance),  # an update has one
+            data=serializer.validated_data,
         )
 
     def perform_destroy(self, instance: Product) -> None:
@@ -146,7 +149,7 @@ class ReservationCreateView(InternalView):
         reservation, created = services.stock_reserve(
             order_ref=body.validated_data["order_ref"], items=lines
         )
-        request.access_log["order_ref"] = reservation.order_ref
+        access_log(request)["order_ref"] = reservation.order_ref
         return Response(
             ReservationSerializer(reservation).data,
             status=HTTPStatus.CREATED if created else HTTPStatus.OK,
@@ -164,5 +167,5 @@ class ReservationReleaseView(InternalView):
     )
     def post(self, request: Request, order_ref: str) -> Response:
         reservation = services.stock_release(order_ref=order_ref)
-        request.access_log["order_ref"] = reservation.order_ref
+        access_log(request)["order_ref"] = reservation.order_ref
         return Response(ReleasedReservationSerializer(reservation).data)

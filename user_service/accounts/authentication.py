@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
@@ -12,6 +12,9 @@ from common.identity.revocation import token_is_revoked
 from user_service.accounts.exceptions import StaleToken
 from user_service.accounts.tokens import CREDENTIALS_CLAIM, credentials_fingerprint
 
+if TYPE_CHECKING:
+    from user_service.accounts.models import User
+
 
 class AccountJWTAuthentication(StatelessJWTAuthentication):
     """The access token verified as everywhere, then the account it names must exist, be
@@ -20,7 +23,7 @@ class AccountJWTAuthentication(StatelessJWTAuthentication):
     """
 
     def get_user(self, validated_token: Token) -> Any:
-        user = JWTAuthentication.get_user(self, validated_token)
+        user = cast("User", JWTAuthentication.get_user(self, validated_token))  # this service's
         if validated_token.get(CREDENTIALS_CLAIM) != credentials_fingerprint(user):
             raise StaleToken()
         if token_is_revoked(validated_token.payload):

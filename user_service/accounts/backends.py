@@ -19,9 +19,11 @@ class ThrottledModelBackend(ModelBackend):
     a limit, AdminLoginThrottled (429 at the admin's login form, no hash computed).
     """
 
-    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> Any:
-        uncounted = request is not None and not getattr(request, "login_throttle_counted", False)
-        if uncounted:
+    # (the credentials as Django hands them on: keywords, whatever their names)
+    def authenticate(  # type: ignore[override]
+        self, request: HttpRequest | None, **credentials: Any
+    ) -> Any:
+        if request is not None and not getattr(request, "login_throttle_counted", False):
             wait = limits_hit(admin_login_limits(request))
             throttle = LoginRateThrottle()
             if wait is None and not throttle.allow_request(request, None):

@@ -37,7 +37,7 @@ class User(AbstractUser):
     # createsuperuser --noinput must not insist on an email the contract calls optional.
     REQUIRED_FIELDS = []
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # not in the stubs
         constraints = [
             models.UniqueConstraint(
                 Lower("username"),

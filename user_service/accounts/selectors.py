@@ -12,7 +12,8 @@ def user_username_taken(*, username: str) -> bool:
 
 def user_email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
     """A non-empty email is unique case-insensitively; "" is never taken."""
-    return bool(email) and User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+    others = User.objects.filter(email__iexact=email).exclude(pk=exclude_pk)  # type: ignore[misc]
+    return bool(email) and others.exists()
 
 
 def user_by_username(*, username: str) -> User | None:

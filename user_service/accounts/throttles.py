@@ -59,7 +59,7 @@ class LoginRateThrottle(BaseThrottle):
         if username is None:
             return True  # the serializer answers 400: no password is checked
         django_request: HttpRequest = getattr(request, "_request", request)
-        django_request.login_throttle_counted = True
+        django_request.login_throttle_counted = True  # type: ignore[attr-defined]  # the backend's
         self._wait = limits_hit(login_limits(django_request, username))
         return self._wait is None
 

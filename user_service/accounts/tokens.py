@@ -25,7 +25,7 @@ def credentials_fingerprint(user: User) -> str:
     return user.get_session_auth_hash()[:32]
 
 
-class RefreshToken(KidTokenMixin, tokens.RefreshToken):
+class RefreshToken(KidTokenMixin, tokens.RefreshToken):  # type: ignore[misc]  # simplejwt's own
     access_token_class = AccessToken
 
 

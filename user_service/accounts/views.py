@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from http import HTTPStatus
+from typing import TYPE_CHECKING, cast
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -31,6 +34,11 @@ from user_service.accounts.serializers import (
 )
 from user_service.accounts.throttles import LoginRateThrottle
 
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
+
+    from user_service.accounts.models import User
+
 # Examples Swagger UI's "Try it out" sends as they are: register, then log in with them.
 DEMO_USERNAME, DEMO_PASSWORD = "ada", "Analytical-Engine-1843"
 DEMO_CREDENTIALS = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
@@ -42,8 +50,8 @@ REFRESH_SHAPE = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcm
 class PublicView(GenericAPIView):
     """Open to anyone, and a stale Authorization header does not get in the way."""
 
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
+    authentication_classes: Sequence[type[BaseAuthentication]] = ()
+    permission_classes: Sequence[_PermissionClass] = (AllowAny,)
 
     def get_authenticate_header(self, request: Request) -> str:
         # 401, not 403, for bad credentials and tokens: DRF needs a challenge to send.
@@ -130,7 +138,8 @@ class PasswordView(AccountView):
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_password_change(user=request.user, **serializer.validated_data)
+        user = cast("User", request.user)  # IsAuthenticated
+        services.user_password_change(user=user, **serializer.validated_data)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -155,7 +164,10 @@ class ProfileView(AccountView):
     def patch(self, request: Request) -> Response:
         serializer = ProfileUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_profile_update(user=request.user, **serializer.validated_data)
+        user = services.user_profile_update(
+            user=cast("User", request.user),  # IsAuthenticated
+            **serializer.validated_data,
+        )
         return Response(UserSerializer(user).data)
 
 

@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         wrong = [
-            f"{p.sku} (id {p.pk}): stock {p.stock} + held {p.held} != received {p.units_received}"
+            f"{p.sku} (id {p.pk}): stock {p.stock} + held {p.held} != received {p.units_received}"  # type: ignore[attr-defined]
             for p in stock_discrepancies()
         ]
         if wrong:

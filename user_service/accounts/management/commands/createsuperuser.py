@@ -15,12 +15,13 @@ class Command(createsuperuser.Command):
 
     def handle(self, *args, **options) -> None:
         if not options.get("email") or "email" in self.UserModel.REQUIRED_FIELDS:
-            return super().handle(*args, **options)
+            super().handle(*args, **options)
+            return
         # Given, the email is taken (and validated) as a required field's would be; a
         # command runs once per process, and the model's own list is put back after.
         required = self.UserModel.REQUIRED_FIELDS
         self.UserModel.REQUIRED_FIELDS = [*required, "email"]
         try:
-            return super().handle(*args, **options)
+            super().handle(*args, **options)
         finally:
             self.UserModel.REQUIRED_FIELDS = required
