@@ -70,6 +70,24 @@ def environ_for(path: str, token: str) -> dict:
     return environ
 
 
+def start_static_upstream(port: int) -> subprocess.Popen:
+    """scripts/static_upstream.py under granian on `port`, answering."""
+    static = subprocess.Popen(  # noqa: S603 -- our own command
+        [
+            *(sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1"),
+            *("--no-ws", "--port", str(port), "--workers", "1"),
+            "scripts.static_upstream:app",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if problem := wait_until_ok(f"http://127.0.0.1:{port}/", static, timeout=30):
+        static.terminate()
+        raise SystemExit(f"static upstream: {problem}")
+    return static
+
+
 def part_of(filename: str) -> str:
     for name, needles in PARTS:
         if any(needle in filename for needle in needles):
@@ -113,19 +131,8 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(tempfile.mkdtemp(prefix="profile-gateway-"))
     port = free_port()
-    static = subprocess.Popen(  # noqa: S603 -- our own command
-        [
-            *(sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1"),
-            *("--no-ws", "--port", str(port), "--workers", "1"),
-            "scripts.static_upstream:app",
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    static = start_static_upstream(port)
     try:
-        if problem := wait_until_ok(f"http://127.0.0.1:{port}/", static, timeout=30):
-            raise SystemExit(f"static upstream: {problem}")
         os.environ.update(
             APP_ENV="development",
             VAR_DIR=str(root),

@@ -7,22 +7,23 @@ tracing, metrics, access log, security headers, static files and trailing-slash
 handling: a path that resolves to such a view continues through `API_PATH_MIDDLEWARE`
 only (CommonMiddleware, X-Frame-Options, the problem safety net, the response metrics),
 then to the view as Django's handler calls it (process_view, atomic requests, template
-responses, the error handlers); any other path continues down the full chain.
+responses, the error handlers); any other path continues down the full chain. The
+handler of that short chain is common.http.handler_internals' (Django's internals it
+relies on are listed there; its cost: docs/performance.md, "Framework bypasses").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.core.handlers.base import BaseHandler
-from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, ResolverMatch, get_resolver
-from django.utils.module_loading import import_string
+from django.urls import Resolver404, get_resolver
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.views import APIView
+
+from common.http.handler_internals import MatchedRequestHandler
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -50,38 +51,10 @@ def is_api_view(func: Any) -> bool:
     )
 
 
-class _ApiPathHandler(BaseHandler):
-    """Django's request handling under a shorter middleware list, with the URL match the
-    caller already made (the path is resolved once)."""
-
-    def __init__(self, middleware: list[str]) -> None:
-        self._view_middleware: list[Any] = []
-        self._template_response_middleware: list[Any] = []
-        self._exception_middleware: list[Any] = []
-        # BaseHandler's own view-calling step (not in the stubs).
-        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
-        for middleware_path in reversed(middleware):
-            instance = import_string(middleware_path)(handler)
-            if hasattr(instance, "process_view"):
-                self._view_middleware.insert(0, instance.process_view)
-            if hasattr(instance, "process_template_response"):
-                self._template_response_middleware.append(instance.process_template_response)
-            if hasattr(instance, "process_exception"):
-                self._exception_middleware.append(instance.process_exception)
-            handler = convert_exception_to_response(instance)
-        self._middleware_chain = handler
-
-    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
-        return cast(ResolverMatch, request.resolver_match)  # the caller resolved the path
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return cast(HttpResponse, self._middleware_chain(request))  # a sync chain
-
-
 class ApiPathMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
-        self.api_path = _ApiPathHandler(
+        self.api_path = MatchedRequestHandler(
             getattr(settings, "API_PATH_MIDDLEWARE", DEFAULT_API_PATH_MIDDLEWARE)
         )
 

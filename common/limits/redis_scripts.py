@@ -3,12 +3,23 @@
 redis-py's `Script.__call__` goes through the client's command machinery (options,
 retries, the pool's lock and pid checks, a poll of the socket before each command),
 several times what the same EVALSHA sent on a kept connection costs (measured in
-docs/performance.md, "The final code").
+docs/performance.md, "Framework bypasses").
 Every request the gateway forwards runs two (its throttle count and the response
 cache's lookup), and common.limits.shared_redis runs every script this way. The connection is
 redis-py's own, made with the cache pool's settings (address, database, password,
 timeouts, hiredis parsing); only the per-command wrapping is skipped. The scripts of
 one pool share the thread's connection.
+
+This is the only module that reaches into redis-py. It relies on:
+- `ConnectionPool.connection_class` and `.connection_kwargs`: a connection made as the
+  pool makes its own;
+- `Connection._sock`: None until `connect()`, and again after `disconnect()` (a kept
+  connection is one whose `_sock` is set);
+- `Connection.send_packed_command(command, check_health=False)`: sends without the
+  health check (a PING after an idle spell), `pack_command(*args)` and `read_response()`
+  (raising NoScriptError for an unknown script, ConnectionError for a dead socket).
+common/tests/test_redis_internals.py is their canary: it fails, naming the part, when a
+redis-py release changes one of them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,15 @@
-"""JSON log lines, one object per line, each carrying the service and the request id."""
+"""JSON log lines, one object per line, each carrying the service and the request id.
+
+`log_fields` (the access line) is the only code that goes around logging's own path: it
+walks the logger tree itself and writes to the console handler's stream. It relies on:
+- `Logger.handlers`, `.propagate`, `.parent`, `.filters`, `.disabled`: a record reaches
+  each handler up the tree while `propagate` holds, as `Logger.callHandlers` goes;
+- a handler's `level`, `filters` and `formatter`, and `StreamHandler`'s `stream`, `lock`,
+  `terminator` and `handleError`: `emit` writes `format(record) + terminator` and flushes;
+- `LogRecord.created` from `time.time()` (the `ts` written).
+common/tests/test_logging_internals.py is their canary: the line written here must be
+the one `logger.log` writes through the configured handler, byte for byte.
+"""
 
 from __future__ import annotations
 
@@ -101,8 +112,8 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
     """`logger.log(level, message, extra=fields)`, written as JsonFormatter writes it.
 
     One line per request (the access log) went through a LogRecord, its filter, its
-    formatter and the handler's plumbing, a large share of the gateway's CPU per request
-    (docs/performance.md, "The final code"). When every handler the line reaches is the
+    formatter and the handler's plumbing (its cost: docs/performance.md, "Framework
+    bypasses"). When every handler the line reaches is the
     JSON console handler, the same object (the same keys in the same order) is written
     straight to its stream; any other handler (a test's caplog, a file, Sentry...) gets
     the record.

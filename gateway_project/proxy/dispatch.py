@@ -3,22 +3,21 @@
 Django's `WSGIHandler` sends `request_started` and `request_finished` around every
 request (closing stale database connections, the caches' connections, the thread's
 URLconf) and sets the script prefix. A forwarded request touches no database, sets no
-URLconf and reverses no URL, so for it that is work for nothing: about a tenth of the
-gateway's own CPU per request in-process (docs/performance.md, "A dispatcher for proxy
-routes"). `ProxyDispatcher` wraps the handler and runs the same request object through
-the same middleware chain without them. The proxy-path middleware it reaches first
-(corsheaders, request id, tracing, access log, trailing slash) is unchanged; when
-`ProxyFastPathMiddleware` finds that the path is not a proxy route, it calls
-`full_handling(request)` before handing the request on, which does what the handler
-would have done at the start (script prefix, `request_started`, URLconf), and the
-answer is then finished as the handler finishes it (its `close()` sends
-`request_finished`). So every page that is not forwarded (admin, docs, dashboard,
-health, metrics) runs under Django's full handling, as before.
+URLconf and reverses no URL, so for it that is work for nothing (its cost:
+docs/performance.md, "Framework bypasses"). `ProxyDispatcher` wraps the handler and
+runs the same request object through the same middleware chain without them. The
+proxy-path middleware it reaches first (corsheaders, request id, tracing, access log,
+trailing slash) is unchanged; when `ProxyFastPathMiddleware` finds that the path is not
+a proxy route, it calls `full_handling(request)` before handing the request on, which
+does what the handler would have done at the start (script prefix, `request_started`,
+URLconf), and the answer is then finished as the handler finishes it (its `close()`
+sends `request_finished`). So every page that is not forwarded (admin, docs, dashboard,
+health, metrics) runs under Django's full handling, as before. What it reaches of
+Django's handler goes through common.http.handler_internals (which lists it).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,6 +27,12 @@ from django.core.handlers.wsgi import WSGIHandler, get_script_name
 from django.http import HttpRequest
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
+
+from common.http.handler_internals import (
+    close_without_signal,
+    finish_as_the_handler_does,
+    run_middleware_chain,
+)
 
 # In the WSGI environ: this request was handed on to Django's full handling.
 FULL_HANDLING = "gateway.full_handling"
@@ -61,9 +66,7 @@ class ProxyDispatcher:
         environ[DISPATCHED] = True
         set_urlconf(settings.ROOT_URLCONF)
         request = handler.request_class(environ)
-        # WSGIHandler's own (BaseHandler.load_middleware made it; not in the stubs)
-        # (its private attributes are used below as Django's handler uses them: Any)
-        response: Any = handler._middleware_chain(request)  # type: ignore[attr-defined]
+        response = run_middleware_chain(handler, request)
         if response.status_code >= 400:
             log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
@@ -77,8 +80,7 @@ class ProxyDispatcher:
         if full or response.streaming:
             # As the handler answers: the server's close() of the response runs its
             # closers and sends request_finished.
-            response._handler_class = WSGIHandler
-            response._resource_closers.append(request.close)
+            finish_as_the_handler_does(response, request)
             start_response(status, headers)
             if getattr(response, "file_to_stream", None) is not None and environ.get(
                 "wsgi.file_wrapper"
@@ -92,9 +94,6 @@ class ProxyDispatcher:
             return streamed
         # A forwarded answer is bytes already: sent as they are, its resources closed now.
         body = response.content
-        for closer in (*response._resource_closers, request.close):
-            with contextlib.suppress(Exception):  # as HttpResponse.close() does
-                closer()
-        response._resource_closers.clear()
+        close_without_signal(response, request)
         start_response(status, headers)
         return [body]
