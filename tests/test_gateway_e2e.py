@@ -81,33 +81,40 @@ def _pids_that_counted(stack: Stack) -> set[int]:
 
 def test_burst_across_two_workers_lets_exactly_the_limit_through(tmp_path, fake, private_redis):
     limit = 25
-    with gateway_before(
-        tmp_path,
-        fake.url,
-        REDIS_URL=private_redis.url,
-        WEB_CONCURRENCY="2",
-        GUNICORN_THREADS="8",
-        GATEWAY_RATE_ANON=f"{limit}/hour",
-    ) as stack:
-        url = f"{stack['gateway'].url}/products/1"
-        with ThreadPoolExecutor(max_workers=40) as pool:
-            answers = list(pool.map(lambda _: http("GET", url), range(4 * limit)))
-        workers = _gateway_worker_pids(stack)
-        counted = _pids_that_counted(stack)
+    # The kernel may hand one worker every connection of a burst (a loaded machine): then
+    # the burst proves nothing about two workers sharing the window, so it is run again
+    # on a new gateway, up to three times. Every burst must be exact.
+    for attempt in range(3):
+        fake.received.clear()
+        with gateway_before(
+            tmp_path / f"attempt{attempt}",
+            fake.url,
+            REDIS_URL=private_redis.url,
+            WEB_CONCURRENCY="2",
+            GUNICORN_THREADS="8",
+            GATEWAY_RATE_ANON=f"{limit}/hour",
+        ) as stack:
+            url = f"{stack['gateway'].url}/products/1"
+            with ThreadPoolExecutor(max_workers=40) as pool:
+                answers = list(pool.map(lambda _, u=url: http("GET", u), range(4 * limit)))
+            workers = _gateway_worker_pids(stack)
+            counted = _pids_that_counted(stack)
 
-    statuses = [status for status, _, _ in answers]
-    assert statuses.count(HTTPStatus.OK) == limit, collections.Counter(statuses)
-    assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) == 3 * limit
-    # Only the forwarded reads: the gateway's health checks of the three services (every URL
-    # names this fake) reach it too, more of them the longer a loaded machine takes.
-    assert len([r for r in fake.received if r.path == "/products/1"]) == limit
-    remaining = sorted(int(h["RateLimit-Remaining"]) for s, h, _ in answers if s == HTTPStatus.OK)
-    assert remaining == list(range(limit))
-    refused = next(a for a in answers if a[0] == HTTPStatus.TOO_MANY_REQUESTS)
-    assert re.fullmatch(r"\d+", refused[1]["Retry-After"])
-    assert json.loads(refused[2])["status"] == 429
+        statuses = [status for status, _, _ in answers]
+        assert statuses.count(HTTPStatus.OK) == limit, collections.Counter(statuses)
+        assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) == 3 * limit
+        # Only the forwarded reads: the gateway's health checks of the three services (every
+        # URL names this fake) reach it too, more of them the longer a loaded machine takes.
+        assert len([r for r in fake.received if r.path == "/products/1"]) == limit
+        ok = [headers for status, headers, _ in answers if status == HTTPStatus.OK]
+        assert sorted(int(h["RateLimit-Remaining"]) for h in ok) == list(range(limit))
+        refused = next(a for a in answers if a[0] == HTTPStatus.TOO_MANY_REQUESTS)
+        assert re.fullmatch(r"\d+", refused[1]["Retry-After"])
+        assert json.loads(refused[2])["status"] == 429
+        assert len(workers) == 2
+        if counted == workers:
+            break
     # Both workers took part in the one window.
-    assert len(workers) == 2
     assert counted == workers
 
 
