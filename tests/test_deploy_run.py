@@ -170,13 +170,14 @@ def test_a_deployment_serves_its_probes_with_the_manifest_environment(cluster):
             assert http("GET", f"{url}{path}")[0] == 200, probe
         assert http("GET", f"{url}/metrics")[0] == 200
         # Its SERVICE_TOKENS, built from the Secret's per-caller keys: the order service's
-        # token (current, or the one accepted next to it) reserves; the gateway's does not.
+        # token (current, or the one accepted next to it) reserves; the gateway's is no caller
+        # this service knows (its SERVICE_TOKENS name only its callers): 401.
         reserve = f"{url}/internal/reservations"
         for key in ("ORDERS_SERVICE_TOKEN", "ORDERS_SERVICE_TOKEN_ACCEPTED"):
             sent = {"X-Service-Token": cluster.secret[key]}
             assert json_call("POST", reserve, {}, headers=sent)[0] == 400, key
         other = {"X-Service-Token": cluster.secret["GATEWAY_SERVICE_TOKEN"]}
-        assert json_call("POST", reserve, {}, headers=other)[0] == 403
+        assert json_call("POST", reserve, {}, headers=other)[0] == 401
         # The image's HEALTHCHECK, and compose's, as Docker would run them in the container.
         assert run_healthcheck(dockerfile_healthcheck(), {**env}) == 0
         compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -239,9 +240,10 @@ def test_compose_wrapper_allows_the_containers_own_address(cluster, tmp_path):
         reserve = f"{url}/internal/reservations"
         orders = {"X-Service-Token": cluster.secret["ORDERS_SERVICE_TOKEN"]}
         assert json_call("POST", reserve, {}, headers=orders)[0] == 400  # accepted, then invalid
+        # Tokens this service does not know (compose names only the current ones): 401.
         for stranger in ("GATEWAY_SERVICE_TOKEN", "ORDERS_SERVICE_TOKEN_ACCEPTED"):
             sent = {"X-Service-Token": cluster.secret[stranger]}
-            assert json_call("POST", reserve, {}, headers=sent)[0] == 403, stranger
+            assert json_call("POST", reserve, {}, headers=sent)[0] == 401, stranger
 
 
 def interpolated(text: str, values: dict[str, str]) -> str:

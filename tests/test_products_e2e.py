@@ -115,5 +115,5 @@ def test_one_order_ref_reserved_concurrently_takes_stock_once(products):
 def test_internal_api_refuses_callers_without_the_service_token(products):
     status, body = call(products, "POST", "/internal/reservations", {"order_ref": "x", "items": []})
 
-    assert status == HTTPStatus.FORBIDDEN
-    assert body["status"] == HTTPStatus.FORBIDDEN
+    assert status == HTTPStatus.UNAUTHORIZED
+    assert body["status"] == HTTPStatus.UNAUTHORIZED

@@ -50,7 +50,8 @@ def test_internal_functions_need_the_service_token(api_client, service, method, 
     direct = api_client.call(method, path, {}, service=service, token=api_client.staff_token())
     through_gateway = api_client.call(method, path, {}, token=api_client.staff_token())
 
-    assert direct[0] == HTTPStatus.FORBIDDEN
+    # A user's token, staff or not, is no service token: no credential for this path.
+    assert direct[0] == HTTPStatus.UNAUTHORIZED
     assert through_gateway[0] == HTTPStatus.NOT_FOUND
 
 
