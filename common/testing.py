@@ -184,7 +184,7 @@ def platform_nav_links(page: str) -> list[tuple[str, str, bool]]:
         link: dict[str, str | None] | None = None
 
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if (tag == "nav" and ("id", "platform-nav") in attrs) or (tag == "nav" and self.depth):
+            if tag == "nav" and (self.depth or ("id", "platform-nav") in attrs):
                 self.depth += 1
             elif tag == "a" and self.depth:
                 self.link = dict(attrs)
