@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.testing import wait_until
 from devtools.harness import REPO_ROOT, http, start_stack
 
 MONITORING = REPO_ROOT / "deploy" / "monitoring"
@@ -170,6 +171,11 @@ def running_stack(tmp_path_factory):
         ]
         assert 429 in statuses, statuses  # gateway_throttled_requests_total has a sample
         http("GET", f"{gateway}/health")
+        # The gateway's workers write their series once a second (observability.record).
+        wait_until(
+            lambda: b"gateway_throttled_requests_total{" in http("GET", f"{gateway}/metrics")[2],
+            what="the gateway's throttled requests in /metrics",
+        )
         scraped = {
             name: http("GET", f"{s.url}/metrics")[2].decode() for name, s in stack.services.items()
         }

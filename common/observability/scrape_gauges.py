@@ -22,11 +22,16 @@ logger = logging.getLogger(__name__)
 METRICS_PATH = "/metrics"
 
 
+def is_scrape(environ: dict[str, Any] | None) -> bool:
+    """This request (its WSGI `environ`, as request_started gives it) asks for /metrics."""
+    return (environ or {}).get("PATH_INFO") == METRICS_PATH
+
+
 def scrape_gauge_set(
     gauge: Gauge, compute: Callable[[], float], environ: dict[str, Any] | None
 ) -> None:
     """Set `gauge` to `compute()` when this request (its WSGI `environ`) is a scrape."""
-    if (environ or {}).get("PATH_INFO") != METRICS_PATH:
+    if not is_scrape(environ):
         return
     try:
         gauge.set(compute())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from gateway_project.observability import record
 from gateway_project.observability.traffic import (
     CLASSES,
     COARSE,
@@ -64,6 +65,7 @@ def traffic_figures(
 ) -> dict[str, Any]:
     """Series (one value per bucket, oldest first) for every route, service and scope."""
     tier = RANGES[range_seconds]
+    record.flush()  # this process's latest requests too
     by_bucket = buckets(now, tier)
     window = list(by_bucket.values())[-(range_seconds // tier.seconds) :]
     numbers = list(by_bucket)[-len(window) :]

@@ -1,13 +1,14 @@
 """Per-route traffic for the dashboard: counts by status class, and latencies.
 
 Two tiers of buckets: 10 s ones kept 15 minutes (FINE) and 1 min ones kept an hour
-(COARSE). The request path only adds to a dict of 10 s buckets under a lock (`record`);
-`flush` adds what piled up to both tiers. With Redis (REDIS_URL), a thread per process
-flushes once a second, one pipelined round trip of HINCRBYs into one hash per bucket
-that every worker and replica adds to, so the figures cover them all; without Redis (one
-gateway process) they move into this process's buckets when the dashboard reads them.
-Either store is a TrafficStore (common.limits.state's seam). Latency is a fixed histogram
-per bucket, so p50/p99 merge across processes.
+(COARSE). Nothing here runs per request: once a second each process's flush of the
+request records (observability.record) adds them to both tiers (`add`). With Redis
+(REDIS_URL) that is one pipelined round trip of HINCRBYs into one hash per bucket that
+every worker and replica adds to, so the figures cover them all; without Redis (one
+gateway process) this process's buckets. Either store is a TrafficStore
+(common.limits.state's seam). Latency is a fixed histogram per bucket, the Prometheus
+histogram's bounds (observability.metrics.LATENCY_BUCKETS), so p50/p99 merge across
+processes.
 
 Fields of a bucket, for each route (`route|<name>|`) and service (`service|<name>|`):
 `n` (requests), `c2` `c3` `c4` `c429` `c5` (by status class; `c4` is 4xx but 429, `c1`
@@ -29,12 +30,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from django.http import HttpRequest
-
 from common.limits.state import pick_store, redis_cache
 from common.settings.namespaces import on_settings_change, on_test_reset
-from gateway_project.observability import usage
 from gateway_project.observability.hash_buckets import RedisHashBuckets
+from gateway_project.observability.metrics import LATENCY_BUCKETS, RequestKey, Tally
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +41,8 @@ BUCKET_SECONDS = 10
 WINDOW_SECONDS = 15 * 60
 COARSE_BUCKET_SECONDS = 60
 COARSE_WINDOW_SECONDS = 60 * 60
-FLUSH_SECONDS = 1.0
-FAILURE_LOG_INTERVAL = 60.0
-# Upper bounds (ms) of the latency histogram's buckets; one more counts the rest.
-LATENCY_BOUNDS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+# Upper bounds (ms) of the latency histogram's buckets (Prometheus's); one more counts the rest.
+LATENCY_BOUNDS_MS = tuple(round(bound * 1000, 3) for bound in LATENCY_BUCKETS)
 KEY = "gateway:traffic:{}"
 KEEP_SECONDS = WINDOW_SECONDS + 2 * BUCKET_SECONDS  # a bucket outlives the window
 
@@ -74,12 +71,6 @@ class Tier:
 FINE = Tier(BUCKET_SECONDS, WINDOW_SECONDS, KEY)
 COARSE = Tier(COARSE_BUCKET_SECONDS, COARSE_WINDOW_SECONDS, "gateway:traffic:1m:{}")
 TIERS = (FINE, COARSE)
-
-_lock = threading.Lock()
-_flushing = threading.Lock()  # one flush at a time, and no read in the middle of one
-_pending: dict[int, Counter[str]] = {}  # bucket -> field -> count, not yet in the store
-_flusher: threading.Thread | None = None
-_last_failure_log = 0.0
 
 
 class TrafficStore(Protocol):
@@ -168,71 +159,23 @@ def status_field(status: int) -> str:
     return "c429" if status == 429 else f"c{min(status // 100, 5)}"
 
 
-def _latency_slot(ms: float) -> int:
-    for slot, bound in enumerate(LATENCY_BOUNDS_MS):
-        if ms <= bound:
-            return slot
-    return len(LATENCY_BOUNDS_MS)
-
-
-def record(request: HttpRequest, route: Any, status: int, seconds: float) -> None:
-    """Count one proxied request (the hot path: a few dict updates under a lock)."""
-    bucket = int(time.time()) // BUCKET_SECONDS
-    slot = _latency_slot(seconds * 1000)
-    kind = status_field(status)
-    fields = [f"route|{route.name}|", f"service|{route.service}|"]
-    state = getattr(request, "rate_limit", None)
-    with _lock:
-        tally = _pending.setdefault(bucket, Counter())
-        for prefix in fields:
-            tally[prefix + "n"] += 1
-            tally[f"{prefix}h{slot}"] += 1
-            tally[prefix + kind] += 1
+def add(records: Mapping[RequestKey, Tally]) -> None:
+    """Add a flush's request records (observability.record) to both tiers' buckets."""
+    batch: dict[int, Counter[str]] = {}
+    for (bucket, route, service, _, status, slot, throttled_by, _), (n, _) in records.items():
+        tally = batch.setdefault(bucket, Counter())
+        kind = status_field(status)
+        for prefix in (f"route|{route}|", f"service|{service}|"):
+            tally[prefix + "n"] += int(n)
+            tally[f"{prefix}h{slot}"] += int(n)
+            tally[prefix + kind] += int(n)
             if kind == "c5":
-                tally[prefix + "e"] += 1
+                tally[prefix + "e"] += int(n)
         if status == 429:
-            tally[f"throttled|{getattr(state, 'scope', 'upstream')}|n"] += 1
-    if (consumer := getattr(getattr(request, "user", None), "consumer_id", None)) is not None:
-        usage.record(consumer, route.name, kind, slot)
-    if traffic_store() is not _memory:
-        _ensure_flusher()  # without Redis, reading the buckets moves them (`buckets`)
-
-
-def _ensure_flusher() -> None:
-    global _flusher
-    if _flusher is not None and _flusher.is_alive():
-        return
-    with _lock:
-        if _flusher is None or not _flusher.is_alive():
-            _flusher = threading.Thread(target=_flush_forever, name="traffic", daemon=True)
-            _flusher.start()
-
-
-def _flush_forever() -> None:
-    while True:
-        time.sleep(FLUSH_SECONDS)
-        flush()
-
-
-def flush() -> None:
-    """Move what piled up into the store: one pipelined round trip. Lost if Redis is down."""
-    global _last_failure_log
-    # A reader holds this too: a batch taken from `_pending` but not yet in both tiers'
-    # stores is in neither place it reads.
-    with _flushing:
-        try:
-            usage.flush()
-            with _lock:
-                batch = dict(_pending)
-                _pending.clear()
-            if batch:
-                traffic_store(FINE).add(batch)
-                traffic_store(COARSE).add(_coarse(batch))
-        except Exception as error:
-            now = time.monotonic()
-            if now - _last_failure_log > FAILURE_LOG_INTERVAL:
-                _last_failure_log = now
-                logger.warning("dashboard traffic not stored (Redis): %s", error)
+            tally[f"throttled|{throttled_by or 'upstream'}|n"] += int(n)
+    if batch:
+        traffic_store(FINE).add(batch)
+        traffic_store(COARSE).add(_coarse(batch))
 
 
 def _coarse(batch: Mapping[int, Counter[str]]) -> dict[int, Counter[str]]:
@@ -245,30 +188,19 @@ def _coarse(batch: Mapping[int, Counter[str]]) -> dict[int, Counter[str]]:
 
 
 def buckets(now: float | None = None, tier: Tier = FINE) -> dict[int, Counter[str]]:
-    """The tier's window of buckets, oldest first, from every process (Redis) or this one."""
+    """The tier's window of buckets, oldest first, from every process (Redis) or this one:
+    what has been flushed (observability.record.flush)."""
     wanted = tier.wanted(now if now is not None else time.time())
-    store = traffic_store(tier)
-    if store is _memories[tier]:
-        flush()
-    with _flushing:  # not while a batch is between `_pending` and the store
-        try:
-            result = store.read(wanted)
-        except Exception as error:
-            logger.warning("dashboard traffic not read (Redis): %s", error)
-            result = {bucket: Counter[str]() for bucket in wanted}
-        with _lock:  # what this process has not flushed yet
-            pending = {bucket: Counter(tally) for bucket, tally in _pending.items()}
-    for bucket, tally in (pending if tier is FINE else _coarse(pending)).items():
-        if bucket in result:
-            result[bucket].update(tally)
-    return result
+    try:
+        return traffic_store(tier).read(wanted)
+    except Exception as error:
+        logger.warning("dashboard traffic not read (Redis): %s", error)
+        return {bucket: Counter[str]() for bucket in wanted}
 
 
 @on_test_reset
 def _forget() -> None:
     """Empty the figures: this process's, and the windows' in the store."""
-    with _lock:
-        _pending.clear()
     for tier in TIERS:
         _memories[tier].forget([])
         last = int(time.time()) // tier.seconds

@@ -1,9 +1,9 @@
 """Usage per consumer: for each UTC day and route, requests by status class and a latency
 histogram, kept KEEP_DAYS days.
 
-The proxy's traffic recording (traffic.record) adds a request of an API key's consumer
-here; traffic's flush moves what piled up into the store with its own round trip. With
-Redis one hash per consumer and day (`gateway:usage:<consumer>:<day>`) that every worker
+Each process's flush of the request records (observability.record) adds the requests of
+API keys' consumers here (`add`), with its own round trip. With Redis one hash per
+consumer and day (`gateway:usage:<consumer>:<day>`) that every worker
 and replica adds to, expiring KEEP_DAYS + 1 days after its last addition; without Redis
 (one gateway process) this process's memory, the days past KEEP_DAYS let go.
 
@@ -18,32 +18,25 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 from common.limits.state import pick_store
 from common.settings.namespaces import on_settings_change, on_test_reset
 from gateway_project.observability.hash_buckets import RedisHashBuckets
+from gateway_project.observability.metrics import RequestKey, Tally
+from gateway_project.observability.traffic import BUCKET_SECONDS, status_field
 
 DAY_SECONDS = 86_400
 KEEP_DAYS = 31
 KEY = "gateway:usage:{}"
 
-_lock = threading.Lock()
-_pending: dict[tuple[int, int], Counter[str]] = {}
+BUCKETS_PER_DAY = DAY_SECONDS // BUCKET_SECONDS  # the records' buckets are traffic's
 
 
 def today() -> int:
     return int(time.time()) // DAY_SECONDS
-
-
-def record(consumer: int, route: str, status_field: str, latency_slot: int) -> None:
-    """One request of `consumer` on `route` (the hot path: a dict update under a lock)."""
-    with _lock:
-        tally = _pending.setdefault((consumer, today()), Counter())
-        tally[f"{route}|n"] += 1
-        tally[f"{route}|{status_field}"] += 1
-        tally[f"{route}|h{latency_slot}"] += 1
 
 
 class MemoryUsage:
@@ -97,25 +90,27 @@ def usage_store() -> MemoryUsage | RedisUsage:
 on_settings_change("CACHES")(usage_store.cache_clear)
 
 
-def flush() -> None:
-    """Move what piled up into the store (traffic.flush calls it; errors are its)."""
-    with _lock:
-        batch = dict(_pending)
-        _pending.clear()
+def add(records: Mapping[RequestKey, Tally]) -> None:
+    """Add a flush's request records (observability.record): those of a consumer."""
+    batch: dict[tuple[int, int], Counter[str]] = {}
+    for (bucket, route, _, _, status, slot, _, consumer), (n, _) in records.items():
+        if consumer is None:
+            continue
+        tally = batch.setdefault((consumer, bucket // BUCKETS_PER_DAY), Counter())
+        tally[f"{route}|n"] += int(n)
+        tally[f"{route}|{status_field(status)}"] += int(n)
+        tally[f"{route}|h{slot}"] += int(n)
     if batch:
         usage_store().add(batch)
 
 
 def read(consumer: int, days: int = 30) -> dict[int, Counter[str]]:
-    """The consumer's last `days` UTC days (today included), oldest first, with what this
-    process has not flushed yet."""
-    flush()
+    """The consumer's last `days` UTC days (today included), oldest first: what has been
+    flushed (observability.record.flush)."""
     wanted = list(range(today() - days + 1, today() + 1))
     return usage_store().read(consumer, wanted)
 
 
 @on_test_reset
 def _forget() -> None:
-    with _lock:
-        _pending.clear()
     usage_store().forget()

@@ -45,8 +45,7 @@ from common.upstreams.retry import (
 )
 from gateway_project import response_cache
 from gateway_project.consumers.keys import KeyHolder
-from gateway_project.observability import traffic
-from gateway_project.proxy import metrics
+from gateway_project.observability import record as records
 from gateway_project.routing.table import Route
 from gateway_project.transport.client import (
     Answer,
@@ -110,9 +109,9 @@ def proxy_request(request: HttpRequest, route: Route, body: bytes | None) -> Htt
 
 
 def record(request: HttpRequest, route: Route, status: int, seconds: float) -> None:
-    """Stage 6: the request's Prometheus series and the dashboard's traffic buckets."""
-    metrics.observe_request(route.name, cast(str, request.method), status, seconds)
-    traffic.record(request, route, status, seconds)
+    """Stage 6: the request's one record, from which its Prometheus series, the
+    dashboard's traffic and the consumer's usage are derived (observability.record)."""
+    records.request(request, route, status, seconds)
 
 
 def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
@@ -128,7 +127,7 @@ def forward(request: HttpRequest, route: Route, body: bytes | None) -> Answer:
     bulkhead = group.bulkheads[route.service]
     if not bulkhead.enter():
         access_log(request)["upstream_status"] = "bulkhead_full"
-        metrics.observe_upstream(route.service, cast(str, request.method), "bulkhead_full", 0.0)
+        records.attempt(route.service, cast(str, request.method), "bulkhead_full", 0.0)
         raise BulkheadFull(route.service, bulkhead.limit)
     try:
         return _forward(request, route, body, group)
@@ -161,7 +160,7 @@ def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upst
             if failure is not None:
                 raise failure
             access_log(request)["upstream_status"] = "circuit_open"
-            metrics.observe_upstream(service, method, "circuit_open", 0.0)
+            records.attempt(service, method, "circuit_open", 0.0)
             error = CircuitOpen(service=service)
             error.wait = pool.retry_after()
             raise error
@@ -196,7 +195,7 @@ def _forward(request: HttpRequest, route: Route, body: bytes | None, group: Upst
         elapsed = time.perf_counter() - started
         failed = answer.status in FAILURE_STATUSES
         pool.record(pick, ok=not failed, seconds=elapsed)
-        metrics.observe_upstream(service, method, str(answer.status), elapsed)
+        records.attempt(service, method, str(answer.status), elapsed)
         if answer.status in RETRY_STATUSES and _retry_allowed(
             route, method, None, pool, tried, budget, "status"
         ):
@@ -253,7 +252,7 @@ def _failure_for(
     else:
         what = error.what if isinstance(error, UpstreamBroken) else str(error)
         outcome, failure = "error", BadGateway(route.service, what)
-    metrics.observe_upstream(route.service, cast(str, request.method), outcome, elapsed)
+    records.attempt(route.service, cast(str, request.method), outcome, elapsed)
     log = access_log(request)
     log["upstream_status"] = outcome
     log["upstream_ms"] = round(elapsed * 1000, 2)

@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from common.limits.counters import CounterUnavailable, WindowCounter
-from gateway_project.observability import usage
+from gateway_project.observability import record, usage
 from gateway_project.observability.traffic import CLASSES, LATENCY_BOUNDS_MS, percentile
 
 
@@ -66,6 +66,7 @@ def route_figures(tally: Counter[str], route: str) -> dict[str, Any]:
 def usage_summary(consumer: Any, days: int, counter: WindowCounter) -> dict[str, Any]:
     """A consumer's last `days` UTC days: per route in all and per day, and its quota
     (`counter`: the throttles' windows, gateway_project.proxy.throttling.window_counter())."""
+    record.flush()  # this process's latest requests too
     per_day = usage.read(consumer.pk, days)
     whole: Counter[str] = Counter()
     daily = []

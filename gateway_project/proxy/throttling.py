@@ -25,7 +25,7 @@ from common.limits.state import pick_store
 from common.settings.namespaces import on_settings_change, on_test_reset, parse_rate
 from gateway_project.conf import gateway_settings
 from gateway_project.consumers.keys import KeyHolder
-from gateway_project.proxy import metrics
+from gateway_project.observability import metrics
 from gateway_project.proxy.quotas import period_left_ms, quota_key
 from gateway_project.transport.forwarding import client_ip_for, rate_limit_bucket
 

@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from common.http.middleware import access_log
 from gateway_project.conf import gateway_settings
-from gateway_project.proxy import metrics
 from gateway_project.proxy.authentication import (
     ApiKeyAuthentication,
     CachedJWTAuthentication,
@@ -111,8 +110,9 @@ class ProxyView(APIView):
         self.body = read_body(request._request, gateway_settings.MAX_BODY_BYTES)
 
     def throttled(self, request: Request, wait: float | None) -> NoReturn:
+        # The request's record counts it as throttled by this scope (observability.record).
         scope = getattr(getattr(request._request, "rate_limit", None), "scope", "-")
-        metrics.THROTTLED_REQUESTS.labels(scope).inc()
+        request._request.throttled_by = scope  # type: ignore[attr-defined]
         access_log(request._request)["throttled"] = True
         super().throttled(request, wait)  # type: ignore[arg-type]  # DRF passes None too
 

@@ -14,7 +14,7 @@ from gateway_project.consumers import services
 from gateway_project.dashboard import views
 from gateway_project.dashboard.figures import percentile, traffic_figures
 from gateway_project.dashboard.views import route_kind
-from gateway_project.observability import traffic
+from gateway_project.observability import record, traffic
 from gateway_project.tests.conftest import gateway_settings
 from gateway_project.tests.fake_upstream import Reply
 
@@ -109,7 +109,7 @@ def test_percentiles_come_from_the_histogram(histogram, q, expected):
 @pytest.mark.skipif(not traffic.uses_redis(), reason="needs REDIS_URL (the PostgreSQL+Redis pass)")
 def test_with_redis_every_process_adds_to_one_store(staff_client, upstreams):
     staff_client.get("/products")
-    traffic.flush()  # what the flusher thread does each second
+    record.flush()  # what the flusher thread does each second
     # Another worker's figures, already in Redis:
     other = traffic.traffic_store().client
     bucket = int(time.time()) // traffic.BUCKET_SECONDS
@@ -225,7 +225,7 @@ def test_a_state_older_than_half_a_refresh_is_polled_afresh(staff_client, upstre
 def test_with_redis_the_minute_buckets_are_kept_an_hour(staff_client, upstreams):
     before = int(time.time()) // 60
     staff_client.get("/products")
-    traffic.flush()
+    record.flush()
     store = traffic.traffic_store(traffic.COARSE)
     minutes = {before, int(time.time()) // 60}  # the request may straddle a minute
     keys = [store.cache.make_key(traffic.COARSE.key.format(minute)) for minute in minutes]
