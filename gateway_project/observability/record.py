@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 import time
+from functools import partial
 from typing import Any
 
 from django.http import HttpRequest
@@ -104,8 +105,8 @@ def _flush_forever() -> None:
 
 def flush() -> None:
     """Derive every figure from the records so far: Prometheus here, then the traffic and
-    usage stores (one pipelined round trip each with Redis; lost if it is down)."""
-    global _last_failure_log
+    usage stores (one pipelined round trip each with Redis). A part that fails (Redis
+    down) loses its share of this batch and is logged; the others and the thread go on."""
     with _flushing:
         with _lock:
             requests, attempts = dict(_requests), dict(_attempts)
@@ -113,16 +114,24 @@ def flush() -> None:
             _attempts.clear()
         if not requests and not attempts:
             return
-        metrics.add_requests(requests)
-        metrics.add_attempts(attempts)
-        for store in (traffic, usage):
+        for what, add in (
+            ("Prometheus series", partial(metrics.add_requests, requests)),
+            ("Prometheus series", partial(metrics.add_attempts, attempts)),
+            ("dashboard traffic", partial(traffic.add, requests)),
+            ("consumers' usage", partial(usage.add, requests)),
+        ):
             try:
-                store.add(requests)
+                add()
             except Exception as error:
-                now = time.monotonic()
-                if now - _last_failure_log > FAILURE_LOG_INTERVAL:
-                    _last_failure_log = now
-                    logger.warning("%s not stored (Redis): %s", store.__name__, error)
+                _failed(what, error)
+
+
+def _failed(what: str, error: Exception) -> None:
+    global _last_failure_log
+    now = time.monotonic()
+    if now - _last_failure_log > FAILURE_LOG_INTERVAL:
+        _last_failure_log = now
+        logger.warning("%s not stored: %s", what, error)
 
 
 def flush_on_scrape(sender: Any, environ: dict[str, Any] | None = None, **kwargs: Any) -> None:

@@ -4,6 +4,7 @@ usage are all derived from it, and agree."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from types import SimpleNamespace
 
 from prometheus_client import REGISTRY
@@ -67,7 +68,7 @@ def test_a_flush_derives_every_figure_from_the_same_records():
     )
 
     window = traffic.buckets()
-    whole = sum(window.values(), start=__import__("collections").Counter())
+    whole = sum(window.values(), start=Counter())
     prefix = f"route|{ROUTE.name}|"
     assert whole[prefix + "n"] == 6
     assert (whole[prefix + "c2"], whole[prefix + "c429"], whole[prefix + "c5"]) == (3, 2, 1)
@@ -95,3 +96,20 @@ def test_the_flusher_thread_moves_records_without_a_reader():
             break
         time.sleep(0.05)
     assert now - before == 1
+
+
+def test_a_part_that_fails_loses_only_its_share(monkeypatch, caplog):
+    def down(records):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(traffic, "add", down)
+    monkeypatch.setattr(record, "_last_failure_log", 0.0)  # logged at most once a minute
+    before = sample("gateway_requests_total", route=ROUTE.name, method="GET", status="201")
+    record.request(fake_request(consumer=8), ROUTE, 201, 0.002)
+
+    record.flush()  # does not raise
+
+    after = sample("gateway_requests_total", route=ROUTE.name, method="GET", status="201")
+    assert after - before == 1
+    assert usage.read(8, days=1)[usage.today()][f"{ROUTE.name}|c2"] == 1
+    assert "dashboard traffic not stored: Redis is down" in caplog.text
